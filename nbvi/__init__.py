@@ -1,0 +1,22 @@
+"""nbvi: variational inference for Bayesian models in NumPy + Numba, with every gradient written by hand.
+
+Write models the PyMC way::
+
+    import nbvi
+    with nbvi.Model() as model:
+        x = nbvi.Normal("x", 0.0, 1.0)
+
+Importing nbvi compiles nothing: numba kernels compile (or load from the cache) on first use.
+"""
+from nbvi import config, math
+from nbvi.config import floatX_array as floatX
+from nbvi.data import Data
+from nbvi.distributions import *  # noqa: F401,F403 - every family under nbvi.<Name>
+from nbvi.distributions import __all__ as _families
+from nbvi.graph import Constant, Node
+from nbvi.model import Deterministic, Model, RandomVariable, modelcontext
+
+__version__ = "0.1.0"
+
+__all__ = ["Constant", "Data", "Deterministic", "Model", "Node", "RandomVariable", "config", "floatX",
+           "math", "modelcontext", *_families]

@@ -1,0 +1,9 @@
+"""Global settings. nbvi computes in float64; ``floatX`` is kept so code written for Theano ports."""
+import numpy as np
+
+floatX = "float64"
+
+
+def floatX_array(x):
+    """``x`` as a float64 array (``pm.floatX`` of the PyMC3 notebook)."""
+    return np.asarray(x, dtype=floatX)

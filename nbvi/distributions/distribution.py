@@ -1,0 +1,284 @@
+"""The Distribution base class and the graph op that evaluates a log-density term.
+
+``nbvi.Normal("x", mu, sigma)`` inside a ``with nbvi.Model():`` block creates a distribution object and
+registers a random variable with the model, which returns a :class:`~nbvi.model.RandomVariable` node.
+``nbvi.Normal.dist(mu, sigma)`` creates the distribution alone (no model needed).
+
+A family subclasses :class:`Distribution` and provides:
+
+* ``params``: parameter names in order; ``__init__(self, ...)`` parses the user's arguments (aliases
+  such as ``sd``) and calls ``self.set_params(name=value, ...)``;
+* ``check(**values)``: validate parameters whose values are known (constants), raising ValueError;
+* ``moment(**values)``: the initial point (mean, median or mode) for given parameter values;
+* ``random(size, rng)`` via ``sample(rng, size, **values)``;
+* ``support`` and ``default_transform()``;
+* ``kernel``: the numba elementwise kernel (see :mod:`nbvi.distributions.layout`), ``rows_kernel`` (the
+  fused kernel for large observed data), or an override of ``logp_partials`` for families whose values or
+  parameters have core axes (vectors, matrices).
+"""
+import numpy as np
+
+from nbvi.distributions import layout
+from nbvi.graph.evaluate import eval_node
+from nbvi.graph.node import Constant, Node, as_node
+from nbvi.graph.op import Op, broadcast_static
+
+
+class Distribution:
+    """Base class of probability distributions over float64 arrays.
+
+    Class attributes
+    ----------------
+    params : tuple of str
+    ndim_supp : int
+        Number of trailing axes of one event (0 for scalar families, 1 for Dirichlet and MvNormal).
+    ndims_params : tuple of int
+        Number of core (event) axes of each parameter.
+    support : str
+        Human-readable support for messages ("real", "positive", "[0, 1]", "simplex", ...).
+    discrete : bool
+    observed_only : bool
+        True for families that cannot be latent variables (the discrete ones).
+    """
+
+    params = ()
+    ndim_supp = 0
+    ndims_params = ()
+    support = "real"
+    discrete = False
+    observed_only = False
+    kernel = None
+    rows_kernel = None
+
+    def __new__(cls, name, *args, shape=None, observed=None, total_size=None, transform="default", **kwargs):
+        from nbvi.model import Model
+
+        if not isinstance(name, str):
+            raise TypeError(
+                f"{cls.__name__}(...) inside a model takes the variable's name first, e.g. "
+                f"{cls.__name__}('x', ...); use {cls.__name__}.dist(...) for a distribution without a model"
+            )
+        model = Model.get_context(f"{cls.__name__} variable '{name}'")
+        if shape is None and observed is not None:
+            shape = observed.shape if isinstance(observed, Node) else np.shape(observed)
+        dist = cls.dist(*args, shape=shape, name=name, **kwargs)
+        return model.register_rv(name, dist, observed=observed, total_size=total_size, transform=transform)
+
+    @classmethod
+    def dist(cls, *args, shape=None, name=None, **kwargs):
+        """Create the distribution without registering a variable.
+
+        Parameters
+        ----------
+        *args, **kwargs
+            The family's parameters (numbers, arrays or nodes).
+        shape : int or tuple, optional
+            Shape of the variable; by default the broadcast shape of the parameters.
+        name : str, optional
+            Used in error messages.
+        """
+        dist = object.__new__(cls)
+        dist.name = name
+        dist.__init__(*args, **kwargs)
+        dist._finish(shape)
+        return dist
+
+    # -- construction --------------------------------------------------------------------------------
+    def set_params(self, **params):
+        """Store the parameters as nodes, in the order of ``params``."""
+        self.param_nodes = {}
+        for key in self.params:
+            value = params[key]
+            if value is None:
+                raise TypeError(f"{self.describe()}: parameter '{key}' is required")
+            if not isinstance(value, Node):
+                array = np.asarray(value, dtype=np.float64)
+                if not np.all(np.isfinite(array)):
+                    raise ValueError(f"{self.describe()}: parameter '{key}' contains NaN or inf")
+                value = Constant(array)
+            self.param_nodes[key] = value
+
+    def describe(self):
+        return f"{type(self).__name__} variable '{self.name}'" if self.name else type(self).__name__
+
+    def event_shape(self):
+        """Shape of one event (the trailing ``ndim_supp`` axes), from the parameters' static shapes."""
+        return ()
+
+    def batch_shapes(self):
+        ndims = self.ndims_params or (0,) * len(self.params)
+        return [node.shape[: node.ndim - k] if k else node.shape for node, k in zip(self.param_nodes.values(), ndims)]
+
+    def _finish(self, shape):
+        batch = broadcast_static(*self.batch_shapes(), what=f"parameters of {self.describe()}") if self.params else ()
+        natural = tuple(batch) + tuple(self.event_shape())
+        if shape is None:
+            self.shape = natural
+        else:
+            self.shape = (int(shape),) if np.ndim(shape) == 0 else tuple(int(n) for n in shape)
+            try:
+                fits = np.broadcast_shapes(natural, self.shape) == self.shape
+            except ValueError:
+                fits = False
+            if not fits:
+                raise ValueError(
+                    f"{self.describe()}: shape {self.shape} does not fit the parameters, which broadcast to "
+                    f"{natural} (parameter shapes: "
+                    + ", ".join(f"{k} {n.shape}" for k, n in self.param_nodes.items())
+                    + ")"
+                )
+        known = self.constant_values()
+        if known is not None:
+            try:
+                self.check(**known)
+            except ValueError as err:
+                raise ValueError(f"{self.describe()}: {err}") from None
+
+    def constant_values(self):
+        """Parameter values when all are constants, else None."""
+        if all(isinstance(n, Constant) for n in self.param_nodes.values()):
+            return {k: n.data for k, n in self.param_nodes.items()}
+        return None
+
+    def check(self, **values):
+        """Validate known parameter values; families override it. Raise ValueError with the reason."""
+
+    # -- properties the model uses -------------------------------------------------------------------------
+    def default_transform(self):
+        """The transform to unconstrained space for a latent variable, or None for real support."""
+        return None
+
+    def param_values(self, replacements=None):
+        """Evaluate the parameter nodes (with ``replacements``, node -> array)."""
+        return {k: np.asarray(eval_node(n, replacements)) for k, n in self.param_nodes.items()}
+
+    def initial_value(self, replacements=None):
+        """Initial point of a latent variable, shape ``self.shape``."""
+        moment = np.asarray(self.moment(**self.param_values(replacements)), dtype=np.float64)
+        return np.array(np.broadcast_to(moment, self.shape))
+
+    def random(self, size=None, rng=None):
+        """Draw from the distribution with its current parameter values.
+
+        Parameters
+        ----------
+        size : int or tuple, optional
+            Leading axes of draws; the result has shape ``(*size, *self.shape)``.
+        rng : numpy.random.Generator or int, optional
+
+        Returns
+        -------
+        ndarray
+        """
+        rng = np.random.default_rng(rng)
+        size = () if size is None else ((int(size),) if np.ndim(size) == 0 else tuple(size))
+        values = self.param_values()
+        return np.asarray(self.sample(rng, size + self.shape, **values))
+
+    # -- log-density --------------------------------------------------------------------------------------
+    def logp(self, value):
+        """Log-density summed over all elements of ``value`` (a number, array or node), as a node."""
+        return LogpTerm(self)(as_node(value), *self.param_nodes.values())
+
+    def logp_partials(self, values, needs):
+        """Log-density per draw and its gradient with respect to each argument.
+
+        Parameters
+        ----------
+        values : list of ndarray
+            Batched value then parameters, each ``(D_i, *s_i)``.
+        needs : list of bool
+            Which gradients are wanted (others may be returned as None).
+
+        Returns
+        -------
+        logp : ndarray (D,)
+        partials : list of ndarray or None, each ``(D, *s_i)``: d logp[d] / d argument.
+        """
+        aligned, shape = layout.lifted(values)
+        n = int(np.prod(shape, dtype=np.int64))
+        r = None
+        if self.rows_kernel is not None and not needs[0] and n >= layout.ROWS_KERNEL_MIN_SIZE:
+            r = layout.rows_split(aligned[0], aligned[1:], shape)
+        if r is not None:
+            data = np.ascontiguousarray(aligned[0].reshape(int(np.prod(shape[:r], dtype=np.int64)), -1))
+            params = [layout.as_row_params(p, shape, r) for p in aligned[1:]]
+            lp, *grads = self.rows_kernel(data, *params)
+            partials = [None] + [
+                layout.from_columns(g, p.reshape(p.shape[:1] + p.shape[1 + r:]), v.shape, shape[r:]) if need else None
+                for g, p, v, need in zip(grads, aligned[1:], values[1:], needs[1:])
+            ]
+            return lp, partials
+        columns = [layout.as_columns(v, shape, n) for v in aligned]
+        lp, *grads = self.kernel(*columns)
+        partials = [
+            layout.from_columns(g, a, v.shape, shape) if need else None
+            for g, a, v, need in zip(grads, aligned, values, needs)
+        ]
+        return lp, partials
+
+
+class LogpTerm(Op):
+    """A log-density term: ``sum(logp(value | params))`` per draw, node shape ``()``.
+
+    Its gradient comes from the family's own kernels (see ``Distribution.logp_partials``), computed in the
+    same pass as the value. ``scale`` multiplies the term (minibatch ``total_size`` scaling).
+    """
+
+    name = "logp"
+
+    def __init__(self, dist, scale=None):
+        self.dist = dist
+        self.scale = scale
+
+    def infer(self, value, *params):
+        return (), np.float64
+
+    def factor(self, value):
+        return 1.0 if self.scale is None else self.scale(value.shape[1:])
+
+    def forward(self, value, *params):
+        lp, _ = self.dist.logp_partials([value, *params], [False] * (1 + len(params)))
+        return lp * self.factor(value)
+
+    def value_and_partials(self, values, needs):
+        lp, partials = self.dist.logp_partials(values, needs)
+        c = self.factor(values[0])
+        if c != 1.0:
+            lp = lp * c
+            partials = [p * c if p is not None else None for p in partials]
+        return lp, partials
+
+    def vjp(self, g, out, values, needs):
+        from nbvi.graph.op import unbroadcast
+
+        _, partials = self.value_and_partials(values, needs)
+        return [
+            unbroadcast(g.reshape((-1,) + (1,) * (p.ndim - 1)) * p, v.shape) if p is not None else None
+            for p, v in zip(partials, values)
+        ]
+
+
+def resolve_sigma(sigma, sd, tau=None, default=None, family="Normal"):
+    """The scale parameter from PyMC's aliases: ``sigma``, ``sd`` (old name) or precision ``tau``."""
+    given = [x for x in (sigma, sd, tau) if x is not None]
+    if len(given) > 1:
+        raise ValueError(f"{family}: give only one of sigma, sd and tau")
+    if tau is not None:
+        if isinstance(tau, Node):
+            return tau ** -0.5
+        tau = np.asarray(tau, dtype=np.float64)
+        if np.any(tau <= 0):
+            raise ValueError(f"{family}: tau must be > 0, got {tau}")
+        return tau ** -0.5
+    if sigma is not None:
+        return sigma
+    if sd is not None:
+        return sd
+    return default
+
+
+def require(condition, message):
+    """Raise ValueError(message) unless every element of ``condition`` holds."""
+    if not np.all(condition):
+        raise ValueError(message)

@@ -1,0 +1,382 @@
+"""The Model: registers random variables and turns them into one joint log-density with its gradient.
+
+Inference algorithms see a model only through a small contract (see ARCHITECTURE.md)::
+
+    model.ndim                     size of the flat unconstrained parameter vector
+    model.initial_point_flat()     (ndim,)
+    model.logp_dlogp(theta)        theta (D, ndim) -> logp (D,), grad (D, ndim), log-Jacobians included
+    model.unravel(theta)           theta (D, ndim) -> {name: constrained draws (D, *shape)}
+
+A free variable with a transform lives in unconstrained space u; its constrained value is
+x = T^{-1}(u) and the density in u is p(x) |dx/du|, so
+
+    log p(u) = log p(x(u)) + log|det dx/du|,
+    d log p(u)/du = (dx/du)^T d log p/dx + d log|det dx/du| / du.
+"""
+import threading
+
+import numpy as np
+
+from nbvi.graph.evaluate import Program, eval_node
+from nbvi.graph.node import Constant, Leaf, Node
+from nbvi.graph.ops import add_n
+
+_context = threading.local()
+
+
+class RandomVariable(Leaf):
+    """A model variable: free (its value comes from the inference algorithm) or observed (its value is data).
+
+    Attributes
+    ----------
+    name : str
+    dist : Distribution
+    observed : Node or None
+    transform : Transform or None
+    total_size : int, tuple or None
+    """
+
+    def __init__(self, name, dist, model, observed=None, transform=None, total_size=None):
+        super().__init__(dist.shape, np.float64, name=name)
+        self.dist = dist
+        self.model = model
+        self.observed = observed
+        self.transform = transform
+        self.total_size = total_size
+
+    def value(self):
+        if isinstance(self.observed, Leaf):
+            return self.observed.value()
+        return None
+
+    def random(self, size=None, rng=None):
+        """Draws from this variable's distribution (parameters must not depend on free variables)."""
+        return self.dist.random(size=size, rng=rng)
+
+
+def total_size_scale(total_size, name, shape):
+    """A function of the observed value's shape giving the factor total / batch that scales its log-density.
+
+    ``total_size`` is an int (the number of rows of the full data) or a tuple of ints and None (no
+    scaling along that axis), which may contain one Ellipsis: entries before it match leading axes,
+    entries after it trailing axes (PyMC3's Minibatch convention).
+    """
+    if total_size is None:
+        return None
+    spec = (total_size,) if np.ndim(total_size) == 0 and total_size is not Ellipsis else tuple(total_size)
+    if sum(s is Ellipsis for s in spec) > 1:
+        raise ValueError(f"total_size of '{name}' may contain at most one Ellipsis, got {total_size}")
+    if Ellipsis in spec:
+        k = spec.index(Ellipsis)
+        head, tail = spec[:k], spec[k + 1:]
+    else:
+        head, tail = spec, ()
+    if len(head) + len(tail) > len(shape):
+        raise ValueError(
+            f"total_size {total_size} of '{name}' has {len(head) + len(tail)} entries but the observed "
+            f"value has {len(shape)} axes (shape {shape})"
+        )
+    for s in head + tail:
+        if s is not None and (not isinstance(s, (int, np.integer)) or s <= 0):
+            raise ValueError(f"total_size of '{name}' must hold positive ints or None, got {total_size}")
+    axes = [(i, s) for i, s in enumerate(head) if s is not None]
+    axes += [(len(shape) - len(tail) + i, s) for i, s in enumerate(tail) if s is not None]
+
+    def scale(value_shape):
+        factor = 1.0
+        for axis, total in axes:
+            factor *= total / value_shape[axis]
+        return factor
+
+    return scale
+
+
+class Model:
+    """A container of random variables, used as a context manager::
+
+        with nbvi.Model() as model:
+            x = nbvi.Normal("x", 0.0, 1.0)
+
+    Attributes
+    ----------
+    free_RVs, observed_RVs, deterministics : list
+    named_vars : dict name -> node
+    """
+
+    def __init__(self, name=""):
+        self.name = name
+        self.free_RVs = []
+        self.observed_RVs = []
+        self.deterministics = []
+        self.named_vars = {}
+        self._plan = None
+
+    # -- context ----------------------------------------------------------------------------------------
+    def __enter__(self):
+        stack = getattr(_context, "stack", None)
+        if stack is None:
+            stack = _context.stack = []
+        stack.append(self)
+        return self
+
+    def __exit__(self, *exc):
+        _context.stack.pop()
+
+    @staticmethod
+    def get_context(what="this"):
+        """The innermost model of the ``with`` blocks in force; TypeError when there is none."""
+        stack = getattr(_context, "stack", None)
+        if not stack:
+            raise TypeError(
+                f"{what} was created outside a model: create variables inside `with nbvi.Model():`, "
+                f"or use Family.dist(...) for a distribution without a variable"
+            )
+        return stack[-1]
+
+    def __getitem__(self, name):
+        return self.named_vars[name]
+
+    # -- registering ------------------------------------------------------------------------------------
+    def _check_name(self, name):
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"a variable name must be a non-empty string, got {name!r}")
+        if name in self.named_vars:
+            raise ValueError(f"the model already has a variable named '{name}'")
+
+    def register_rv(self, name, dist, observed=None, total_size=None, transform="default"):
+        """Add a variable; called by ``Family("name", ...)``. Returns its :class:`RandomVariable` node."""
+        self._check_name(name)
+        family = type(dist).__name__
+        if observed is None:
+            if dist.discrete or dist.observed_only:
+                raise TypeError(
+                    f"{family} variable '{name}' is discrete: nbvi fits continuous latent variables only. "
+                    f"Give it observed data, or marginalise it out (e.g. with a mixture)"
+                )
+            if total_size is not None:
+                raise ValueError(f"total_size of '{name}' is meaningful only for observed variables")
+            transform = dist.default_transform() if transform == "default" else transform
+            rv = RandomVariable(name, dist, self, transform=transform)
+            self.free_RVs.append(rv)
+        else:
+            observed = self._observed_node(name, dist, observed)
+            rv = RandomVariable(name, dist, self, observed=observed, total_size=total_size)
+            rv.scale = total_size_scale(total_size, name, observed.shape)
+            self.observed_RVs.append(rv)
+        self.named_vars[name] = rv
+        self._plan = None
+        return rv
+
+    @staticmethod
+    def _observed_node(name, dist, observed):
+        family = type(dist).__name__
+        if isinstance(observed, Node):
+            node = observed
+        else:
+            array = np.asarray(observed)
+            if array.dtype == object:
+                raise TypeError(f"observed data of '{name}' must be numeric, got dtype object")
+            if array.dtype.kind in "fc" and not np.all(np.isfinite(array)):
+                bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
+                raise ValueError(f"observed data of {family} variable '{name}' contains {bad} NaN or inf values")
+            node = Constant(array.astype(np.float64))
+        if node.shape != dist.shape:
+            raise ValueError(
+                f"observed data of {family} variable '{name}' has shape {node.shape}, but the variable's "
+                f"shape is {dist.shape}"
+            )
+        check = getattr(dist, "check_observed", None)
+        if check is not None and isinstance(node, Leaf) and node.value() is not None:
+            try:
+                check(node.value()[0])
+            except ValueError as err:
+                raise ValueError(f"{family} variable '{name}': {err}") from None
+        return node
+
+    def add_deterministic(self, name, node):
+        self._check_name(name)
+        if not isinstance(node, Node):
+            node = Constant(node)
+        node.name = name
+        self.deterministics.append(node)
+        self.named_vars[name] = node
+        return node
+
+    # -- the flat unconstrained layout --------------------------------------------------------------------
+    def _layout(self):
+        """Per free variable: (rv, slice into theta, unconstrained shape)."""
+        entries, start = [], 0
+        for rv in self.free_RVs:
+            ushape = rv.transform.unconstrained_shape(rv.shape) if rv.transform is not None else rv.shape
+            size = int(np.prod(ushape, dtype=np.int64))
+            entries.append((rv, slice(start, start + size), tuple(ushape)))
+            start += size
+        return entries, start
+
+    @property
+    def ndim(self):
+        """Size of the flat unconstrained parameter vector."""
+        return self._layout()[1]
+
+    def initial_point(self):
+        """Initial constrained value of every free variable: {name: array of its shape}."""
+        values = {}
+        for rv in self.free_RVs:
+            try:
+                values[rv] = rv.dist.initial_value(replacements=values)
+            except ValueError as err:
+                raise ValueError(f"initial point of '{rv.name}': {err}") from None
+        return {rv.name: value for rv, value in values.items()}
+
+    def initial_point_flat(self):
+        """Initial point in the flat unconstrained space, shape (ndim,)."""
+        point = self.initial_point()
+        layout, ndim = self._layout()
+        theta = np.empty(ndim)
+        for rv, where, _ushape in layout:
+            x = np.asarray(point[rv.name], dtype=np.float64)[None]
+            u = rv.transform.forward(x) if rv.transform is not None else x
+            theta[where] = np.asarray(u).reshape(-1)
+        return theta
+
+    # -- evaluation ---------------------------------------------------------------------------------------
+    def _joint(self):
+        """The planned walk from free-variable values to the joint log-density (built once, then reused)."""
+        if self._plan is None:
+            from nbvi.distributions.distribution import LogpTerm
+
+            terms = []
+            for rv in self.free_RVs:
+                terms.append(LogpTerm(rv.dist)(rv, *rv.dist.param_nodes.values()))
+            for rv in self.observed_RVs:
+                terms.append(LogpTerm(rv.dist, rv.scale)(rv.observed, *rv.dist.param_nodes.values()))
+            if not terms:
+                raise ValueError("the model has no variables")
+            total = terms[0] if len(terms) == 1 else add_n(*terms)
+            swaps = {rv: rv.observed for rv in self.observed_RVs if not isinstance(rv.observed, Leaf)}
+            layout, ndim = self._layout()
+            self._plan = (Program([total], list(self.free_RVs), swaps), layout, ndim)
+        return self._plan
+
+    def _as_theta(self, theta):
+        theta = np.asarray(theta, dtype=np.float64)
+        ndim = self.ndim
+        if theta.ndim == 1:
+            theta = theta[None]
+        if theta.ndim != 2 or theta.shape[1] != ndim:
+            raise ValueError(f"theta must have shape (D, {ndim}) or ({ndim},), got {theta.shape}")
+        return theta
+
+    def _constrained(self, theta, layout):
+        """Split theta into per-variable unconstrained values and map them to constrained space."""
+        draws = theta.shape[0]
+        us, xs = [], []
+        for rv, where, ushape in layout:
+            u = theta[:, where].reshape((draws,) + ushape)
+            us.append(u)
+            xs.append(rv.transform.backward(u) if rv.transform is not None else u)
+        return us, xs
+
+    def logp_dlogp(self, theta):
+        """Joint log-density in unconstrained space and its gradient, at D points.
+
+        Parameters
+        ----------
+        theta : ndarray, shape (D, ndim)
+
+        Returns
+        -------
+        logp : ndarray, shape (D,)
+        grad : ndarray, shape (D, ndim)
+        """
+        program, layout, ndim = self._joint()
+        theta = self._as_theta(theta)
+        us, xs = self._constrained(theta, layout)
+        logp, grads_x = program.value_and_grad(xs)
+        logp = np.array(logp, dtype=np.float64)
+        if logp.shape[0] != theta.shape[0]:
+            logp = np.broadcast_to(logp, (theta.shape[0],)).copy()
+        grad = np.empty_like(theta)
+        draws = theta.shape[0]
+        for (rv, where, _ushape), u, gx in zip(layout, us, grads_x):
+            gx = np.broadcast_to(gx, (draws,) + gx.shape[1:])
+            if rv.transform is None:
+                grad[:, where] = gx.reshape(draws, -1)
+                continue
+            t = rv.transform
+            logp += t.log_jac_det(u)
+            gu = t.backward_vjp(u, gx) + t.log_jac_det_grad(u)
+            grad[:, where] = gu.reshape(draws, -1)
+        return logp, grad
+
+    def logp(self, point, jacobian=False):
+        """Joint log-density at one point.
+
+        Parameters
+        ----------
+        point : dict
+            {name: constrained value} for every free variable (e.g. ``initial_point()``).
+        jacobian : bool
+            Add the log-Jacobians of the transforms (the density in unconstrained space).
+
+        Returns
+        -------
+        float
+        """
+        program, layout, ndim = self._joint()
+        missing = [rv.name for rv in self.free_RVs if rv.name not in point]
+        if missing:
+            raise ValueError(f"logp needs a value for every free variable; missing: {missing}")
+        xs = []
+        for rv in self.free_RVs:
+            x = np.asarray(point[rv.name], dtype=np.float64)
+            if x.shape != rv.shape:
+                raise ValueError(f"value of '{rv.name}' has shape {x.shape}, the variable has shape {rv.shape}")
+            xs.append(x[None])
+        (total,) = program.run(xs)
+        value = float(total[0])
+        if jacobian:
+            for rv, x in zip(self.free_RVs, xs):
+                if rv.transform is not None:
+                    value += float(rv.transform.log_jac_det(rv.transform.forward(x))[0])
+        return value
+
+    def unravel(self, theta):
+        """Constrained draws of every free variable and deterministic.
+
+        Parameters
+        ----------
+        theta : ndarray, shape (D, ndim) or (ndim,)
+
+        Returns
+        -------
+        dict name -> ndarray (D, *shape)
+        """
+        _, layout, _ = self._joint()
+        theta = self._as_theta(theta)
+        draws = theta.shape[0]
+        _, xs = self._constrained(theta, layout)
+        out = {rv.name: x for (rv, _, _), x in zip(layout, xs)}
+        if self.deterministics:
+            swaps = {rv: rv.observed for rv in self.observed_RVs if not isinstance(rv.observed, Leaf)}
+            program = Program(self.deterministics, list(self.free_RVs), swaps)
+            for node, value in zip(self.deterministics, program.run(xs)):
+                out[node.name] = np.broadcast_to(value, (draws,) + value.shape[1:]).copy()
+        return out
+
+
+def Deterministic(name, node):
+    """Register ``node`` under ``name`` so that traces and ``unravel`` report its value.
+
+    Returns the node (with its name set).
+    """
+    model = Model.get_context(f"Deterministic '{name}'")
+    return model.add_deterministic(name, node)
+
+
+def modelcontext(model=None):
+    """``model`` if given, else the model of the innermost ``with`` block."""
+    return model if model is not None else Model.get_context("the call")
+
+
+__all__ = ["Deterministic", "Model", "RandomVariable", "eval_node", "modelcontext"]

@@ -1,0 +1,16 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="nbvi",
+    version="0.1.0",
+    description="Variational inference for Bayesian models in NumPy + Numba, every gradient written by hand",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["nbvi", "nbvi.*"]),
+    python_requires=">=3.10",
+    install_requires=["numpy>=1.24", "numba>=0.59", "scipy>=1.10"],
+    extras_require={
+        "plots": ["matplotlib"],
+        "test": ["pytest", "hypothesis", "scikit-learn"],
+    },
+)
