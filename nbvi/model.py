@@ -258,9 +258,8 @@ class Model:
             self._plan = (Program([total], list(self.free_RVs), swaps), layout, ndim)
         return self._plan
 
-    def _as_theta(self, theta):
+    def _as_theta(self, theta, ndim):
         theta = np.asarray(theta, dtype=np.float64)
-        ndim = self.ndim
         if theta.ndim == 1:
             theta = theta[None]
         if theta.ndim != 2 or theta.shape[1] != ndim:
@@ -272,7 +271,7 @@ class Model:
         draws = theta.shape[0]
         us, xs = [], []
         for rv, where, ushape in layout:
-            u = theta[:, where].reshape((draws,) + ushape)
+            u = np.ascontiguousarray(theta[:, where]).reshape((draws,) + ushape)
             us.append(u)
             xs.append(rv.transform.backward(u) if rv.transform is not None else u)
         return us, xs
@@ -290,16 +289,13 @@ class Model:
         grad : ndarray, shape (D, ndim)
         """
         program, layout, ndim = self._joint()
-        theta = self._as_theta(theta)
+        theta = self._as_theta(theta, ndim)
         us, xs = self._constrained(theta, layout)
         logp, grads_x = program.value_and_grad(xs)
-        logp = np.array(logp, dtype=np.float64)
-        if logp.shape[0] != theta.shape[0]:
-            logp = np.broadcast_to(logp, (theta.shape[0],)).copy()
-        grad = np.empty_like(theta)
         draws = theta.shape[0]
+        logp = np.array(logp, dtype=np.float64) if logp.shape[0] == draws else np.full(draws, logp[0])
+        grad = np.empty_like(theta)
         for (rv, where, _ushape), u, gx in zip(layout, us, grads_x):
-            gx = np.broadcast_to(gx, (draws,) + gx.shape[1:])
             if rv.transform is None:
                 grad[:, where] = gx.reshape(draws, -1)
                 continue
@@ -352,8 +348,8 @@ class Model:
         -------
         dict name -> ndarray (D, *shape)
         """
-        _, layout, _ = self._joint()
-        theta = self._as_theta(theta)
+        _, layout, ndim = self._joint()
+        theta = self._as_theta(theta, ndim)
         draws = theta.shape[0]
         _, xs = self._constrained(theta, layout)
         out = {rv.name: x for (rv, _, _), x in zip(layout, xs)}

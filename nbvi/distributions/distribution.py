@@ -79,6 +79,7 @@ class Distribution:
         """
         dist = object.__new__(cls)
         dist.name = name
+        dist._layouts = {}  # argument shapes -> KernelLayout
         dist.__init__(*args, **kwargs)
         dist._finish(shape)
         return dist
@@ -195,27 +196,17 @@ class Distribution:
         logp : ndarray (D,)
         partials : list of ndarray or None, each ``(D, *s_i)``: d logp[d] / d argument.
         """
-        aligned, shape = layout.lifted(values)
-        n = int(np.prod(shape, dtype=np.int64))
-        r = None
-        if self.rows_kernel is not None and not needs[0] and n >= layout.ROWS_KERNEL_MIN_SIZE:
-            r = layout.rows_split(aligned[0], aligned[1:], shape)
-        if r is not None:
-            data = np.ascontiguousarray(aligned[0].reshape(int(np.prod(shape[:r], dtype=np.int64)), -1))
-            params = [layout.as_row_params(p, shape, r) for p in aligned[1:]]
-            lp, *grads = self.rows_kernel(data, *params)
-            partials = [None] + [
-                layout.from_columns(g, p.reshape(p.shape[:1] + p.shape[1 + r:]), v.shape, shape[r:]) if need else None
-                for g, p, v, need in zip(grads, aligned[1:], values[1:], needs[1:])
-            ]
-            return lp, partials
-        columns = [layout.as_columns(v, shape, n) for v in aligned]
-        lp, *grads = self.kernel(*columns)
-        partials = [
-            layout.from_columns(g, a, v.shape, shape) if need else None
-            for g, a, v, need in zip(grads, aligned, values, needs)
-        ]
-        return lp, partials
+        key = (tuple(v.shape for v in values), needs[0])
+        plan = self._layouts.get(key)
+        if plan is None:
+            plan = self._layouts[key] = layout.KernelLayout(list(key[0]), self.rows_kernel is not None and not needs[0])
+        args = plan.to_kernel(values)
+        if plan.rows:
+            lp, *grads = self.rows_kernel(*args)
+            grads = [None] + grads
+        else:
+            lp, *grads = self.kernel(*args)
+        return lp, plan.from_kernel(grads, needs)
 
 
 class LogpTerm(Op):

@@ -17,7 +17,6 @@ This module turns batched arguments into those layouts and back.
 import numpy as np
 from numba import njit
 
-from nbvi.graph.op import lift
 
 # Observed terms with at least this many elements use the rows kernel (below it, threads cost more than
 # they save).
@@ -45,61 +44,72 @@ def row_blocks(n_rows, n_blocks):
     return bounds
 
 
-def lifted(values):
-    """Lift batched arguments to a common rank; return them and the broadcast shape ``B`` (no draw axis)."""
-    rank = max(v.ndim for v in values) - 1
-    values = [lift(np.asarray(v, dtype=np.float64), rank) for v in values]
-    shape = np.broadcast_shapes(*[v.shape[1:] for v in values])
-    return values, shape
+class KernelLayout:
+    """The plan that moves batched arguments of fixed shapes into a kernel's layout and gradients back.
 
-
-def as_columns(value, shape, n):
-    """One lifted argument as a contiguous ``(D_i, 1)`` or ``(D_i, n)`` array for the elementwise kernel."""
-    if value[0].size == 1:
-        return np.ascontiguousarray(value.reshape(value.shape[0], 1))
-    if value.shape[1:] != shape:  # broadcast along some axes only: copy it out to full size
-        value = np.broadcast_to(value, value.shape[:1] + shape)
-    return np.ascontiguousarray(value.reshape(value.shape[0], n))
-
-
-def from_columns(grad, value, original_shape, shape):
-    """A kernel gradient ``(D, 1)`` or ``(D, n)`` back to a per-draw gradient of the argument's shape.
+    Made once per combination of argument shapes (they are static during a fit), so evaluating a term
+    costs only a few reshapes around the kernel call.
 
     Parameters
     ----------
-    grad : ndarray (D, n_i)
-    value : ndarray, the lifted argument
-    original_shape : tuple, the argument's batched shape before lifting
-    shape : tuple, broadcast shape B
+    shapes : list of tuple
+        Batched shapes ``(D_i, *s_i)`` of the value then the parameters.
+    use_rows : bool
+        Whether the family has a rows kernel and the value's gradient is not needed.
     """
-    draws = grad.shape[0]
-    if grad.shape[1] == 1 and value[0].size == 1:
-        return grad.reshape((draws,) + original_shape[1:])
-    full = grad.reshape((draws,) + shape)
-    summed = full.sum(axis=tuple(i + 1 for i, (m, k) in enumerate(zip(value.shape[1:], shape)) if m == 1 and k != 1), keepdims=True)
-    return summed.reshape((draws,) + original_shape[1:])
 
+    def __init__(self, shapes, use_rows):
+        rank = max(len(s) for s in shapes) - 1
+        lifted = [s[:1] + (1,) * (rank + 1 - len(s)) + s[1:] for s in shapes]
+        shape = tuple(np.broadcast_shapes(*[s[1:] for s in lifted]))
+        self.draws = max(s[0] for s in shapes)
+        self.n = int(np.prod(shape, dtype=np.int64))
+        split = 0
+        if use_rows and self.n >= ROWS_KERNEL_MIN_SIZE and lifted[0][0] == 1 and lifted[0][1:] == shape:
+            while split < rank and all(s[1 + split] == 1 for s in lifted[1:]):
+                split += 1
+        self.rows = split > 0
+        self.trailing = shape[split:]
+        self.columns = int(np.prod(self.trailing, dtype=np.int64))
+        self.value_rows = (int(np.prod(shape[:split], dtype=np.int64)), self.columns)
+        self.specs = [self._spec(s, lf, split) for s, lf in zip(shapes, lifted)]
 
-def rows_split(value, params, shape):
-    """Where the trailing axes begin when every parameter is shared by all leading rows of an observed value.
+    def _spec(self, shape, lifted, split):
+        """How one argument is laid out: 'one' value per draw, 'full' size, or 'partial' (copied to full)."""
+        core = lifted[:1] + lifted[1 + split:]
+        if int(np.prod(core[1:], dtype=np.int64)) == 1:
+            kind = "one"
+        elif core[1:] == self.trailing:
+            kind = "full"
+        else:
+            kind = "partial"
+        sum_axes = tuple(i + 1 for i, (m, k) in enumerate(zip(core[1:], self.trailing)) if m == 1 and k != 1)
+        return kind, shape, core, sum_axes
 
-    Returns the number of leading axes (``r``) such that all parameters have length 1 along axes ``< r``
-    (rows = prod of those axes), or None when the value is not observed data the rows kernel can serve.
-    """
-    if value.shape[0] != 1 or value.shape[1:] != shape:
-        return None
-    r = 0
-    while r < len(shape) and all(p.shape[1 + r] == 1 for p in params):
-        r += 1
-    return r if r > 0 else None
+    def to_kernel(self, values):
+        """Arguments as contiguous 2-D arrays: ``(D_i, 1)`` or ``(D_i, n)``; in rows mode the value is ``(R, C)``."""
+        out = []
+        for k, (v, (kind, shape, core, _)) in enumerate(zip(values, self.specs)):
+            if k == 0 and self.rows:
+                out.append(np.ascontiguousarray(v).reshape(self.value_rows))
+            elif kind == "one":
+                out.append(np.ascontiguousarray(v).reshape(shape[0], 1))
+            elif kind == "full":
+                out.append(np.ascontiguousarray(v).reshape(shape[0], self.columns))
+            else:
+                full = np.broadcast_to(v.reshape(core), core[:1] + self.trailing)
+                out.append(np.ascontiguousarray(full).reshape(shape[0], self.columns))
+        return out
 
-
-def as_row_params(param, shape, r):
-    """A parameter lifted to ``(D_i, 1, ..., 1, *trailing)`` as a ``(D_i, C_i)`` array, C_i in {1, C}."""
-    trailing = shape[r:]
-    core = param.reshape(param.shape[:1] + param.shape[1 + r:])
-    if core[0].size == 1:
-        return np.ascontiguousarray(core.reshape(core.shape[0], 1))
-    if core.shape[1:] != trailing:
-        core = np.broadcast_to(core, core.shape[:1] + trailing)
-    return np.ascontiguousarray(core.reshape(core.shape[0], -1))
+    def from_kernel(self, grads, needs):
+        """Kernel gradients ``(D, 1)`` / ``(D, n)`` back to per-draw gradients ``(D, *s_i)`` (None where not needed)."""
+        out = []
+        for g, need, (kind, shape, core, sum_axes) in zip(grads, needs, self.specs):
+            if g is None or not need:
+                out.append(None)
+            elif kind == "partial":
+                full = g.reshape((g.shape[0],) + self.trailing).sum(axis=sum_axes, keepdims=True)
+                out.append(full.reshape((g.shape[0],) + shape[1:]))
+            else:
+                out.append(g.reshape((g.shape[0],) + shape[1:]))
+        return out

@@ -47,6 +47,7 @@ class Program:
             self._visit(out, slot)
         self.output_slots = [slot[id(self._resolve(o))] for o in self.outputs]
         self.n_slots = len(self.nodes)
+        self._needs_cache = {}
 
     def _resolve(self, node):
         seen = set()
@@ -120,11 +121,15 @@ class Program:
         return [values[k] for k in self.output_slots]
 
     def _needs(self, wrt):
+        key = tuple(wrt)
+        if key in self._needs_cache:
+            return self._needs_cache[key]
         needs = [False] * self.n_slots
         for k in wrt:
             needs[k] = True
         for k, _node, ins in self.steps:
             needs[k] = any(needs[i] for i in ins)
+        self._needs_cache[key] = needs
         return needs
 
     def value_and_grad(self, feed, wrt=None):
