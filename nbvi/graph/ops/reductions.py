@@ -38,6 +38,9 @@ class Reduction(Op):
 class Sum(Reduction):
     name = "sum"
 
+    def out_dtype(self, x):
+        return np.int64 if x.dtype.kind in "biu" else np.float64  # numpy sums booleans and ints as int64
+
     def forward(self, x):
         return x.sum(axis=self.value_axes, keepdims=self.keepdims)
 
@@ -75,6 +78,9 @@ class Var(Reduction):
 
 class Extremum(Reduction):
     """max or min; the gradient is shared equally among the elements that attain it."""
+
+    def out_dtype(self, x):
+        return x.dtype
 
     def forward(self, x):
         return self.f(x, axis=self.value_axes, keepdims=self.keepdims)
