@@ -34,7 +34,6 @@ class Data(Leaf):
         return array
 
     def _store(self, array):
-        array.setflags(write=False)
         self._value = array
         self._batched = array[None]
 

@@ -17,6 +17,7 @@ This module turns batched arguments into those layouts and back.
 import numpy as np
 from numba import njit
 
+from nbvi.graph.op import lift
 
 # Observed terms with at least this many elements use the rows kernel (below it, threads cost more than
 # they save).
@@ -104,7 +105,7 @@ class KernelLayout:
     def from_kernel(self, grads, needs):
         """Kernel gradients ``(D, 1)`` / ``(D, n)`` back to per-draw gradients ``(D, *s_i)`` (None where not needed)."""
         out = []
-        for g, need, (kind, shape, core, sum_axes) in zip(grads, needs, self.specs):
+        for g, need, (kind, shape, _core, sum_axes) in zip(grads, needs, self.specs):
             if g is None or not need:
                 out.append(None)
             elif kind == "partial":
@@ -113,3 +114,61 @@ class KernelLayout:
             else:
                 out.append(g.reshape((g.shape[0],) + shape[1:]))
         return out
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Layout of arguments with core axes: value and parameters (D_i, *batch_i, *core_i), batch axes broadcast
+# ---------------------------------------------------------------------------------------------------------
+
+
+def core_lifted(values, ndims):
+    """Align batched arguments whose last ``ndims[i]`` axes are core axes.
+
+    A node with fewer axes than its core (a scalar sigma where a vector of K is expected) gets trailing
+    axes of length 1; then the batch parts are lifted to a common rank (axes inserted after the draw axis).
+
+    Returns
+    -------
+    lifted : list of ndarray, each ``(D_i, *b_i, *c_i)`` with ``len(b_i) == len(B)``
+    shape : tuple, the broadcast batch shape B
+    """
+    padded = []
+    for v, k in zip(values, ndims):
+        v = np.asarray(v)
+        missing = k - (v.ndim - 1)
+        if missing > 0:
+            v = v.reshape(v.shape + (1,) * missing)
+        padded.append(v)
+    rank = max(v.ndim - 1 - k for v, k in zip(padded, ndims))
+    lifted = [lift(v, rank + k) for v, k in zip(padded, ndims)]
+    shape = np.broadcast_shapes(*[v.shape[1:1 + rank] for v in lifted])
+    return lifted, tuple(shape)
+
+
+def core_columns(value, shape, n):
+    """A lifted argument as a contiguous ``(D_i, n_i, *core)`` array, ``n_i`` in {1, n = prod(B)}."""
+    batch = value.shape[1:1 + len(shape)]
+    core = value.shape[1 + len(shape):]
+    if int(np.prod(batch, dtype=np.int64)) == 1:
+        return np.ascontiguousarray(value.reshape((value.shape[0], 1) + core))
+    if batch != shape:  # broadcast along some batch axes only: copy it out to full size
+        value = np.broadcast_to(value, value.shape[:1] + shape + core)
+    return np.ascontiguousarray(value.reshape((value.shape[0], n) + core))
+
+
+def sum_to(grad, lifted, original_shape):
+    """Sum a per-draw gradient ``(D, ...)`` (rank of ``lifted``) over the axes ``lifted`` was broadcast along,
+    and give it the argument's own batched shape ``(D, *original_shape[1:])``."""
+    axes = tuple(i for i in range(1, grad.ndim) if lifted.shape[i] == 1 and grad.shape[i] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad.reshape((grad.shape[0],) + tuple(original_shape[1:]))
+
+
+def from_core_columns(grad, lifted, original_shape, shape):
+    """A kernel gradient ``(D, n_i, *core_i)`` back to ``(D, *original_shape[1:])``."""
+    if grad.shape[1] == 1 and int(np.prod(lifted.shape[1:1 + len(shape)], dtype=np.int64)) == 1:
+        full = grad.reshape((grad.shape[0],) + (1,) * len(shape) + grad.shape[2:])
+    else:
+        full = grad.reshape((grad.shape[0],) + tuple(shape) + grad.shape[2:])
+    return sum_to(full, lifted, original_shape)

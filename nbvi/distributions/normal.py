@@ -66,7 +66,8 @@ def normal_rows_kernel(data, mu, sigma):
     for d in range(draws):
         for j in range(n_cols):
             center[d, j] = at(mu, d, j)
-            inv_sigma[d, j] = 1.0 / at(sigma, d, j)
+            s = at(sigma, d, j)
+            inv_sigma[d, j] = 1.0 / s if s > 0.0 else -1.0  # marks sigma <= 0: logp = -inf below
     n_blocks = min(n_rows, 64)
     bounds = row_blocks(n_rows, n_blocks)
     s1 = np.zeros((n_blocks, draws, n_cols))

@@ -196,4 +196,5 @@ def eval_node(node, replacements=None):
     fixed = [(k, v) for k, v in replacements.items() if not isinstance(v, Node)]
     program = Program([node], [k for k, _ in fixed], node_swaps)
     (out,) = program.run([_batched(v) for _, v in fixed])
-    return out[0] if out.shape[0] == 1 else out
+    # a copy: the result may be a leaf's own storage (a Constant or Data value), which must stay private
+    return np.array(out[0] if out.shape[0] == 1 else out)

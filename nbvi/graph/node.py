@@ -213,14 +213,14 @@ class Constant(Leaf):
     Parameters
     ----------
     value : array_like
-        Copied, so later changes to the caller's array do not leak into the graph.
+        Copied, so later changes to the caller's array do not leak into the graph. The copy stays
+        writable so that numba sees one array type (it compiles read-only arrays separately).
     """
 
     def __init__(self, value, name=None):
         array = np.array(value)
         if array.dtype.kind in "fc" or array.dtype == object:
             array = array.astype(floatX)
-        array.setflags(write=False)
         super().__init__(array.shape, array.dtype, name=name)
         self.data = array
         self._batched = array[None]

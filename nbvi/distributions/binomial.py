@@ -1,0 +1,105 @@
+"""Binomial(n, p): the number of successes in n trials, observed only.
+
+    log p(y | n, p) = log C(n, y) + y log p + (n - y) log(1 - p),   log C(n, y) = lgamma(n+1) - lgamma(y+1) - lgamma(n-y+1)
+
+n is a count fixed by the data (a constant array of non-negative integers): it has no gradient.
+"""
+import math
+
+import numpy as np
+from numba import njit
+
+from nbvi.distributions.distribution import Distribution, require
+from nbvi.distributions.layout import at, spot
+from nbvi.distributions.poisson import is_count
+from nbvi.graph.node import Constant, Node
+
+
+@njit(cache=True)
+def binomial_logp_grad(y, n, p):
+    """log Binomial(y | n, p) and its derivative with respect to p; -inf outside y in {0..n}, p in [0, 1]."""
+    if not (is_count(y) and is_count(n) and y <= n and p >= 0.0 and p <= 1.0):
+        return -np.inf, 0.0
+    logp = math.lgamma(n + 1.0) - math.lgamma(y + 1.0) - math.lgamma(n - y + 1.0)
+    d_p = 0.0
+    if y > 0.0:  # y log p (0 log 0 = 0)
+        if p == 0.0:
+            return -np.inf, 0.0
+        logp += y * math.log(p)
+        d_p += y / p  # d/dp y log p = y / p
+    if n - y > 0.0:  # (n - y) log(1 - p)
+        if p == 1.0:
+            return -np.inf, 0.0
+        logp += (n - y) * math.log1p(-p)
+        d_p -= (n - y) / (1.0 - p)  # d/dp (n - y) log(1 - p) = -(n - y) / (1 - p)
+    return logp, d_p
+
+
+@njit(cache=True)
+def binomial_kernel(y, n, p):
+    """Elementwise kernel: arguments (D_i, n_i), n_i in {1, n}; logp (D,) and summed gradients (only p has one)."""
+    draws = max(y.shape[0], n.shape[0], p.shape[0])
+    size = max(y.shape[1], n.shape[1], p.shape[1])
+    logp = np.zeros(draws)
+    g_y = np.zeros((draws, y.shape[1]))
+    g_n = np.zeros((draws, n.shape[1]))
+    g_p = np.zeros((draws, p.shape[1]))
+    for d in range(draws):
+        for j in range(size):
+            lp, dp = binomial_logp_grad(at(y, d, j), at(n, d, j), at(p, d, j))
+            logp[d] += lp
+            g_p[d, spot(p, j)] += dp
+    return logp, g_y, g_n, g_p
+
+
+def _trials(n):
+    """The number of trials as a float array, checked: a constant array of non-negative integers."""
+    if isinstance(n, Node):
+        if not isinstance(n, Constant):
+            raise TypeError(
+                f"Binomial: n must be a constant array of non-negative integers (the number of trials), "
+                f"not a graph node ({n!r}); it has no gradient"
+            )
+        n = n.data
+    n = np.asarray(n)
+    if n.dtype.kind not in "iufb":
+        raise TypeError(f"Binomial: n must be an array of non-negative integers, got dtype {n.dtype}")
+    n = n.astype(np.float64)
+    if not np.all(np.isfinite(n) & (n >= 0) & (n == np.floor(n))):
+        raise ValueError(f"Binomial: n must be non-negative integers (the number of trials), got {n}")
+    return n
+
+
+class Binomial(Distribution):
+    """Binomial distribution: successes in ``n`` trials with success probability ``p``.
+
+    Parameters
+    ----------
+    n : int or array of non-negative integers (a constant)
+    p : float, array or node in [0, 1]
+    """
+
+    params = ("n", "p")
+    support = "{0, ..., n}"
+    discrete = True
+    observed_only = True
+    kernel = staticmethod(binomial_kernel)
+
+    def __init__(self, n, p):
+        self.set_params(n=_trials(n), p=p)
+
+    def check(self, n, p):
+        require((p >= 0) & (p <= 1), f"p must be in [0, 1], got {p}")
+
+    def check_observed(self, value):
+        """Raise ValueError unless every observed value is an integer in 0..n."""
+        value = np.asarray(value.eval() if isinstance(value, Node) else value, dtype=np.float64)
+        n = self.param_nodes["n"].data
+        if not np.all((value >= 0) & (value <= n) & (value == np.floor(value))):
+            raise ValueError(f"observed values must be integers in 0..n (n = {n})")
+
+    def moment(self, n, p):
+        return np.floor(n * p).astype(np.int64)
+
+    def sample(self, rng, size, n, p):
+        return rng.binomial(n.astype(np.int64), p, size=size)

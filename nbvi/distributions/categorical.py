@@ -1,0 +1,245 @@
+"""Categorical(p) or Categorical(logit_p): one draw from K classes, observed only.
+
+    log p(y | p)       = log p_y - log sum_k p_k            (p is normalised along its last axis, as in PyMC)
+    log p(y | logit_p) = l_y - log sum_k exp(l_k)           (log_softmax(logit_p)[y])
+
+The class probabilities carry a core axis of K classes (``ndims_params = (1,)``); the value is a class
+index per element. This is the likelihood of a softmax regression, so p = softmax(z) along the class
+axis is evaluated as logit_p = z (log p_y = log_softmax(z)_y: no softmax node, no softmax VJP), and the
+kernels take ``y (D_y, n_y)`` and ``p`` or ``logit_p (D_p, n_p, K)`` and compute the log-probability and
+its gradient in one pass, in parallel over draws when the work is large.
+
+The helpers ``core_lifted``, ``core_columns`` and ``from_core_columns`` of :mod:`layout` lay out arguments
+with core axes for such kernels.
+"""
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from nbvi.distributions.distribution import Distribution, require
+from nbvi.distributions.layout import ROWS_KERNEL_MIN_SIZE, at, core_columns, core_lifted, from_core_columns
+from nbvi.graph.node import Node
+from nbvi.graph.ops.reductions import Softmax
+
+# ---------------------------------------------------------------------------------------------------------
+# Kernels
+# ---------------------------------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def class_index(y, n_classes):
+    """The class of a value y (float or int), or -1 when y is not an integer in 0..K-1."""
+    k = int(y) if y >= 0 and y < n_classes else -1
+    return k if k == y else -1
+
+
+@njit(cache=True)
+def categorical_p_draw(d, y, p, logp, g_p):
+    """logp[d] = sum_j log p_j[y_j] - log sum_k p_j[k], and row d of its gradient with respect to p.
+
+    d/dp_k = [k == y] / p_y - 1 / sum_k p_k      (through the normalisation p / sum(p))
+
+    Row d of g_p is assigned when p has one entry per element, else accumulated (zeros on entry).
+    """
+    n = max(y.shape[1], p.shape[1])
+    n_classes = p.shape[2]
+    dp = min(d, p.shape[0] - 1)
+    full = p.shape[1] == n
+    total = 0.0
+    for j in range(n):
+        jp = min(j, p.shape[1] - 1)
+        k = class_index(at(y, d, j), n_classes)
+        s = 0.0
+        bad = k < 0
+        for c in range(n_classes):
+            pc = p[dp, jp, c]
+            bad = bad or pc < 0.0
+            s += pc
+        if bad or s <= 0.0 or p[dp, jp, k] <= 0.0:
+            total = -np.inf
+            if full:
+                g_p[d, jp, :] = 0.0
+            continue
+        py = p[dp, jp, k]
+        total += math.log(py / s)
+        inv_s = 1.0 / s
+        for c in range(n_classes):
+            if full:
+                g_p[d, jp, c] = -inv_s
+            else:
+                g_p[d, jp, c] -= inv_s
+        g_p[d, jp, k] += 1.0 / py
+    logp[d] = total
+
+
+@njit(cache=True)
+def categorical_logit_draw(d, y, logit, logp, g_l):
+    """logp[d] = sum_j l_j[y_j] - logsumexp_k l_j[k], and row d of its gradient with respect to l.
+
+    d/dl_k = [k == y] - softmax(l)_k
+
+    Row d of g_l is assigned when logit_p has one entry per element, else accumulated (zeros on entry).
+    """
+    n = max(y.shape[1], logit.shape[1])
+    n_classes = logit.shape[2]
+    dl = min(d, logit.shape[0] - 1)
+    full = logit.shape[1] == n
+    e = np.empty(n_classes)
+    total = 0.0
+    for j in range(n):
+        jl = min(j, logit.shape[1] - 1)
+        k = class_index(at(y, d, j), n_classes)
+        if k < 0:
+            total = -np.inf
+            if full:
+                g_l[d, jl, :] = 0.0
+            continue
+        m = -np.inf
+        for c in range(n_classes):
+            m = max(m, logit[dl, jl, c])
+        s = 0.0
+        for c in range(n_classes):
+            e[c] = math.exp(logit[dl, jl, c] - m)
+            s += e[c]
+        total += logit[dl, jl, k] - m - math.log(s)  # l_y - logsumexp(l)
+        inv_s = 1.0 / s
+        for c in range(n_classes):
+            if full:
+                g_l[d, jl, c] = -e[c] * inv_s
+            else:
+                g_l[d, jl, c] -= e[c] * inv_s
+        g_l[d, jl, k] += 1.0
+    logp[d] = total
+
+
+@njit(cache=True)
+def categorical_p_kernel(y, p):
+    """Kernel over y (D_y, n_y) and p (D_p, n_p, K): logp (D,) and d logp / dp (D, n_p, K)."""
+    draws = max(y.shape[0], p.shape[0])
+    logp = np.zeros(draws)
+    g_p = np.empty((draws, p.shape[1], p.shape[2])) if p.shape[1] >= y.shape[1] else np.zeros((draws, 1, p.shape[2]))
+    for d in range(draws):
+        categorical_p_draw(d, y, p, logp, g_p)
+    return logp, g_p
+
+
+@njit(cache=True, parallel=True)
+def categorical_p_kernel_parallel(y, p):
+    """``categorical_p_kernel`` in parallel over draws (each draw writes its own rows)."""
+    draws = max(y.shape[0], p.shape[0])
+    logp = np.zeros(draws)
+    g_p = np.empty((draws, p.shape[1], p.shape[2])) if p.shape[1] >= y.shape[1] else np.zeros((draws, 1, p.shape[2]))
+    for d in prange(draws):
+        categorical_p_draw(np.int64(d), y, p, logp, g_p)  # prange's index is unsigned: min() with it would give a float
+    return logp, g_p
+
+
+@njit(cache=True)
+def categorical_logit_kernel(y, logit):
+    """Kernel over y (D_y, n_y) and logit_p (D_l, n_l, K): logp (D,) and d logp / dlogit_p (D, n_l, K)."""
+    draws = max(y.shape[0], logit.shape[0])
+    logp = np.zeros(draws)
+    g_l = np.empty((draws, logit.shape[1], logit.shape[2])) if logit.shape[1] >= y.shape[1] else np.zeros((draws, 1, logit.shape[2]))
+    for d in range(draws):
+        categorical_logit_draw(d, y, logit, logp, g_l)
+    return logp, g_l
+
+
+@njit(cache=True, parallel=True)
+def categorical_logit_kernel_parallel(y, logit):
+    """``categorical_logit_kernel`` in parallel over draws."""
+    draws = max(y.shape[0], logit.shape[0])
+    logp = np.zeros(draws)
+    g_l = np.empty((draws, logit.shape[1], logit.shape[2])) if logit.shape[1] >= y.shape[1] else np.zeros((draws, 1, logit.shape[2]))
+    for d in prange(draws):
+        categorical_logit_draw(np.int64(d), y, logit, logp, g_l)  # (a signed index, as above)
+    return logp, g_l
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The distribution
+# ---------------------------------------------------------------------------------------------------------
+
+
+class Categorical(Distribution):
+    """Categorical distribution over classes 0..K-1, with probabilities ``p`` or log-odds ``logit_p``.
+
+    Parameters
+    ----------
+    p : array or node (..., K), >= 0
+        Class probabilities along the last axis; normalised to sum to 1 (as PyMC does).
+    logit_p : array or node (..., K)
+        Unnormalised log-probabilities: p = softmax(logit_p).
+    """
+
+    params = ("p",)
+    ndims_params = (1,)
+    support = "{0, ..., K-1}"
+    discrete = True
+    observed_only = True
+
+    def __init__(self, p=None, logit_p=None):
+        if (p is None) == (logit_p is None):
+            raise ValueError("Categorical: give exactly one of p and logit_p")
+        if isinstance(p, Node) and type(p.op) is Softmax and p.op.value_axis == p.ndim:
+            # p = softmax(z) along the class axis: log p_y = log_softmax(z)_y, so evaluate with logit_p = z
+            # and skip the softmax and its VJP (the softmax regression's likelihood in one kernel pass)
+            p, logit_p = None, p.inputs[0]
+        self.params = ("p",) if p is not None else ("logit_p",)
+        self.set_params(**{self.params[0]: p if p is not None else logit_p})
+        node = self.param_nodes[self.params[0]]
+        if node.ndim < 1:
+            raise ValueError(f"{self.describe()}: {self.params[0]} needs a last axis of K classes, got a scalar")
+        self.n_classes = node.shape[-1]
+
+    def check(self, p=None, logit_p=None):
+        if p is not None:
+            require((p >= 0) & (p <= 1), f"p must be in [0, 1], got {p}")
+            require(np.isclose(p.sum(axis=-1), 1.0), f"p must sum to 1 along the last axis, got sums {p.sum(axis=-1)}")
+
+    def check_observed(self, value):
+        """Raise ValueError unless every observed value is a class index in 0..K-1."""
+        value = np.asarray(value.eval() if isinstance(value, Node) else value)
+        ok = (value >= 0) & (value <= self.n_classes - 1) & (value == np.round(value))
+        if not np.all(ok):
+            bad = value[~ok] if value.ndim else value
+            raise ValueError(
+                f"observed values must be class indices in 0..K-1 (K = {self.n_classes}); "
+                f"got {np.ravel(bad)[:5]}"
+            )
+
+    def probabilities(self, values):
+        if "logit_p" in values:
+            z = values["logit_p"] - values["logit_p"].max(axis=-1, keepdims=True)
+            e = np.exp(z)
+            return e / e.sum(axis=-1, keepdims=True)
+        return values["p"] / values["p"].sum(axis=-1, keepdims=True)
+
+    def moment(self, **values):
+        return np.argmax(self.probabilities(values), axis=-1)  # the mode
+
+    def sample(self, rng, size, **values):
+        p = self.probabilities(values)
+        p = np.broadcast_to(p, tuple(size) + p.shape[-1:])
+        u = rng.random(tuple(size) + (1,))
+        # inverse CDF: the number of classes whose cumulative probability is below u
+        return np.minimum((np.cumsum(p, axis=-1) < u).sum(axis=-1), p.shape[-1] - 1).astype(np.int64)
+
+    def logp_partials(self, values, needs):
+        (y, p), shape = core_lifted(values, (0, 1))
+        n = int(np.prod(shape, dtype=np.int64))
+        if y.dtype != np.int64:
+            y = y.astype(np.float64, copy=False)
+        y_cols = core_columns(y, shape, n)
+        p_cols = core_columns(p.astype(np.float64, copy=False), shape, n)
+        draws = max(y_cols.shape[0], p_cols.shape[0])
+        big = draws > 1 and draws * max(y_cols.shape[1], p_cols.shape[1]) * p_cols.shape[2] >= ROWS_KERNEL_MIN_SIZE
+        if self.params[0] == "p":
+            kernel = categorical_p_kernel_parallel if big else categorical_p_kernel
+        else:
+            kernel = categorical_logit_kernel_parallel if big else categorical_logit_kernel
+        logp, g = kernel(y_cols, p_cols)
+        g_y = np.zeros((draws,) + values[0].shape[1:]) if needs[0] else None  # class indices: no gradient
+        g_p = from_core_columns(g, p, values[1].shape, shape) if needs[1] else None
+        return logp, [g_y, g_p]

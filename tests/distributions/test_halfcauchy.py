@@ -1,0 +1,60 @@
+"""Tests of HalfCauchy: logp against scipy.stats, hand-written gradients against central differences, the rows
+kernel against the elementwise kernel, support, validation, initial point and sampling.
+
+Each check is described in distributions/family_checks.py.
+"""
+import numpy as np
+import pytest
+import scipy.stats as stats
+from distributions.family_checks import (
+    Family,
+    cases,
+    check_invalid_parameters,
+    check_logp_and_grad,
+    check_moment,
+    check_out_of_support,
+    check_random,
+    check_rows_kernel,
+)
+from hypothesis import given
+
+from nbvi.distributions.halfcauchy import HalfCauchy
+
+FAMILY = Family(
+    cls=HalfCauchy,
+    ranges={"beta": (0.3, 3.0)},
+    values=(0.01, 6.0),
+    scipy=lambda beta: stats.halfcauchy(scale=beta),
+    sample_params={"beta": np.array([1.0, 3.0])},
+    outside=(-0.1, -5.0),
+    invalid=[({"beta": 0.0}, "beta must be > 0")],
+    bad_param=("beta", -1.0),
+    transform="log",
+)
+
+
+@given(cases(FAMILY))
+def test_logp_matches_scipy_and_gradients_match_differences(case):
+    check_logp_and_grad(FAMILY, case)
+
+
+@pytest.mark.parametrize("layout", ["columns", "mixed"])
+@pytest.mark.parametrize("draws", [1, 2])
+def test_rows_kernel_matches_elementwise_kernel(draws, layout):
+    check_rows_kernel(FAMILY, draws, layout)
+
+
+def test_out_of_support_gives_minus_inf_not_nan():
+    check_out_of_support(FAMILY)
+
+
+def test_invalid_constant_parameters_raise():
+    check_invalid_parameters(FAMILY)
+
+
+def test_moment_is_in_support_and_default_transform():
+    check_moment(FAMILY)
+
+
+def test_random_shape_and_moments():
+    check_random(FAMILY)

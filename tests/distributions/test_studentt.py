@@ -1,0 +1,65 @@
+"""Tests of StudentT: logp against scipy.stats, hand-written gradients against central differences, the rows
+kernel against the elementwise kernel, support, validation, initial point and sampling.
+
+Each check is described in distributions/family_checks.py.
+"""
+import numpy as np
+import pytest
+import scipy.stats as stats
+from distributions.family_checks import (
+    Family,
+    cases,
+    check_invalid_parameters,
+    check_logp_and_grad,
+    check_moment,
+    check_out_of_support,
+    check_random,
+    check_rows_kernel,
+)
+from hypothesis import given
+
+from nbvi.distributions.studentt import StudentT
+
+FAMILY = Family(
+    cls=StudentT,
+    ranges={"nu": (0.5, 30.0), "mu": (-2.0, 2.0), "sigma": (0.3, 3.0)},
+    values=(-6.0, 6.0),
+    scipy=lambda nu, mu, sigma: stats.t(nu, loc=mu, scale=sigma),
+    sample_params={"nu": np.array([6.0, 10.0]), "mu": np.array([0.0, -1.0]), "sigma": np.array([1.0, 2.0])},
+    invalid=[({"nu": -1.0}, "nu must be > 0"), ({"nu": 3.0, "sigma": 0.0}, "sigma must be > 0"),
+             ({"nu": 3.0, "lam": -1.0}, "lam must be > 0"), ({"nu": 3.0, "sigma": 1.0, "lam": 1.0}, "only one of")],
+    bad_param=("nu", -1.0),
+    transform=None,
+)
+
+
+@given(cases(FAMILY))
+def test_logp_matches_scipy_and_gradients_match_differences(case):
+    check_logp_and_grad(FAMILY, case)
+
+
+@pytest.mark.parametrize("layout", ["columns", "mixed"])
+@pytest.mark.parametrize("draws", [1, 2])
+def test_rows_kernel_matches_elementwise_kernel(draws, layout):
+    check_rows_kernel(FAMILY, draws, layout)
+
+
+def test_out_of_support_gives_minus_inf_not_nan():
+    check_out_of_support(FAMILY)
+
+
+def test_invalid_constant_parameters_raise():
+    check_invalid_parameters(FAMILY)
+
+
+def test_moment_is_in_support_and_default_transform():
+    check_moment(FAMILY)
+
+
+def test_random_shape_and_moments():
+    check_random(FAMILY)
+
+
+def test_lam_and_sd_aliases():
+    np.testing.assert_allclose(StudentT.dist(3.0, lam=4.0).param_nodes["sigma"].eval(), 0.5)
+    np.testing.assert_allclose(StudentT.dist(3.0, 1.0, sd=2.0).param_nodes["sigma"].eval(), 2.0)
