@@ -1,0 +1,1 @@
+"""Variational inference: approximations, inference algorithms, Stein kernels, optimizers, callbacks."""

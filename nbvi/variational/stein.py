@@ -1,0 +1,235 @@
+"""Stein variational gradient descent (SVGD), as PyMC3's ``SVGD`` does it.
+
+Liu & Wang (2016), "Stein Variational Gradient Descent: A General Purpose Bayesian Inference Algorithm",
+NeurIPS, eq. (8) and Algorithm 1. A set of n particles x_1..x_n is moved along the direction that
+decreases KL(q || p) fastest within the unit ball of an RBF kernel's RKHS:
+
+    phi(x_i) = (1/n) sum_j [ k(x_j, x_i) grad log p(x_j) / T  +  grad_{x_j} k(x_j, x_i) ]      (eq. 8)
+    x_i <- x_i + eps * phi(x_i)
+
+The first term drives the particles toward high density (the kernel smooths the gradients); the second
+pushes them apart so that they do not all collapse onto the mode. T is PyMC3's ``temperature``: it
+divides the driving term only, so T > 1 gives a wider cloud (the target becomes p^(1/T)).
+
+Kernel and bandwidth follow PyMC3 (``pymc3/variational/test_functions.py``, class ``RBF``) exactly:
+
+    H_ij = ||x_i - x_j||^2                       (all n^2 entries, diagonal zeros included)
+    med  = median of the n^2 entries of H         (mean of the two middle ones when n^2 is even)
+    h    = 0.5 * med / log(n + 1)
+    k(x, y) = exp(-||x - y||^2 / (2 h))
+    grad_{x_j} k(x_j, x_i) = k(x_j, x_i) (x_i - x_j) / h
+
+So in the form k = exp(-||x - y||^2 / h') of the paper, h' = 2 h = med / log(n + 1) (Liu & Wang's own
+code writes h_theirs = sqrt(h), k = exp(-r^2 / (2 h_theirs^2)): the same kernel).
+PyMC3's ``Stein.grad`` is ``(K @ dlogp / temperature + dxkxy) / n`` and its ``KSD`` operator hands the
+optimizer ``-grad``, so the optimizer, which descends, moves the particles by +phi; ``svgd_step`` does
+the same.
+
+Degenerate bandwidth. PyMC3 does not guard h = 0 (one particle, identical particles, or more than half
+of H zero): ``exp(-H / h / 2)`` is then 0/0 = NaN on the diagonal. Here h = 0 means the limit h -> 0+:
+k(x, y) = 1 if x == y exactly and 0 otherwise, and the repulsive term is 0 (it is k (x_i - x_j) / h,
+which tends to 0 both for x_j == x_i and for x_j != x_i). Identical particles therefore all move with
+the mean of their gradients, and a single particle follows grad log p / T, as it does for any h.
+"""
+import math
+
+import numpy as np
+from numba import njit, prange
+
+__all__ = ["median_bandwidth", "stein_force", "svgd_step"]
+
+
+@njit(cache=True)
+def _pairwise_sq_dists(x, out):
+    """Write ||x_i - x_j||^2 for all pairs i < j into ``out`` (n(n-1)/2,), row-major upper triangle.
+
+    Serial: at ~1 ns a pair it is cheaper than the ``np.partition`` that follows it.
+    """
+    n, d = x.shape
+    for i in range(n):
+        offset = i * (2 * n - i - 1) // 2 - i - 1  # out index of pair (i, j) is offset + j
+        for j in range(i + 1, n):
+            s = 0.0
+            for k in range(d):
+                t = x[i, k] - x[j, k]
+                s += t * t
+            out[offset + j] = s
+
+
+def _as_particles(particles, name="particles"):
+    """Validate an (n, d) particle array and return it as C-contiguous float64 (one numba signature)."""
+    x = np.ascontiguousarray(particles, dtype=np.float64)
+    if x.ndim != 2 or x.shape[0] < 1:
+        raise ValueError(f"{name} must be a 2-D array (n_particles >= 1, dim); got shape {np.shape(particles)}")
+    return x
+
+
+def median_bandwidth(particles):
+    """PyMC3's median-heuristic bandwidth h = 0.5 * median(H) / log(n + 1).
+
+    H is the full n x n matrix of squared distances H_ij = ||x_i - x_j||^2, diagonal zeros and both
+    copies of every pair included, as PyMC3's ``RBF`` kernel takes it; with k = exp(-r^2 / (2 h)) this
+    is Liu & Wang's (2016, Sec. 5) choice h' = med / log n with n + 1 in place of n.
+
+    Sorted, the n^2 entries are n zeros followed by each of the m = n(n-1)/2 pair distances twice, so
+    the median is read off one or two order statistics of the m pair distances (computed by a numba
+    kernel, then one in-place ``np.partition``): O(n^2 d) time, O(n^2 / 2) memory, no n x n x d temporary.
+
+    Parameters
+    ----------
+    particles : array_like, shape (n, d)
+
+    Returns
+    -------
+    float
+        h >= 0; 0 when the median squared distance is 0 (n = 1, identical particles, or more than half
+        of the n^2 entries zero): see the module docstring for how ``stein_force`` treats h = 0.
+    """
+    x = _as_particles(particles)
+    n = x.shape[0]
+    pairs = np.empty(n * (n - 1) // 2)
+    if pairs.size:
+        _pairwise_sq_dists(x, pairs)
+    size = n * n
+    middle = [size // 2] if size % 2 else [size // 2 - 1, size // 2]
+    # sorted entry k of H is 0 for k < n, else the ((k - n) // 2)-th smallest pair distance
+    ranks = [(k - n) // 2 for k in middle if k >= n]  # at most two, consecutive or equal
+    values = [0.0] * (len(middle) - len(ranks))
+    if ranks:
+        pairs.partition(ranks[0])  # in place: rank r at index r, larger values after it
+        values += [pairs[r] if r == ranks[0] else pairs[ranks[0] + 1:].min() for r in ranks]
+    med = sum(values) / len(values)
+    return 0.5 * med / math.log(n + 1.0)
+
+
+@njit(cache=True)
+def _stein_row(x, grad, i, h, inv_temperature, out):
+    """out[i] = (1/n) sum_j k_ij (grad_j / T + (x_i - x_j) / h), k_ij = exp(-||x_i - x_j||^2 / (2 h)).
+
+    Kernel value and repulsive term computed on the fly, one pass over j. h <= 0 is the limit
+    h -> 0+ (k_ij = 1 for x_j == x_i, else 0; repulsion 0).
+    """
+    n, d = x.shape
+    inv_h = 1.0 / h if h > 0.0 else 0.0
+    half_inv_h = 0.5 * inv_h
+    for k in range(d):
+        out[i, k] = 0.0
+    for j in range(n):
+        r2 = 0.0
+        for k in range(d):
+            t = x[i, k] - x[j, k]
+            r2 += t * t
+        if h > 0.0:
+            kij = math.exp(-r2 * half_inv_h)
+        else:
+            kij = 1.0 if r2 == 0.0 else 0.0
+        if kij == 0.0:
+            continue
+        for k in range(d):
+            # driving term k grad log p(x_j) / T  +  repulsion grad_{x_j} k = k (x_i - x_j) / h
+            out[i, k] += kij * (grad[j, k] * inv_temperature + (x[i, k] - x[j, k]) * inv_h)
+    inv_n = 1.0 / n
+    for k in range(d):
+        out[i, k] *= inv_n
+
+
+@njit(cache=True, parallel=True)
+def _stein_force_kernel(x, grad, h, inv_temperature, out):
+    """All rows of phi, in parallel over particles i: O(n^2 d) time, nothing larger than ``out``."""
+    for i in prange(x.shape[0]):
+        _stein_row(x, grad, i, h, inv_temperature, out)
+
+
+@njit(cache=True)
+def _stein_force_serial(x, grad, h, inv_temperature, out):
+    """The same rows one after the other (small problems; bitwise equal to the parallel kernel)."""
+    for i in range(x.shape[0]):
+        _stein_row(x, grad, i, h, inv_temperature, out)
+
+
+# Below about a millisecond of work, starting threads costs more than it saves (much more on a busy
+# machine), so stein_force runs the serial loop; each row's arithmetic is the same either way.
+PARALLEL_MIN_WORK = 2**18  # n * n * (d + 4)
+
+
+def stein_force(particles, grad_logp, h, temperature=1.0, out=None):
+    """The SVGD direction phi of Liu & Wang (2016), eq. (8), with PyMC3's RBF kernel and temperature.
+
+        phi(x_i) = (1/n) sum_j [ k(x_j, x_i) grad_logp(x_j) / temperature + grad_{x_j} k(x_j, x_i) ]
+        k(x, y)  = exp(-||x - y||^2 / (2 h)),   grad_{x_j} k(x_j, x_i) = k(x_j, x_i) (x_i - x_j) / h
+
+    One numba ``prange`` kernel over i (a serial loop below ``PARALLEL_MIN_WORK``): O(n^2 d) time,
+    O(n d) memory, results independent of the thread count.
+
+    Parameters
+    ----------
+    particles : array_like, shape (n, d)
+    grad_logp : array_like, shape (n, d)
+        grad log p at each particle (as returned by ``model.logp_dlogp``).
+    h : float
+        Bandwidth in PyMC3's convention (``median_bandwidth``); must be >= 0. h = 0 is the limit
+        h -> 0+: each particle feels only the particles that coincide with it, and no repulsion.
+    temperature : float
+        > 0; divides the driving (density) term only, as in PyMC3's ``Stein.grad``.
+    out : ndarray, shape (n, d), float64, C-contiguous, optional
+        Written in place and returned; must not alias the inputs.
+
+    Returns
+    -------
+    ndarray, shape (n, d)
+        phi; the ascent direction (x <- x + eps * phi).
+    """
+    x = _as_particles(particles)
+    g = np.ascontiguousarray(grad_logp, dtype=np.float64)
+    if g.shape != x.shape:
+        raise ValueError(f"grad_logp must have the shape of particles {x.shape}; got {g.shape}")
+    h = float(h)
+    if not h >= 0.0:
+        raise ValueError(f"h must be >= 0 (or inf); got {h}")
+    temperature = float(temperature)
+    if not (temperature > 0.0 and math.isfinite(temperature)):
+        raise ValueError(f"temperature must be positive and finite; got {temperature}")
+    if out is None:
+        out = np.empty_like(x)
+    elif not (isinstance(out, np.ndarray) and out.shape == x.shape and out.dtype == np.float64
+              and out.flags.c_contiguous and out.flags.writeable):
+        raise ValueError(f"out must be a writeable C-contiguous float64 array of shape {x.shape}")
+    n, d = x.shape
+    kernel = _stein_force_kernel if n * n * (d + 4) >= PARALLEL_MIN_WORK else _stein_force_serial
+    kernel(x, g, h, 1.0 / temperature, out)
+    return out
+
+
+def svgd_step(particles, grad_logp, temperature=1.0, h=None, out=None):
+    """One SVGD step's direction for a descending optimizer: (-phi, h).
+
+    The ``SVGD`` Inference class calls this with ``particles`` (n, d) (the ``Empirical`` approximation's
+    histogram, one row per particle, flat unconstrained space) and ``grad_logp`` from
+    ``model.logp_dlogp(particles)``; the optimizer then applies x <- x - lr * (-phi), i.e. the plain
+    SVGD update x <- x + lr * phi for SGD (Liu & Wang 2016, Algorithm 1), or its adaptive variants.
+    As in PyMC3's ``KSD`` operator, the kernel is the RBF with the median bandwidth recomputed at every
+    step from the current particles.
+
+    Parameters
+    ----------
+    particles : array_like, shape (n, d)
+    grad_logp : array_like, shape (n, d)
+    temperature : float
+        > 0, divides the driving term (PyMC3's ``temperature``).
+    h : float, optional
+        Fixed bandwidth (PyMC3 convention); default ``median_bandwidth(particles)``.
+    out : ndarray, shape (n, d), optional
+        Buffer for the returned direction.
+
+    Returns
+    -------
+    direction : ndarray, shape (n, d)
+        -phi, the gradient of the loss the optimizer descends (same shape as ``particles``).
+    h : float
+        The bandwidth used.
+    """
+    if h is None:
+        h = median_bandwidth(particles)
+    direction = stein_force(particles, grad_logp, h, temperature=temperature, out=out)
+    np.negative(direction, out=direction)
+    return direction, float(h)
