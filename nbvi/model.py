@@ -230,11 +230,20 @@ class Model:
 
     def initial_point_flat(self):
         """Initial point in the flat unconstrained space, shape (ndim,)."""
-        point = self.initial_point()
+        return self.flat_from_point(self.initial_point())
+
+    def flat_from_point(self, point):
+        """Map {name: constrained value} of every free variable to the flat unconstrained space (ndim,)."""
         layout, ndim = self._layout()
+        missing = [rv.name for rv, _, _ in layout if rv.name not in point]
+        if missing:
+            raise ValueError(f"the point needs a value for every free variable; missing: {missing}")
         theta = np.empty(ndim)
         for rv, where, _ushape in layout:
-            x = np.asarray(point[rv.name], dtype=np.float64)[None]
+            x = np.asarray(point[rv.name], dtype=np.float64)
+            if x.shape != rv.shape:
+                raise ValueError(f"value of '{rv.name}' has shape {x.shape}, the variable has shape {rv.shape}")
+            x = x[None]
             u = rv.transform.forward(x) if rv.transform is not None else x
             theta[where] = np.asarray(u).reshape(-1)
         return theta

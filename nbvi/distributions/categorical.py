@@ -157,6 +157,66 @@ def categorical_logit_kernel_parallel(y, logit):
     return logp, g_l
 
 
+@njit(cache=True, parallel=True, fastmath={"reassoc", "contract", "arcp"})
+def categorical_linear_kernel(y, X, beta, intercept):
+    """Softmax regression in one pass: y_n ~ Categorical(softmax(X_n beta + intercept)).
+
+    y (N,) class indices, X (N, J) data, beta (D_b, J, K), intercept (D_a, K). For each draw (in parallel)
+    and row n, the K logits z = X_n beta + a stay in a small local buffer:
+
+        logp          = sum_n z_{n, y_n} - logsumexp_k z_{n, k}
+        d logp/dz_nk  = [k == y_n] - softmax(z_n)_k            =: r_nk
+        d logp/dbeta  = X^T r,   d logp/da = sum_n r_n
+
+    so neither the (D, N, K) logits nor their gradient is ever stored. (fastmath allows reassociation and
+    fused multiply-adds only: infinities and NaN keep their meaning.)
+    Returns logp (D,), d logp/dbeta (D, J, K), d logp/dintercept (D, K).
+    """
+    n_rows, n_features = X.shape
+    n_classes = beta.shape[2]
+    draws = max(beta.shape[0], intercept.shape[0])
+    logp = np.zeros(draws)
+    g_beta = np.zeros((draws, n_features, n_classes))
+    g_a = np.zeros((draws, n_classes))
+    for dd in prange(draws):
+        d = np.int64(dd)  # prange's index is unsigned: min() with it would give a float
+        b = beta[min(d, beta.shape[0] - 1)]
+        a = intercept[min(d, intercept.shape[0] - 1)]
+        gb = np.zeros((n_features, n_classes))  # this draw's sums, local to its thread
+        ga = np.zeros(n_classes)
+        z = np.empty(n_classes)
+        total = 0.0
+        for n in range(n_rows):
+            k_obs = class_index(y[n], n_classes)
+            if k_obs < 0:
+                total = -np.inf
+                continue
+            x = X[n]
+            m = -np.inf
+            for k in range(n_classes):
+                acc = a[k]
+                for j in range(n_features):
+                    acc += x[j] * b[j, k]
+                z[k] = acc
+                m = max(m, acc)
+            s = 0.0
+            for k in range(n_classes):
+                z[k] = math.exp(z[k] - m)  # z now holds e^{z_k - m}
+                s += z[k]
+            inv_s = 1.0 / s
+            total += math.log(z[k_obs] * inv_s)
+            z[k_obs] -= s  # r_k = [k == y] - e_k / s  =  -(e_k - s [k == y]) / s
+            for k in range(n_classes):
+                r = -z[k] * inv_s
+                ga[k] += r
+                for j in range(n_features):
+                    gb[j, k] += x[j] * r
+        logp[d] = total
+        g_beta[d] = gb
+        g_a[d] = ga
+    return logp, g_beta, g_a
+
+
 # ---------------------------------------------------------------------------------------------------------
 # The distribution
 # ---------------------------------------------------------------------------------------------------------
@@ -186,9 +246,21 @@ class Categorical(Distribution):
             # p = softmax(z) along the class axis: log p_y = log_softmax(z)_y, so evaluate with logit_p = z
             # and skip the softmax and its VJP (the softmax regression's likelihood in one kernel pass)
             p, logit_p = None, p.inputs[0]
+        linear = _linear_predictor(logit_p) if p is None else None
+        if linear is not None:
+            # logit_p = X.dot(beta) + intercept with data X: the fused softmax-regression kernel
+            self.params = ("X", "beta", "intercept")
+            self.ndims_params = (2, 2, 1)
+            self.set_params(**linear)
+            node = self.param_nodes["intercept"]
+            self.batch_shapes = lambda: [self.param_nodes["X"].shape[:1]]
+            return self._set_classes(node, logit_p)
         self.params = ("p",) if p is not None else ("logit_p",)
         self.set_params(**{self.params[0]: p if p is not None else logit_p})
         node = self.param_nodes[self.params[0]]
+        self._set_classes(node, node)
+
+    def _set_classes(self, node, shown):
         if node.ndim < 1:
             raise ValueError(f"{self.describe()}: {self.params[0]} needs a last axis of K classes, got a scalar")
         self.n_classes = node.shape[-1]
@@ -210,6 +282,8 @@ class Categorical(Distribution):
             )
 
     def probabilities(self, values):
+        if "beta" in values:
+            values = {"logit_p": values["X"] @ values["beta"] + values["intercept"]}
         if "logit_p" in values:
             z = values["logit_p"] - values["logit_p"].max(axis=-1, keepdims=True)
             e = np.exp(z)
@@ -227,6 +301,12 @@ class Categorical(Distribution):
         return np.minimum((np.cumsum(p, axis=-1) < u).sum(axis=-1), p.shape[-1] - 1).astype(np.int64)
 
     def logp_partials(self, values, needs):
+        if self.params[0] == "X":
+            y, X, beta, intercept = values
+            logp, g_beta, g_a = categorical_linear_kernel(
+                np.ascontiguousarray(y[0], dtype=np.float64), np.ascontiguousarray(X[0]),
+                np.ascontiguousarray(beta), np.ascontiguousarray(intercept))
+            return logp, [None, None, g_beta if needs[2] else None, g_a if needs[3] else None]
         (y, p), shape = core_lifted(values, (0, 1))
         n = int(np.prod(shape, dtype=np.int64))
         if y.dtype != np.int64:
@@ -243,3 +323,27 @@ class Categorical(Distribution):
         g_y = np.zeros((draws,) + values[0].shape[1:]) if needs[0] else None  # class indices: no gradient
         g_p = from_core_columns(g, p, values[1].shape, shape) if needs[1] else None
         return logp, [g_y, g_p]
+
+
+def _linear_predictor(z):
+    """``{"X", "beta", "intercept"}`` when z = X.dot(beta) + intercept with X (N, J) data, beta (J, K) and
+    intercept (K,) (either order of the sum, or no intercept), else None."""
+    from nbvi.graph.node import Constant, Leaf
+    from nbvi.graph.ops.elementwise import Add
+    from nbvi.graph.ops.linalg import Dot
+
+    if not isinstance(z, Node) or z.ndim != 2:
+        return None
+    if type(z.op) is Dot:
+        product, intercept = z, Constant(np.zeros(z.shape[-1]))
+    elif type(z.op) is Add:
+        first, second = z.inputs
+        product, intercept = (first, second) if type(first.op) is Dot else (second, first)
+        if type(product.op) is not Dot or intercept.shape != (z.shape[-1],):
+            return None
+    else:
+        return None
+    X, beta = product.inputs
+    if not (isinstance(X, Leaf) and X.value() is not None and X.ndim == 2 and beta.ndim == 2):
+        return None
+    return {"X": X, "beta": beta, "intercept": intercept}

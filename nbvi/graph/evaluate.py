@@ -48,6 +48,8 @@ class Program:
         self.output_slots = [slot[id(self._resolve(o))] for o in self.outputs]
         self.n_slots = len(self.nodes)
         self._needs_cache = {}
+        self._all_inputs = tuple(range(len(self.inputs)))
+        self._reversed_steps = list(reversed(self.steps))
 
     def _resolve(self, node):
         seen = set()
@@ -100,9 +102,7 @@ class Program:
         -------
         values : list of ndarray (one per slot), partials : dict slot -> list
         """
-        values = [None] * self.n_slots
-        for k, value in enumerate(feed):
-            values[k] = value
+        values = list(feed) + [None] * (self.n_slots - len(feed))
         for k, leaf in self.leaves:
             values[k] = leaf.value()
         partials = {}
@@ -148,24 +148,25 @@ class Program:
         grads : list of ndarray, the gradient of ``value[d]`` with respect to each input in ``wrt``,
             shaped like that input's fed value.
         """
-        wrt = list(range(len(self.inputs))) if wrt is None else list(wrt)
+        wrt = self._all_inputs if wrt is None else tuple(wrt)
         needs = self._needs(wrt)
-        values, partials = self.forward(list(feed), keep_partials=True, needs=needs)
+        values, partials = self.forward(feed, keep_partials=True, needs=needs)
         out_slot = self.output_slots[0]
         out = values[out_slot]
         if out.ndim != 1:
             raise ValueError(f"value_and_grad needs a scalar output, got node shape {out.shape[1:]}")
         grads = [None] * self.n_slots
-        grads[out_slot] = np.ones_like(out)
-        for k, node, ins in reversed(self.steps):
-            g = grads[k]
-            if g is None or not needs[k]:
-                continue
-            input_needs = [needs[i] for i in ins]
+        for k, node, ins in self._reversed_steps:
+            if k == out_slot:
+                g = None  # the seed: d out / d out = 1, never materialised
+            else:
+                g = grads[k]
+                if g is None or not needs[k]:
+                    continue
             args = [values[i] for i in ins]
             if k in partials:  # scalar-valued op: its VJP is g times its gradient
                 local = [
-                    unbroadcast(g.reshape((-1,) + (1,) * (p.ndim - 1)) * p, a.shape) if p is not None else None
+                    None if p is None else unbroadcast(p if g is None else g.reshape((-1,) + (1,) * (p.ndim - 1)) * p, a.shape)
                     for p, a in zip(partials[k], args)
                 ]
             else:
@@ -174,7 +175,7 @@ class Program:
                         f"cannot differentiate through '{node.op.name}' (node {node!r}): it is piecewise "
                         f"constant. Keep it out of the log-density."
                     )
-                local = node.op.vjp(g, values[k], args, input_needs)
+                local = node.op.vjp(np.ones_like(out) if g is None else g, values[k], args, [needs[i] for i in ins])
             for i, gi in zip(ins, local):
                 if gi is None or not needs[i]:
                     continue
@@ -182,7 +183,9 @@ class Program:
         result = []
         for k in wrt:
             g = grads[k]
-            result.append(np.zeros_like(values[k], dtype=float) if g is None else np.ascontiguousarray(g))
+            if g is None:
+                g = np.ones_like(out) if k == out_slot else np.zeros_like(values[k], dtype=float)
+            result.append(g if g.flags.c_contiguous else np.ascontiguousarray(g))
         return out, result
 
 

@@ -64,7 +64,10 @@ def test_softmax_regression_gradient():
     X, y = rng.normal(size=(10, 4)), rng.integers(0, 3, size=10)
     beta, a = Placeholder((4, 3), "beta"), Placeholder((3,), "a")
     dist = Categorical.dist(p=ops.softmax(Constant(X).dot(beta) + a))
-    assert dist.params == ("logit_p",)  # p = softmax(z) is evaluated as logit_p = z: no softmax node
+    # p = softmax(X beta + a) with data X runs the fused softmax-regression kernel
+    assert dist.params == ("X", "beta", "intercept")
+    # p = softmax(z) of another z is evaluated as logit_p = z: no softmax node
+    assert Categorical.dist(p=ops.softmax(ops.tanh(Constant(X).dot(beta)))).params == ("logit_p",)
     assert Categorical.dist(p=ops.softmax(Constant(X).dot(beta) + a, axis=0)).params == ("p",)  # not the class axis
     lp = dist.logp(Constant(y))
     prog = Program([lp], [beta, a])
@@ -79,6 +82,23 @@ def test_softmax_regression_gradient():
             args[k] = v
             return prog.value_and_grad(args)[0].sum()
         assert_grad_close(total, grads[k], values[k])
+
+
+@pytest.mark.parametrize("with_intercept", [True, False])
+def test_fused_softmax_regression_matches_the_unfused_graph(with_intercept):
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(30, 4)), rng.integers(0, 3, size=30)
+    beta, a = Placeholder((4, 3), "beta"), Placeholder((3,), "a")
+    z = Constant(X).dot(beta) + a if with_intercept else Constant(X).dot(beta)
+    fused = Categorical.dist(p=ops.softmax(z))
+    plain = Categorical.dist(logit_p=ops.log_softmax(z))  # the same density, through the generic kernel
+    assert fused.params[0] == "X" and plain.params == ("logit_p",)
+    values = [rng.normal(size=(5, 4, 3)), rng.normal(size=(5, 3))]
+    lp_f, g_f = Program([fused.logp(Constant(y))], [beta, a]).value_and_grad(values)
+    lp_p, g_p = Program([plain.logp(Constant(y))], [beta, a]).value_and_grad(values)
+    np.testing.assert_allclose(lp_f, lp_p, rtol=1e-10)
+    for gf, gp in zip(g_f, g_p):
+        np.testing.assert_allclose(gf, gp, rtol=1e-9, atol=1e-12)
 
 
 @pytest.mark.parametrize("name, serial, parallel", [
