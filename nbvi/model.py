@@ -279,6 +279,10 @@ class Model:
         """Split theta into per-variable unconstrained values and map them to constrained space."""
         draws = theta.shape[0]
         us, xs = [], []
+        if len(layout) == 1 and theta.flags.c_contiguous:  # one variable: theta itself, reshaped
+            rv, _, ushape = layout[0]
+            u = theta.reshape((draws,) + ushape)
+            return [u], [rv.transform.backward(u) if rv.transform is not None else u]
         for rv, where, ushape in layout:
             u = np.ascontiguousarray(theta[:, where]).reshape((draws,) + ushape)
             us.append(u)
@@ -297,12 +301,14 @@ class Model:
         logp : ndarray, shape (D,)
         grad : ndarray, shape (D, ndim)
         """
-        program, layout, ndim = self._joint()
-        theta = self._as_theta(theta, ndim)
+        program, layout, ndim = self._plan or self._joint()
+        if not (type(theta) is np.ndarray and theta.ndim == 2 and theta.dtype == np.float64 and theta.shape[1] == ndim):
+            theta = self._as_theta(theta, ndim)
         us, xs = self._constrained(theta, layout)
         logp, grads_x = program.value_and_grad(xs)
         draws = theta.shape[0]
-        logp = np.array(logp, dtype=np.float64) if logp.shape[0] == draws else np.full(draws, logp[0])
+        if logp.shape[0] != draws:  # a model whose density does not depend on theta
+            logp = np.full(draws, logp[0])
         grad = np.empty_like(theta)
         for (rv, where, _ushape), u, gx in zip(layout, us, grads_x):
             if rv.transform is None:

@@ -50,6 +50,8 @@ class Program:
         self._needs_cache = {}
         self._all_inputs = tuple(range(len(self.inputs)))
         self._reversed_steps = list(reversed(self.steps))
+        # slots of ops that return their output's gradient with the value (log-density terms)
+        self._scalar_ops = {k for k, node, _ in self.steps if hasattr(node.op, "value_and_partials")}
 
     def _resolve(self, node):
         seen = set()
@@ -109,7 +111,7 @@ class Program:
         for k, node, ins in self.steps:
             args = [values[i] for i in ins]
             op = node.op
-            if keep_partials and needs[k] and hasattr(op, "value_and_partials"):
+            if keep_partials and needs[k] and k in self._scalar_ops:
                 values[k], partials[k] = op.value_and_partials(args, [needs[i] for i in ins])
             else:
                 values[k] = op.forward(*args)
