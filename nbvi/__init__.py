@@ -8,15 +8,19 @@ Write models the PyMC way::
 
 Importing nbvi compiles nothing: numba kernels compile (or load from the cache) on first use.
 """
-from nbvi import config, math
+from nbvi import callbacks, config, math
 from nbvi.config import floatX_array as floatX
 from nbvi.data import Data
 from nbvi.distributions import *  # noqa: F401,F403 - every family under nbvi.<Name>
 from nbvi.distributions import __all__ as _families
 from nbvi.graph import Constant, Node
+from nbvi.graph.clone import clone
 from nbvi.model import Deterministic, Model, RandomVariable, modelcontext
+from nbvi.trace import Trace
+from nbvi.variational import *  # noqa: F401,F403 - ADVI, fit, the optimizers ...
+from nbvi.variational import __all__ as _variational
 
 __version__ = "0.1.0"
 
-__all__ = ["Constant", "Data", "Deterministic", "Model", "Node", "RandomVariable", "config", "floatX",
-           "math", "modelcontext", *_families]
+__all__ = ["Constant", "Data", "Deterministic", "Model", "Node", "RandomVariable", "Trace", "callbacks", "clone",
+           "config", "floatX", "math", "modelcontext", *_families, *_variational]

@@ -1,0 +1,167 @@
+"""ADVI steps: reparameterization gradients of the ELBO for mean-field and full-rank Gaussians.
+
+Kucukelbir et al. 2017, "Automatic Differentiation Variational Inference" (JMLR 18), eq. 8-10. With
+theta = mu + S eps, eps ~ N(0, I), the loss (negative ELBO) and its gradient are estimated from S draws:
+
+    loss      = -(1/S) sum_s log p(theta_s) - H[q]
+    d loss/dmu = -(1/S) sum_s grad log p(theta_s)
+    d loss/dS  = -(1/S) sum_s grad log p(theta_s) eps_s^T - dH/dS
+
+with the entropy H in closed form. The "sticking the landing" estimator (Roeder, Wu & Duvenaud 2017)
+replaces the analytic entropy gradient by the path derivative of -log q(theta_s) with q's parameters held
+fixed, whose variance vanishes when q equals the posterior:
+
+    d loss/dphi = -(1/S) sum_s [grad log p(theta_s) - grad_theta log q(theta_s)] d theta_s / dphi
+
+Each step is a plain function of arrays: the flat parameters, the noise, and the model's ``logp_dlogp``.
+The kernels write the gradient into a buffer the optimizer then consumes.
+"""
+import math
+
+from numba import njit
+
+from nbvi.variational.approximations import HALF_LOG_2PI_E
+
+# -- mean field: params = [mu (ndim), rho (ndim)], sigma = softplus(rho) ------------------------------------
+
+
+@njit(cache=True)
+def meanfield_theta(params, eps, theta):
+    """theta_s = mu + softplus(rho) * eps_s for eps (S, ndim), into theta (S, ndim)."""
+    ndim = eps.shape[1]
+    for i in range(ndim):
+        rho = params[ndim + i]
+        sigma = rho + math.log1p(math.exp(-rho)) if rho > 0 else math.log1p(math.exp(rho))
+        for s in range(eps.shape[0]):
+            theta[s, i] = params[i] + sigma * eps[s, i]
+
+
+# error_model="numpy": a zero sigma (rho below about -745) or a zero diagonal of L must give inf/NaN, which the
+# fitting loop reports as a FloatingPointError naming the variable, not a ZeroDivisionError from inside numba.
+@njit(cache=True, error_model="numpy")
+def meanfield_loss_grad(params, eps, logp, dlogp, stl, grad):
+    """Negative ELBO and its gradient with respect to [mu, rho], written into ``grad``.
+
+    Parameters
+    ----------
+    params : (2 ndim,) mu then rho
+    eps : (S, ndim) the standard normal noise of this step
+    logp : (S,), dlogp : (S, ndim) the model's log-density and gradient at theta_s
+    stl : bool, use the sticking-the-landing estimator
+    grad : (2 ndim,) output
+    """
+    draws, ndim = eps.shape
+    loss = 0.0
+    for s in range(draws):
+        loss -= logp[s]
+    loss /= draws
+    for i in range(ndim):
+        rho = params[ndim + i]
+        sigma = rho + math.log1p(math.exp(-rho)) if rho > 0 else math.log1p(math.exp(rho))
+        dsigma_drho = 1.0 / (1.0 + math.exp(-rho))  # d softplus(rho)/drho = sigmoid(rho)
+        loss -= math.log(sigma)  # H[q] = sum_i log sigma_i + const
+        g_mu = 0.0
+        g_sigma = 0.0
+        for s in range(draws):
+            g_theta = dlogp[s, i]
+            if stl:
+                g_theta += eps[s, i] / sigma  # -grad_theta log q = (theta - mu) / sigma^2 = eps / sigma
+            g_mu -= g_theta  # d theta/d mu = 1
+            g_sigma -= g_theta * eps[s, i]  # d theta/d sigma = eps
+        g_mu /= draws
+        g_sigma /= draws
+        if not stl:
+            g_sigma -= 1.0 / sigma  # dH/dsigma = 1/sigma
+        grad[i] = g_mu
+        grad[ndim + i] = g_sigma * dsigma_drho
+    return loss - ndim * HALF_LOG_2PI_E
+
+
+def meanfield_step(logp_dlogp, params, eps, theta, grad, stl=False):
+    """One mean-field ADVI gradient: draws theta, asks the model, returns the loss; gradient in ``grad``."""
+    meanfield_theta(params, eps, theta)
+    logp, dlogp = logp_dlogp(theta)
+    return meanfield_loss_grad(params, eps, logp, dlogp, stl, grad)
+
+
+# -- full rank: params = [mu (ndim), L_tril (ndim (ndim + 1) / 2)], L lower triangular, row-major packing ------
+
+
+@njit(cache=True)
+def fullrank_theta(params, eps, theta):
+    """theta_s = mu + L eps_s, with L[i, j] = params[ndim + i (i + 1) / 2 + j] for j <= i."""
+    draws, ndim = eps.shape
+    for s in range(draws):
+        for i in range(ndim):
+            row = ndim + i * (i + 1) // 2
+            acc = params[i]
+            for j in range(i + 1):
+                acc += params[row + j] * eps[s, j]
+            theta[s, i] = acc
+
+
+@njit(cache=True, error_model="numpy")  # see meanfield_loss_grad: division by zero gives inf, not an exception
+def fullrank_loss_grad(params, eps, logp, dlogp, stl, grad):
+    """Negative ELBO and its gradient with respect to [mu, L_tril], written into ``grad``.
+
+    d theta_i / d L_ij = eps_j (j <= i); H[q] = sum_i log|L_ii| + const, dH/dL_ii = 1 / L_ii.
+    With STL, -grad_theta log q(theta_s) = L^-T L^-1 (theta_s - mu) = L^-T eps_s (a back substitution).
+    """
+    draws, ndim = eps.shape
+    loss = 0.0
+    for s in range(draws):
+        loss -= logp[s]
+    loss /= draws
+    for k in range(grad.size):
+        grad[k] = 0.0
+    g_theta = dlogp.copy()
+    if stl:
+        for s in range(draws):
+            # solve L^T w = eps_s from the last row up; w = L^-T eps_s
+            w = eps[s].copy()
+            for i in range(ndim - 1, -1, -1):
+                acc = w[i]
+                for r in range(i + 1, ndim):
+                    acc -= params[ndim + r * (r + 1) // 2 + i] * w[r]
+                w[i] = acc / params[ndim + i * (i + 1) // 2 + i]
+            for i in range(ndim):
+                g_theta[s, i] += w[i]
+    for s in range(draws):
+        for i in range(ndim):
+            row = ndim + i * (i + 1) // 2
+            g = g_theta[s, i] / draws
+            grad[i] -= g
+            for j in range(i + 1):
+                grad[row + j] -= g * eps[s, j]
+    for i in range(ndim):
+        diag = params[ndim + i * (i + 1) // 2 + i]
+        loss -= math.log(abs(diag))
+        if not stl:
+            grad[ndim + i * (i + 1) // 2 + i] -= 1.0 / diag
+    return loss - ndim * HALF_LOG_2PI_E
+
+
+def fullrank_step(logp_dlogp, params, eps, theta, grad, stl=False):
+    """One full-rank ADVI gradient: draws theta, asks the model, returns the loss; gradient in ``grad``."""
+    fullrank_theta(params, eps, theta)
+    logp, dlogp = logp_dlogp(theta)
+    return fullrank_loss_grad(params, eps, logp, dlogp, stl, grad)
+
+
+# -- ASVGD: the Stein force at draws from a mean-field q, pushed back to q's parameters ------------------------
+
+
+@njit(cache=True)
+def meanfield_pullback(params, eps, direction, grad):
+    """Gradient of q's [mu, rho] from a per-draw descent direction (S, ndim): d theta/dmu = 1,
+    d theta/drho = sigmoid(rho) eps; averaged over the S draws."""
+    draws, ndim = eps.shape
+    for i in range(ndim):
+        dsigma_drho = 1.0 / (1.0 + math.exp(-params[ndim + i]))
+        g_mu = 0.0
+        g_rho = 0.0
+        for s in range(draws):
+            g_mu += direction[s, i]
+            g_rho += direction[s, i] * eps[s, i]
+        grad[i] = g_mu / draws
+        grad[ndim + i] = g_rho * dsigma_drho / draws

@@ -1,0 +1,107 @@
+"""Callbacks: callables ``(approx, losses, i)`` run after every step of a fit.
+
+``losses`` holds the losses of the current fit so far; ``i`` counts steps over all fits of the inference
+(1 after the first step). Raising ``StopIteration`` ends the fit cleanly, keeping everything.
+"""
+import inspect
+from collections import defaultdict
+
+import numpy as np
+
+
+def relative(current, previous, eps=1e-6):
+    """Elementwise relative change (|current - previous| + eps) / (|previous| + eps), as PyMC3."""
+    return (np.abs(current - previous) + eps) / (np.abs(previous) + eps)
+
+
+def absolute(current, previous):
+    """Elementwise absolute change |current - previous|."""
+    return np.abs(current - previous)
+
+
+class CheckParametersConvergence:
+    """Stop when the variational parameters stop moving.
+
+    Every ``every`` steps the parameters are compared with those of the previous check; when the
+    ``ord``-norm of the change (``diff="relative"`` or ``"absolute"``) is below ``tolerance`` the fit
+    stops with "Convergence achieved at N".
+
+    Parameters
+    ----------
+    every : int
+    tolerance : float
+    diff : {"relative", "absolute"}
+    ord : as ``numpy.linalg.norm``'s ``ord`` (default inf: the largest change)
+    """
+
+    def __init__(self, every=100, tolerance=1e-3, diff="relative", ord=np.inf):
+        if diff not in ("relative", "absolute"):
+            raise ValueError(f"diff must be 'relative' or 'absolute', got {diff!r}")
+        if int(every) < 1:
+            raise ValueError(f"every must be >= 1, got {every}")
+        self.every = int(every)
+        self.tolerance = float(tolerance)
+        self.diff = relative if diff == "relative" else absolute
+        self.ord = ord
+        self.previous = None
+
+    def __call__(self, approx, losses, i):
+        if self.previous is None:
+            self.previous = approx.params.copy()
+            return
+        if i % self.every or i < self.every:
+            return
+        current = approx.params.copy()
+        change = np.linalg.norm(self.diff(current, self.previous), self.ord)
+        self.previous = current
+        if change < self.tolerance:
+            raise StopIteration(f"Convergence achieved at {i}")
+
+
+class Tracker:
+    """Record the values of callables during a fit: ``Tracker(mean=approx.mean.eval, std=approx.std.eval)``.
+
+    Each callable takes no argument, or ``(approx, losses, i)``. ``tracker["mean"]`` is the list of
+    recorded values. Recording every step can use a lot of memory: ``every=k`` records every k-th step.
+
+    Parameters
+    ----------
+    every : int, keyword only
+    **callables
+    """
+
+    def __init__(self, every=1, **callables):
+        if int(every) < 1:
+            raise ValueError(f"every must be >= 1, got {every}")
+        for name, fn in callables.items():
+            if not callable(fn):
+                raise TypeError(f"Tracker: '{name}' must be callable, got {type(fn).__name__}")
+        self.every = int(every)
+        self.callables = callables
+        self.takes_args = {name: _takes_arguments(fn) for name, fn in callables.items()}
+        self.hist = defaultdict(list)
+
+    def __call__(self, approx, losses, i):
+        if i % self.every:
+            return
+        for name, fn in self.callables.items():
+            self.hist[name].append(fn(approx, losses, i) if self.takes_args[name] else fn())
+
+    def __getitem__(self, name):
+        return self.hist[name]
+
+    def keys(self):
+        return self.callables.keys()
+
+    def clear(self):
+        self.hist.clear()
+
+
+def _takes_arguments(fn):
+    """Whether ``fn`` needs the callback arguments (approx, losses, i)."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    required = [p for p in params if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(required) > 0 or any(p.kind == p.VAR_POSITIONAL for p in params)

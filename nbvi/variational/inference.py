@@ -1,0 +1,333 @@
+"""Inference classes: ADVI, FullRankADVI, SVGD, ASVGD, and ``fit``.
+
+Each class is a thin shell over a step function of :mod:`~nbvi.variational.advi` or
+:mod:`~nbvi.variational.stein`: it owns the loop, the optimizer state, the callbacks, the progress bar and
+the loss history. ``fit(n)`` runs n steps with a fresh optimizer (the default AdagradWindow, or
+``obj_optimizer``) and appends the losses to ``hist``; calling it again continues from where the last
+fit stopped. ``refine(n)`` continues the last fit with the same optimizer, its state and the same
+callbacks (a Tracker keeps recording).
+"""
+import math
+import sys
+
+import numpy as np
+
+from nbvi.model import modelcontext
+from nbvi.progress import ProgressBar
+from nbvi.variational import advi, stein
+from nbvi.variational.approximations import Empirical, FullRank, MeanField
+from nbvi.variational.optimizers import Optimizer, adagrad_window
+
+NOISE_BLOCK = 4096  # numbers of noise drawn from the generator at once (the stream is the same)
+
+
+def _start_flat(model, start):
+    """A start point (dict of constrained values, or a flat unconstrained array) as a flat array."""
+    if start is None:
+        return model.initial_point_flat()
+    if isinstance(start, dict):
+        point = model.initial_point()
+        point.update(start)
+        return model.flat_from_point(point)
+    flat = np.asarray(start, dtype=np.float64)
+    if flat.shape != (model.ndim,):
+        raise ValueError(f"start must be a dict of values or an array of shape ({model.ndim},), got {flat.shape}")
+    return flat.copy()
+
+
+class Inference:
+    """Base class: the fitting loop around an approximation's step.
+
+    Subclasses set ``self.approx`` and implement ``_step(params, grad) -> loss``, which writes the loss
+    gradient with respect to ``approx.params`` into ``grad``.
+    """
+
+    def __init__(self, approx, random_seed=None):
+        self.approx = approx
+        self.model = approx.model
+        self.rng = np.random.default_rng(random_seed)
+        self._last = None  # (optimizer, state, callbacks) of the last fit, for refine
+
+    @property
+    def hist(self):
+        """Loss per step over all fits so far."""
+        return self.approx.hist
+
+    def fit(self, n=10000, callbacks=None, obj_optimizer=None, progressbar=True, **kwargs):
+        """Run ``n`` steps with a fresh optimizer; continue from the current parameters.
+
+        Parameters
+        ----------
+        n : int
+        callbacks : list of callables ``(approx, losses, i)``
+        obj_optimizer : Optimizer, optional
+            Default: ``adagrad_window()`` (PyMC3's default).
+        progressbar : bool
+        **kwargs
+            Options of the method's step (e.g. ``obj_n_mc`` for ADVI).
+
+        Returns
+        -------
+        The approximation.
+        """
+        optimizer = adagrad_window() if obj_optimizer is None else obj_optimizer
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"obj_optimizer must be an nbvi optimizer (e.g. nbvi.adam()), got {optimizer!r}")
+        self.set_options(**kwargs)
+        state = optimizer.init(self.approx.params.size)
+        self._last = (optimizer, state, list(callbacks or []))
+        return self._run(n, optimizer, state, self._last[2], progressbar)
+
+    def refine(self, n, progressbar=True):
+        """Continue the last fit for ``n`` more steps with the same optimizer state and callbacks."""
+        if self._last is None:
+            raise ValueError("refine() continues a previous fit(); call fit() first")
+        optimizer, state, callbacks = self._last
+        return self._run(n, optimizer, state, callbacks, progressbar)
+
+    def set_options(self, **kwargs):
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}.fit() got unexpected options {sorted(kwargs)}")
+
+    def _run(self, n, optimizer, state, callbacks, progressbar):
+        n = int(n)
+        if n < 0:
+            raise ValueError(f"n must be >= 0, got {n}")
+        params = self.approx.params
+        grad = np.zeros_like(params)
+        previous = params.copy()
+        losses = np.empty(n)
+        offset = len(self.approx.hist)
+        bar = ProgressBar(n, enabled=progressbar, label=type(self).__name__)
+        done = 0
+        step = self._step
+        update = optimizer.step
+        try:
+            for i in range(n):
+                loss = step(params, grad)
+                if not math.isfinite(loss):
+                    self._fail(offset + i + 1, params, previous, grad)
+                previous[:] = params
+                update(params, grad, state)
+                losses[i] = loss
+                done = i + 1
+                for callback in callbacks:
+                    callback(self.approx, losses[:done], offset + done)
+                bar.update(done, loss)
+        except StopIteration as stop:
+            if str(stop):
+                print(str(stop), file=sys.stderr)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.approx.hist = np.concatenate([self.approx.hist, losses[:done]])
+            bar.close(interrupted=done < n)
+        # Fix: the loop checks losses only, so a last update with a NaN gradient (finite loss) used to end the
+        # fit with NaN parameters and no error; check the parameters once the loop is over.
+        if done and not np.all(np.isfinite(params)):
+            self._fail(offset + done + 1, params, previous, grad)
+        return self.approx
+
+    def _fail(self, iteration, params, previous, grad):
+        """Keep the last parameters whose loss was finite and raise FloatingPointError naming variables."""
+        bad = self.approx.variables_with_bad_params()
+        if not bad:
+            bad = self._variables_with_bad_gradient(grad)
+        if not bad:
+            # Fix: parameters and gradient can all be finite while the loss is not (e.g. log sigma = -1e108
+            # gives sigma = 0): the last update caused it, so name the variable whose parameters it moved most.
+            bad = self._variables_that_moved_most(params, previous)
+        params[:] = previous
+        which = ", ".join(f"'{name}'" for name in bad) if bad else "(every parameter is finite)"
+        raise FloatingPointError(
+            f"the loss became NaN or inf at iteration {iteration}; variables with non-finite parameters or "
+            f"gradients (when all are finite: the one the last update moved most): {which}. The approximation "
+            f"keeps the parameters of the last finite step. Try a smaller learning rate or check the model's "
+            f"support."
+        )
+
+    def _variables_that_moved_most(self, params, previous):
+        moved = self.approx.per_variable(np.abs(params - previous))
+        largest = {name: float(np.max(change, initial=0.0)) for name, change in moved.items()}
+        top = max(largest.values(), default=0.0)
+        return [name for name, change in largest.items() if change == top] if top > 0 else []
+
+    def _variables_with_bad_gradient(self, grad):
+        # Fix: the gradient has the layout of ``params``; reading it as rows of ndim misattributed FullRank's
+        # L_tril entries (and dropped some) once ndim > 2, so split it the way the parameters are split.
+        return [name for name, g in self.approx.per_variable(grad).items() if not np.all(np.isfinite(g))]
+
+
+class _NoiseStream:
+    """Standard normal noise for each step, drawn from the generator in blocks (the same stream)."""
+
+    def __init__(self, rng, shape):
+        self.rng = rng
+        self.shape = shape
+        per_step = int(np.prod(shape))
+        self.steps_per_block = max(1, NOISE_BLOCK // max(per_step, 1))
+        self.block = np.empty((0,) + shape)
+        self.position = 0
+
+    def next(self):
+        if self.position == len(self.block):
+            self.block = self.rng.standard_normal((self.steps_per_block,) + self.shape)
+            self.position = 0
+        eps = self.block[self.position]
+        self.position += 1
+        return eps
+
+
+class ADVI(Inference):
+    """Mean-field ADVI (Kucukelbir et al. 2017): q is a diagonal Gaussian in unconstrained space.
+
+    Parameters
+    ----------
+    model : Model, optional
+    random_seed : int, optional
+    start : dict or array, optional
+        Where ``mu`` starts (default: the model's initial point).
+    obj_n_mc : int
+        Monte Carlo draws per gradient estimate.
+    stl : bool
+        Use the "sticking the landing" gradient estimator (Roeder et al. 2017).
+    """
+
+    approximation = MeanField
+
+    def __init__(self, model=None, random_seed=None, start=None, obj_n_mc=1, stl=False):
+        model = modelcontext(model)
+        # Fix: the approximation used to get the same seed as the fitting noise, so approx.sample() replayed
+        # the very normals the first steps used; as SVGD does, give it a seed drawn from this generator.
+        rng = np.random.default_rng(random_seed)
+        approx = self.approximation(model, start=_start_flat(model, start), random_seed=rng.integers(2**63))
+        super().__init__(approx, rng)
+        self.stl = bool(stl)
+        self.set_options(obj_n_mc=obj_n_mc)
+
+    def set_options(self, obj_n_mc=None, **kwargs):
+        super().set_options(**kwargs)
+        if obj_n_mc is not None:
+            if int(obj_n_mc) < 1:
+                raise ValueError(f"obj_n_mc must be >= 1, got {obj_n_mc}")
+            self.obj_n_mc = int(obj_n_mc)
+            self.noise = _NoiseStream(self.rng, (self.obj_n_mc, self.model.ndim))
+            self.theta = np.empty((self.obj_n_mc, self.model.ndim))
+
+    def _step(self, params, grad):
+        return advi.meanfield_step(self.model.logp_dlogp, params, self.noise.next(), self.theta, grad, self.stl)
+
+
+class FullRankADVI(ADVI):
+    """Full-rank ADVI: q is a correlated Gaussian mu + L eps (Kucukelbir et al. 2017, sec. 2.5)."""
+
+    approximation = FullRank
+
+    def _step(self, params, grad):
+        return advi.fullrank_step(self.model.logp_dlogp, params, self.noise.next(), self.theta, grad, self.stl)
+
+
+class SVGD(Inference):
+    """Stein variational gradient descent (Liu & Wang 2016) on a set of particles.
+
+    Parameters
+    ----------
+    n_particles : int
+    jitter : float
+        Particles start at ``start`` plus ``jitter`` times standard normal noise.
+    model, random_seed, start : as ADVI
+    temperature : float
+        Divides the driving term of the Stein force (1: the posterior).
+    """
+
+    def __init__(self, n_particles=100, jitter=1.0, model=None, random_seed=None, start=None, temperature=1.0):
+        model = modelcontext(model)
+        if int(n_particles) < 1:
+            raise ValueError(f"n_particles must be >= 1, got {n_particles}")
+        if not temperature > 0:
+            raise ValueError(f"temperature must be > 0, got {temperature}")
+        rng = np.random.default_rng(random_seed)
+        center = _start_flat(model, start)
+        particles = center + float(jitter) * rng.standard_normal((int(n_particles), model.ndim))
+        super().__init__(Empirical(model, particles, random_seed=rng.integers(2**63)), rng)
+        self.temperature = float(temperature)
+
+    def _step(self, params, grad):
+        particles = self.approx.histogram
+        logp, dlogp = self.model.logp_dlogp(particles)
+        stein.svgd_step(particles, dlogp, self.temperature, out=grad.reshape(particles.shape))
+        return -float(np.mean(logp))  # the recorded loss: the particles' mean negative log-density
+
+
+class ASVGD(ADVI):
+    """Amortized SVGD (Feng, Wang & Liu 2017) as PyMC3 defines it: a mean-field q whose draws are moved by
+    the Stein force, the force being pushed back to q's parameters through theta = mu + sigma eps.
+
+    Parameters
+    ----------
+    model, random_seed, start : as ADVI
+    obj_n_mc : int
+        Draws from q per step (the particles; PyMC3's default for ASVGD.fit is 500).
+    temperature : float
+    """
+
+    def __init__(self, model=None, random_seed=None, start=None, obj_n_mc=500, temperature=1.0):
+        if not temperature > 0:
+            raise ValueError(f"temperature must be > 0, got {temperature}")
+        super().__init__(model=model, random_seed=random_seed, start=start, obj_n_mc=obj_n_mc)
+        self.temperature = float(temperature)
+        self.direction = np.empty((self.obj_n_mc, self.model.ndim))
+
+    def set_options(self, obj_n_mc=None, **kwargs):
+        super().set_options(obj_n_mc=obj_n_mc, **kwargs)
+        if obj_n_mc is not None:
+            self.direction = np.empty((self.obj_n_mc, self.model.ndim))
+
+    def _step(self, params, grad):
+        eps = self.noise.next()
+        advi.meanfield_theta(params, eps, self.theta)
+        logp, dlogp = self.model.logp_dlogp(self.theta)
+        stein.svgd_step(self.theta, dlogp, self.temperature, out=self.direction)
+        advi.meanfield_pullback(params, eps, self.direction, grad)
+        return -float(np.mean(logp)) - self.approx.entropy()  # the negative ELBO estimate, for monitoring
+
+
+METHODS = {"advi": ADVI, "fullrank_advi": FullRankADVI, "svgd": SVGD, "asvgd": ASVGD}
+
+
+def fit(n=10000, method="advi", model=None, random_seed=None, inf_kwargs=None, callbacks=None,
+        obj_optimizer=None, progressbar=True, start=None, **kwargs):
+    """Fit an approximation to the posterior of ``model`` (PyMC3's ``pm.fit``).
+
+    Parameters
+    ----------
+    n : int
+        Number of steps.
+    method : {"advi", "fullrank_advi", "svgd", "asvgd"} or Inference
+    model : Model, optional (default: the innermost ``with`` block's)
+    random_seed : int, optional
+    inf_kwargs : dict, optional
+        Options of the Inference class (e.g. ``{"n_particles": 1000}`` for SVGD).
+    callbacks, obj_optimizer, progressbar : as ``Inference.fit``
+    start : dict or array, optional
+    **kwargs : options of the step (e.g. ``obj_n_mc``)
+
+    Returns
+    -------
+    Approximation (with ``hist``).
+    """
+    if isinstance(method, Inference):
+        if inf_kwargs or start is not None or random_seed is not None:
+            raise ValueError("inf_kwargs, start and random_seed configure a new Inference; "
+                             "they cannot apply to the Inference instance passed as method")
+        inference = method
+    else:
+        key = str(method).lower()
+        if key not in METHODS:
+            raise ValueError(f"method must be one of {sorted(METHODS)} or an Inference, got {method!r}")
+        options = dict(inf_kwargs or {})
+        options.setdefault("random_seed", random_seed)
+        if start is not None:
+            options.setdefault("start", start)
+        inference = METHODS[key](model=modelcontext(model), **options)
+    return inference.fit(n, callbacks=callbacks, obj_optimizer=obj_optimizer, progressbar=progressbar, **kwargs)

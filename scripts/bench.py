@@ -1,0 +1,119 @@
+"""The benchmark workloads of ../shared/WORKLOADS.md, run with nbvi; one JSON line each.
+
+    python scripts/bench.py W1 W3 ...      (or `all`; default: all that nbvi implements so far)
+
+Timings exclude model construction and numba compilation: each workload first runs a few warm-up steps
+on a throwaway inference of the same kind (reported as ``compile_s``: compile or cache load), then times
+the real run from a fresh inference with RANDOM_SEED = 42.
+"""
+import json
+import sys
+import time
+
+import numpy as np
+
+import nbvi
+
+RANDOM_SEED = 42
+
+
+def mixture_model():
+    w = np.array([0.2, 0.8])
+    mu = np.array([-0.3, 0.5])
+    sd = np.ones_like(mu) * 0.1
+    with nbvi.Model() as model:
+        x = nbvi.NormalMixture("x", w=w, mu=mu, sigma=sd)
+    return model, x
+
+
+def warm(make, steps, **fit_kwargs):
+    start = time.perf_counter()
+    make().fit(steps, progressbar=False, **fit_kwargs)
+    return time.perf_counter() - start
+
+
+def w1():
+    model, _ = mixture_model()
+    compile_s = warm(lambda: nbvi.ADVI(model=model, random_seed=0), 50)
+    advi = nbvi.ADVI(model=model, random_seed=RANDOM_SEED)
+    start = time.perf_counter()
+    approx = advi.fit(10_000, progressbar=False)
+    seconds = time.perf_counter() - start
+    return {"workload": "W1 mixture-advi", "iters": 10_000, "seconds": seconds, "compile_s": compile_s,
+            "final_avg_loss": float(np.mean(approx.hist[-1000:])),
+            "mean_x": float(approx.mean.eval()[0]), "std_x": float(approx.std.eval()[0])}
+
+
+def w2():
+    model, _ = mixture_model()
+    compile_s = warm(lambda: nbvi.ADVI(model=model, random_seed=0), 50)
+    advi = nbvi.ADVI(model=model, random_seed=RANDOM_SEED)
+    tracker = nbvi.callbacks.Tracker(mean=advi.approx.mean.eval, std=advi.approx.std.eval)
+    start = time.perf_counter()
+    advi.fit(20_000, callbacks=[tracker], progressbar=False)
+    advi.refine(100_000, progressbar=False)
+    seconds = time.perf_counter() - start
+    return {"workload": "W2 mixture-advi-tracker", "iters": 120_000, "seconds": seconds, "compile_s": compile_s,
+            "tracked": len(tracker["mean"]), "mean_x": float(advi.approx.mean.eval()[0]),
+            "std_x": float(advi.approx.std.eval()[0])}
+
+
+def w3():
+    model, _ = mixture_model()
+    compile_s = warm(lambda: nbvi.SVGD(n_particles=1000, model=model, random_seed=0), 3,
+                     obj_optimizer=nbvi.sgd(learning_rate=0.01))
+    svgd = nbvi.SVGD(n_particles=1000, model=model, random_seed=RANDOM_SEED)
+    start = time.perf_counter()
+    approx = svgd.fit(300, obj_optimizer=nbvi.sgd(learning_rate=0.01), progressbar=False)
+    seconds = time.perf_counter() - start
+    x = approx.sample(1000, random_seed=RANDOM_SEED)["x"]
+    return {"workload": "W3 mixture-svgd", "iters": 300, "seconds": seconds, "compile_s": compile_s,
+            "left_mode_fraction": float(np.mean(x < 0.1)),
+            "both_modes": bool(np.any(x < -0.1) and np.any(x > 0.3))}
+
+
+def w4():
+    from sklearn.datasets import load_iris
+    from sklearn.model_selection import train_test_split
+
+    X, y = load_iris(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=RANDOM_SEED)
+    with nbvi.Model() as model:
+        Xt = nbvi.Data(X_train)
+        beta = nbvi.Normal("beta", 0, 100, shape=(4, 3))
+        a = nbvi.Flat("a", shape=(3,))
+        p = nbvi.math.softmax(Xt.dot(beta) + a)
+        nbvi.Categorical("obs", p=p, observed=y_train)
+    compile_s = warm(lambda: nbvi.SVGD(n_particles=500, jitter=1, model=model, random_seed=0), 3)
+    inference = nbvi.SVGD(n_particles=500, jitter=1, model=model, random_seed=RANDOM_SEED)
+    approx = inference.approx
+    train_probs = approx.sample_node(p)
+    test_probs = approx.sample_node(p, more_replacements={Xt: X_test}, size=100)
+    test_accuracy = nbvi.math.eq(test_probs.argmax(-1), y_test).mean(-1)
+    train_accuracy = nbvi.math.eq(train_probs.argmax(-1), y_train).mean(-1)
+    tracker = nbvi.callbacks.Tracker(test_accuracy=test_accuracy.eval, train_accuracy=train_accuracy.eval)
+    start = time.perf_counter()
+    inference.fit(200, callbacks=[tracker], progressbar=False)
+    tracked_s = time.perf_counter() - start
+    inference.fit(400, obj_optimizer=nbvi.adamax(learning_rate=0.1), callbacks=[tracker], progressbar=False)
+    seconds = time.perf_counter() - start
+    return {"workload": "W4 iris-svgd", "iters": 600, "seconds": seconds, "compile_s": compile_s,
+            "first_200_tracked_s": tracked_s,
+            "final_test_accuracy": float(np.mean(tracker["test_accuracy"][-1]))}
+
+
+WORKLOADS = {"W1": w1, "W2": w2, "W3": w3, "W4": w4}
+
+
+def main(names):
+    if not names or names == ["all"]:
+        names = list(WORKLOADS)
+    for name in names:
+        result = WORKLOADS[name.upper()]()
+        result = {"workload": result.pop("workload"), "system": "nbvi", **result}
+        result["iters_per_s"] = result["iters"] / result["seconds"]
+        print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in result.items()}), flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
