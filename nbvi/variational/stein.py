@@ -141,33 +141,41 @@ def exp_nonpositive(values, scale_bits):
 
 
 @njit(cache=True, fastmath={"reassoc", "contract"})
-def _stein_rows(x, grad, first, last, h, inv_temperature, out, kernel_row, scratch):
+def _stein_rows(xt, gt, first, last, h, inv_temperature, out, kernel_row, scratch):
     """out[i] = (1/n) sum_j k_ij (grad_j / T + (x_i - x_j) / h), k_ij = exp(-||x_i - x_j||^2 / (2 h)),
     for rows first <= i < last.
 
-    For each row the n kernel values go into ``kernel_row`` (a scratch vector: no n x n array), then the
-    sum over j runs as one vectorisable reduction per coordinate. h <= 0 is the limit h -> 0+
-    (k_ij = 1 for x_j == x_i, else 0; repulsion 0). fastmath only reassociates sums and fuses
-    multiply-adds: NaN and infinities keep their meaning.
+    The particles and gradients come transposed, ``xt`` and ``gt`` (d, n), so that every inner loop runs
+    over j along contiguous memory. For each row the n kernel values go into ``kernel_row`` (a scratch
+    vector: no n x n array), then the sum over j is one vectorisable reduction per coordinate. h <= 0 is
+    the limit h -> 0+ (k_ij = 1 for x_j == x_i, else 0; repulsion 0). fastmath only reassociates sums and
+    fuses multiply-adds: NaN and infinities keep their meaning.
     """
-    n, d = x.shape
+    d, n = xt.shape
     inv_h = 1.0 / h if h > 0.0 else 0.0
     half_inv_h = 0.5 * inv_h
     inv_n = 1.0 / n
     for i in range(first, last):
         for j in range(n):
-            r2 = 0.0
-            for k in range(d):
-                t = x[i, k] - x[j, k]
-                r2 += t * t
-            kernel_row[j] = -r2 * half_inv_h if h > 0.0 else (1.0 if r2 == 0.0 else 0.0)
+            kernel_row[j] = 0.0
+        for k in range(d):  # squared distances ||x_i - x_j||^2, accumulated one coordinate at a time
+            xik = xt[k, i]
+            for j in range(n):
+                t = xik - xt[k, j]
+                kernel_row[j] += t * t
         if h > 0.0:
+            for j in range(n):
+                kernel_row[j] *= -half_inv_h
             exp_nonpositive(kernel_row, scratch)
+        else:
+            for j in range(n):
+                kernel_row[j] = 1.0 if kernel_row[j] == 0.0 else 0.0
         for k in range(d):
             # driving term k grad log p(x_j) / T  +  repulsion grad_{x_j} k = k (x_i - x_j) / h
+            xik = xt[k, i]
             acc = 0.0
             for j in range(n):
-                acc += kernel_row[j] * (grad[j, k] * inv_temperature + (x[i, k] - x[j, k]) * inv_h)
+                acc += kernel_row[j] * (gt[k, j] * inv_temperature + (xik - xt[k, j]) * inv_h)
             out[i, k] = acc * inv_n
 
 
@@ -175,21 +183,22 @@ ROW_BLOCKS = 32  # blocks of rows handed to threads; each allocates its scratch 
 
 
 @njit(cache=True, parallel=True)
-def _stein_force_kernel(x, grad, h, inv_temperature, out):
-    """All rows of phi, in parallel over blocks of particles: O(n^2 d) time, O(n) scratch per block."""
-    n = x.shape[0]
+def _stein_force_kernel(xt, gt, h, inv_temperature, out):
+    """All rows of phi, in parallel over blocks of particles: O(n^2 d) time, O(n) scratch per block.
+    ``xt``, ``gt``: particles and gradients transposed, (d, n)."""
+    n = xt.shape[1]
     blocks = min(n, ROW_BLOCKS)
     for b in prange(blocks):
         first = (n * b) // blocks
         last = (n * (b + 1)) // blocks
-        _stein_rows(x, grad, first, last, h, inv_temperature, out, np.empty(n), np.empty(n, dtype=np.int64))
+        _stein_rows(xt, gt, first, last, h, inv_temperature, out, np.empty(n), np.empty(n, dtype=np.int64))
 
 
 @njit(cache=True)
-def _stein_force_serial(x, grad, h, inv_temperature, out):
+def _stein_force_serial(xt, gt, h, inv_temperature, out):
     """The same rows one after the other (small problems; bitwise equal to the parallel kernel)."""
-    n = x.shape[0]
-    _stein_rows(x, grad, 0, n, h, inv_temperature, out, np.empty(n), np.empty(n, dtype=np.int64))
+    n = xt.shape[1]
+    _stein_rows(xt, gt, 0, n, h, inv_temperature, out, np.empty(n), np.empty(n, dtype=np.int64))
 
 
 # Below about a millisecond of work, starting threads costs more than it saves (much more on a busy
@@ -241,7 +250,7 @@ def stein_force(particles, grad_logp, h, temperature=1.0, out=None):
         raise ValueError(f"out must be a writeable C-contiguous float64 array of shape {x.shape}")
     n, d = x.shape
     kernel = _stein_force_kernel if n * n * (d + 4) >= PARALLEL_MIN_WORK else _stein_force_serial
-    kernel(x, g, h, 1.0 / temperature, out)
+    kernel(np.ascontiguousarray(x.T), np.ascontiguousarray(g.T), h, 1.0 / temperature, out)
     return out
 
 

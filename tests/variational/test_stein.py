@@ -84,7 +84,7 @@ def test_parallel_and_serial_kernels_agree_bitwise():
     phi = stein_force(x, g, h, 0.8)
     np.testing.assert_allclose(phi, reference_force(x, g, h, 0.8), rtol=1e-10, atol=1e-12)
     serial = np.empty_like(x)
-    stein._stein_force_serial(x, g, h, 1.0 / 0.8, serial)
+    stein._stein_force_serial(np.ascontiguousarray(x.T), np.ascontiguousarray(g.T), h, 1.0 / 0.8, serial)  # (d, n) layout
     np.testing.assert_array_equal(phi, serial)
     threads = numba.get_num_threads()
     try:
