@@ -21,6 +21,7 @@ from nbvi.distributions.distribution import Distribution, require
 from nbvi.distributions.layout import ROWS_KERNEL_MIN_SIZE, at, core_columns, core_lifted, from_core_columns
 from nbvi.graph.node import Node
 from nbvi.graph.ops.reductions import Softmax
+from nbvi.numerics import exp_nonpositive
 
 # ---------------------------------------------------------------------------------------------------------
 # Kernels
@@ -157,19 +158,20 @@ def categorical_logit_kernel_parallel(y, logit):
     return logp, g_l
 
 
-@njit(cache=True, parallel=True, fastmath={"reassoc", "contract", "arcp"})
+@njit(cache=True, parallel=True, fastmath={"reassoc", "contract"})
 def categorical_linear_kernel(y, X, beta, intercept):
     """Softmax regression in one pass: y_n ~ Categorical(softmax(X_n beta + intercept)).
 
-    y (N,) class indices, X (N, J) data, beta (D_b, J, K), intercept (D_a, K). For each draw (in parallel)
-    and row n, the K logits z = X_n beta + a stay in a small local buffer:
+    y (N,) class indices, X (N, J) data, beta (D_b, J, K), intercept (D_a, K). In parallel over draws,
+    with z_n = X_n beta + a:
 
         logp          = sum_n z_{n, y_n} - logsumexp_k z_{n, k}
         d logp/dz_nk  = [k == y_n] - softmax(z_n)_k            =: r_nk
         d logp/dbeta  = X^T r,   d logp/da = sum_n r_n
 
-    so neither the (D, N, K) logits nor their gradient is ever stored. (fastmath allows reassociation and
-    fused multiply-adds only: infinities and NaN keep their meaning.)
+    Each draw keeps its N x K shifted logits z_nk - max_k z_nk in one scratch buffer, so the exponentials
+    run as one vectorised pass (``exp_nonpositive``); the (D, N, K) logits are never stored. fastmath
+    only reassociates sums and fuses multiply-adds: infinities and NaN keep their meaning.
     Returns logp (D,), d logp/dbeta (D, J, K), d logp/dintercept (D, K).
     """
     n_rows, n_features = X.shape
@@ -178,43 +180,55 @@ def categorical_linear_kernel(y, X, beta, intercept):
     logp = np.zeros(draws)
     g_beta = np.zeros((draws, n_features, n_classes))
     g_a = np.zeros((draws, n_classes))
-    for dd in prange(draws):
-        d = np.int64(dd)  # prange's index is unsigned: min() with it would give a float
-        b = beta[min(d, beta.shape[0] - 1)]
-        a = intercept[min(d, intercept.shape[0] - 1)]
-        gb = np.zeros((n_features, n_classes))  # this draw's sums, local to its thread
-        ga = np.zeros(n_classes)
-        z = np.empty(n_classes)
-        total = 0.0
-        for n in range(n_rows):
-            k_obs = class_index(y[n], n_classes)
-            if k_obs < 0:
-                total = -np.inf
-                continue
-            x = X[n]
-            m = -np.inf
-            for k in range(n_classes):
-                acc = a[k]
-                for j in range(n_features):
-                    acc += x[j] * b[j, k]
-                z[k] = acc
-                m = max(m, acc)
-            s = 0.0
-            for k in range(n_classes):
-                z[k] = math.exp(z[k] - m)  # z now holds e^{z_k - m}
-                s += z[k]
-            inv_s = 1.0 / s
-            total += math.log(z[k_obs] * inv_s)
-            z[k_obs] -= s  # r_k = [k == y] - e_k / s  =  -(e_k - s [k == y]) / s
-            for k in range(n_classes):
-                r = -z[k] * inv_s
-                ga[k] += r
-                for j in range(n_features):
-                    gb[j, k] += x[j] * r
-        logp[d] = total
-        g_beta[d] = gb
-        g_a[d] = ga
+    labels = np.empty(n_rows, dtype=np.int64)
+    bad_label = False
+    for n in range(n_rows):
+        labels[n] = class_index(y[n], n_classes)
+        bad_label = bad_label or labels[n] < 0
+    n_blocks = min(draws, 32)  # blocks of draws per thread task: scratch is allocated once per block
+    for block in prange(n_blocks):
+        shifted = np.empty(n_rows * n_classes)  # z_nk - max_k z_nk, then its exponential
+        bits = np.empty(n_rows * n_classes, dtype=np.int64)
+        for d in range((draws * block) // n_blocks, (draws * (block + 1)) // n_blocks):
+            categorical_linear_draw(d, labels, X, beta, intercept, shifted, bits, logp, g_beta, g_a)
+        if bad_label:
+            for d in range((draws * block) // n_blocks, (draws * (block + 1)) // n_blocks):
+                logp[d] = -np.inf
     return logp, g_beta, g_a
+
+
+@njit(cache=True, fastmath={"reassoc", "contract"}, inline="always")
+def categorical_linear_draw(d, labels, X, beta, intercept, shifted, bits, logp, g_beta, g_a):
+    """Draw d of ``categorical_linear_kernel``: logp[d] and rows d of the gradients."""
+    n_rows, n_features = X.shape
+    n_classes = beta.shape[2]
+    b = beta[min(d, beta.shape[0] - 1)]
+    a = intercept[min(d, intercept.shape[0] - 1)]
+    total = 0.0
+    for n in range(n_rows):
+        m = -np.inf
+        for k in range(n_classes):
+            acc = a[k]
+            for j in range(n_features):
+                acc += X[n, j] * b[j, k]
+            shifted[n * n_classes + k] = acc
+            m = max(m, acc)
+        for k in range(n_classes):
+            shifted[n * n_classes + k] -= m
+        total += shifted[n * n_classes + labels[n]]  # z_{n, y_n} - m_n
+    exp_nonpositive(shifted, bits)
+    for n in range(n_rows):
+        s = 0.0
+        for k in range(n_classes):
+            s += shifted[n * n_classes + k]
+        total -= math.log(s)  # - (logsumexp_k z_nk - m_n)
+        inv_s = 1.0 / s
+        for k in range(n_classes):
+            r = (1.0 if k == labels[n] else 0.0) - shifted[n * n_classes + k] * inv_s
+            g_a[d, k] += r
+            for j in range(n_features):
+                g_beta[d, j, k] += X[n, j] * r
+    logp[d] = total
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -36,6 +36,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from nbvi.numerics import exp_nonpositive
+
 __all__ = ["median_bandwidth", "stein_force", "svgd_step"]
 
 
@@ -100,44 +102,6 @@ def median_bandwidth(particles):
         values += [pairs[r] if r == ranks[0] else pairs[ranks[0] + 1:].min() for r in ranks]
     med = sum(values) / len(values)
     return 0.5 * med / math.log(n + 1.0)
-
-
-# exp(v) for v <= 0 without a libm call per element, so that LLVM vectorises the loop: v = n ln2 + r with
-# |r| <= ln2 / 2, exp(r) by its Taylor polynomial to degree 12 (truncation < 2e-16 relative), and 2^n
-# written directly as the exponent bits of a float64 (fdlibm's two-part ln2 keeps r exact).
-LN2_HI = 6.93147180369123816490e-01
-LN2_LO = 1.90821492927058770002e-10
-INV_LN2 = 1.0 / math.log(2.0)
-EXP_MIN_ARG = -708.0  # exp(-708) ~ 3e-308, the smallest scale 2^n that is still a normal float64
-
-
-@njit(cache=True, fastmath={"contract"})
-def exp_nonpositive(values, scale_bits):
-    """values[j] <- exp(values[j]) in place for values <= 0 (below -708 the result is ~3e-308, not 0).
-
-    ``scale_bits`` is an int64 scratch array of the same length (it holds 2^n as float64 bits).
-    """
-    for j in range(values.size):
-        v = max(values[j], EXP_MIN_ARG)
-        n = math.floor(v * INV_LN2 + 0.5)
-        r = (v - n * LN2_HI) - n * LN2_LO
-        p = 1.0 / 479001600.0
-        p = p * r + 1.0 / 39916800.0
-        p = p * r + 1.0 / 3628800.0
-        p = p * r + 1.0 / 362880.0
-        p = p * r + 1.0 / 40320.0
-        p = p * r + 1.0 / 5040.0
-        p = p * r + 1.0 / 720.0
-        p = p * r + 1.0 / 120.0
-        p = p * r + 1.0 / 24.0
-        p = p * r + 1.0 / 6.0
-        p = p * r + 0.5
-        p = p * r + 1.0
-        values[j] = p * r + 1.0
-        scale_bits[j] = (np.int64(n) + 1023) << 52
-    scale = scale_bits.view(np.float64)
-    for j in range(values.size):
-        values[j] *= scale[j]
 
 
 @njit(cache=True, fastmath={"reassoc", "contract"})
