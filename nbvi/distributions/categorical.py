@@ -169,9 +169,10 @@ def categorical_linear_kernel(y, X, beta, intercept):
         d logp/dz_nk  = [k == y_n] - softmax(z_n)_k            =: r_nk
         d logp/dbeta  = X^T r,   d logp/da = sum_n r_n
 
-    Each draw keeps its N x K shifted logits z_nk - max_k z_nk in one scratch buffer, so the exponentials
-    run as one vectorised pass (``exp_nonpositive``); the (D, N, K) logits are never stored. fastmath
-    only reassociates sums and fuses multiply-adds: infinities and NaN keep their meaning.
+    Each draw works on one class-major scratch array (K, N): the logits, then their exponentials, then r,
+    so that every inner loop runs over n along contiguous memory and vectorises (``exp_nonpositive``
+    for the exponentials); the (D, N, K) logits are never stored. fastmath only reassociates sums and
+    fuses multiply-adds: infinities and NaN keep their meaning.
     Returns logp (D,), d logp/dbeta (D, J, K), d logp/dintercept (D, K).
     """
     n_rows, n_features = X.shape
@@ -180,54 +181,79 @@ def categorical_linear_kernel(y, X, beta, intercept):
     logp = np.zeros(draws)
     g_beta = np.zeros((draws, n_features, n_classes))
     g_a = np.zeros((draws, n_classes))
+    Xt = np.ascontiguousarray(X.T)  # (J, N)
     labels = np.empty(n_rows, dtype=np.int64)
     bad_label = False
     for n in range(n_rows):
         labels[n] = class_index(y[n], n_classes)
         bad_label = bad_label or labels[n] < 0
+    if bad_label:
+        logp[:] = -np.inf
+        return logp, g_beta, g_a
     n_blocks = min(draws, 32)  # blocks of draws per thread task: scratch is allocated once per block
     for block in prange(n_blocks):
-        shifted = np.empty(n_rows * n_classes)  # z_nk - max_k z_nk, then its exponential
-        bits = np.empty(n_rows * n_classes, dtype=np.int64)
+        z = np.empty((n_classes, n_rows))
+        bits = np.empty(n_classes * n_rows, dtype=np.int64)
+        top = np.empty(n_rows)
+        total_exp = np.empty(n_rows)
         for d in range((draws * block) // n_blocks, (draws * (block + 1)) // n_blocks):
-            categorical_linear_draw(d, labels, X, beta, intercept, shifted, bits, logp, g_beta, g_a)
-        if bad_label:
-            for d in range((draws * block) // n_blocks, (draws * (block + 1)) // n_blocks):
-                logp[d] = -np.inf
+            categorical_linear_draw(d, labels, Xt, beta, intercept, z, bits, top, total_exp, logp, g_beta, g_a)
     return logp, g_beta, g_a
 
 
 @njit(cache=True, fastmath={"reassoc", "contract"}, inline="always")
-def categorical_linear_draw(d, labels, X, beta, intercept, shifted, bits, logp, g_beta, g_a):
-    """Draw d of ``categorical_linear_kernel``: logp[d] and rows d of the gradients."""
-    n_rows, n_features = X.shape
+def categorical_linear_draw(d, labels, Xt, beta, intercept, z, bits, top, total_exp, logp, g_beta, g_a):
+    """Draw d of ``categorical_linear_kernel``: logp[d] and rows d of the gradients (scratch: z, bits, top,
+    total_exp)."""
+    n_features, n_rows = Xt.shape
     n_classes = beta.shape[2]
     b = beta[min(d, beta.shape[0] - 1)]
     a = intercept[min(d, intercept.shape[0] - 1)]
+    for k in range(n_classes):  # z_kn = a_k + sum_j beta_jk X_nj
+        for n in range(n_rows):
+            z[k, n] = a[k]
+        for j in range(n_features):
+            w = b[j, k]
+            for n in range(n_rows):
+                z[k, n] += w * Xt[j, n]
+    for n in range(n_rows):
+        top[n] = z[0, n]
+    for k in range(1, n_classes):
+        for n in range(n_rows):
+            top[n] = max(top[n], z[k, n])
     total = 0.0
     for n in range(n_rows):
-        m = -np.inf
-        for k in range(n_classes):
-            acc = a[k]
-            for j in range(n_features):
-                acc += X[n, j] * b[j, k]
-            shifted[n * n_classes + k] = acc
-            m = max(m, acc)
-        for k in range(n_classes):
-            shifted[n * n_classes + k] -= m
-        total += shifted[n * n_classes + labels[n]]  # z_{n, y_n} - m_n
-    exp_nonpositive(shifted, bits)
+        total += z[labels[n], n] - top[n]  # z_{n, y_n} - m_n
+    for k in range(n_classes):
+        for n in range(n_rows):
+            z[k, n] -= top[n]
+    exp_nonpositive(z.reshape(-1), bits)  # z now holds e^{z_kn - m_n}
     for n in range(n_rows):
-        s = 0.0
-        for k in range(n_classes):
-            s += shifted[n * n_classes + k]
-        total -= math.log(s)  # - (logsumexp_k z_nk - m_n)
-        inv_s = 1.0 / s
-        for k in range(n_classes):
-            r = (1.0 if k == labels[n] else 0.0) - shifted[n * n_classes + k] * inv_s
-            g_a[d, k] += r
-            for j in range(n_features):
-                g_beta[d, j, k] += X[n, j] * r
+        total_exp[n] = 0.0
+    for k in range(n_classes):
+        for n in range(n_rows):
+            total_exp[n] += z[k, n]
+    # sum_n log s_n with s_n in [1, K]: one log per block of rows, of the block's product (<= ~1e300)
+    block = max(1, min(64, int(690.0 / math.log(max(n_classes, 2)))))
+    for start in range(0, n_rows, block):
+        product = 1.0
+        for n in range(start, min(start + block, n_rows)):
+            product *= total_exp[n]
+        total -= math.log(product)
+    for n in range(n_rows):
+        total_exp[n] = 1.0 / total_exp[n]
+    for k in range(n_classes):  # r_kn = [k == y_n] - e_kn / s_n, then the sums over n
+        for n in range(n_rows):
+            z[k, n] = (1.0 if labels[n] == k else 0.0) - z[k, n] * total_exp[n]
+        acc = 0.0
+        for n in range(n_rows):
+            acc += z[k, n]
+        g_a[d, k] = acc
+        for j in range(n_features):
+            acc = 0.0
+            for n in range(n_rows):
+                acc += Xt[j, n] * z[k, n]
+            g_beta[d, j, k] = acc
     logp[d] = total
 
 
