@@ -58,6 +58,54 @@ def _pairwise_sq_dists(x, out):
             out[offset + j] = s
 
 
+@njit(cache=True)
+def _pairs_within(xs, t):
+    """Number of pairs i < j of sorted ``xs`` with xs[j] - xs[i] <= t (two pointers, O(n))."""
+    count = 0
+    i = 0
+    for j in range(xs.size):
+        while xs[j] - xs[i] > t:
+            i += 1
+        count += j - i
+    return count
+
+
+@njit(cache=True)
+def _kth_pair_gap(xs, k):
+    """The k-th smallest (0-based) of the n(n-1)/2 gaps xs[j] - xs[i], i < j, of sorted ``xs``; exact.
+
+    Bisection on the value t with the O(n) count of gaps <= t narrows the answer to (low, high]; the few
+    gaps in that band are then collected and the right one selected. O(n log(range / ulp)) time, no
+    n^2 memory: the 1-D median bandwidth in a fraction of a millisecond for n = 1000.
+    """
+    low, high = 0.0, xs[-1] - xs[0]
+    below = _pairs_within(xs, low)  # gaps <= 0: ties
+    if below > k:
+        return 0.0
+    for _ in range(200):
+        middle = 0.5 * (low + high)
+        if middle <= low or middle >= high:
+            break
+        if _pairs_within(xs, middle) > k:
+            high = middle
+        else:
+            low = middle
+    below = _pairs_within(xs, low)
+    band = np.empty(_pairs_within(xs, high) - below)
+    m = 0
+    i_low = 0
+    for j in range(xs.size):
+        while xs[j] - xs[i_low] > high:
+            i_low += 1
+        i = i_low
+        while i < j and xs[j] - xs[i] > low:
+            band[m] = xs[j] - xs[i]
+            m += 1
+            i += 1
+    band.sort()
+    return band[k - below]
+
+
 def _as_particles(particles, name="particles"):
     """Validate an (n, d) particle array and return it as C-contiguous float64 (one numba signature)."""
     x = np.ascontiguousarray(particles, dtype=np.float64)
@@ -89,6 +137,12 @@ def median_bandwidth(particles):
     """
     x = _as_particles(particles)
     n = x.shape[0]
+    if x.shape[1] == 1 and n > 1:  # one dimension: exact selection on sorted values, no pair array
+        xs = np.sort(x[:, 0])
+        middle = [n * n // 2] if (n * n) % 2 else [n * n // 2 - 1, n * n // 2]
+        gaps = [_kth_pair_gap(xs, (k - n) // 2) if k >= n else 0.0 for k in middle]
+        med = sum(g * g for g in gaps) / len(gaps)  # squaring keeps the order of the gaps
+        return 0.5 * med / math.log(n + 1.0)
     pairs = np.empty(n * (n - 1) // 2)
     if pairs.size:
         _pairwise_sq_dists(x, pairs)

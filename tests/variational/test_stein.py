@@ -215,3 +215,15 @@ def test_bandwidth_formula_by_hand():
     x = np.array([[0.0], [1.0], [3.0]])
     assert median_bandwidth(x) == pytest.approx(0.5 / math.log(4.0), rel=1e-15)
 
+
+
+def test_one_dimensional_median_selection_matches_pdist_reference():
+    # 1-D particles take the sorted two-pointer selection instead of the pair array: same value exactly
+    from scipy.spatial.distance import pdist
+
+    rng = np.random.default_rng(5)
+    for n in [2, 3, 4, 7, 100, 501]:
+        for x in [rng.normal(size=(n, 1)), np.round(rng.normal(size=(n, 1))), np.zeros((n, 1))]:
+            pairs = pdist(x, "sqeuclidean")
+            reference = 0.5 * np.median(np.concatenate([np.zeros(n), pairs, pairs])) / np.log(n + 1)
+            assert median_bandwidth(x) == pytest.approx(reference, rel=1e-12, abs=0.0)
