@@ -159,64 +159,92 @@ def median_bandwidth(particles):
 
 
 @njit(cache=True, fastmath={"reassoc", "contract"})
-def _stein_rows(xt, gt, first, last, h, inv_temperature, out, kernel_row, scratch):
-    """out[i] = (1/n) sum_j k_ij (grad_j / T + (x_i - x_j) / h), k_ij = exp(-||x_i - x_j||^2 / (2 h)),
-    for rows first <= i < last.
+def _stein_block(xt, gt, block, blocks, h, inv_temperature, part, kernel_row, scratch):
+    """Add the Stein terms of the pairs (i, j >= i) for the rows i = block, block + blocks, ... into ``part``.
 
-    The particles and gradients come transposed, ``xt`` and ``gt`` (d, n), so that every inner loop runs
-    over j along contiguous memory. For each row the n kernel values go into ``kernel_row`` (a scratch
-    vector: no n x n array), then the sum over j is one vectorisable reduction per coordinate. h <= 0 is
-    the limit h -> 0+ (k_ij = 1 for x_j == x_i, else 0; repulsion 0). fastmath only reassociates sums and
-    fuses multiply-adds: NaN and infinities keep their meaning.
+    The kernel is symmetric, k_ij = k_ji, so each pair's kernel value is computed once and feeds both rows:
+
+        row i gets k_ij (g_j / T + (x_i - x_j) / h),   row j gets k_ij (g_i / T + (x_j - x_i) / h),
+
+    and the diagonal adds g_i / T (k_ii = 1, no repulsion). Rows are dealt out round-robin so that each
+    block gets a fair share of the triangle. ``xt``, ``gt`` are (d, n) so every inner loop runs over
+    contiguous j; ``part`` (d, n) is this block's own accumulator (zeros on entry). h <= 0 is the limit
+    h -> 0+ (k_ij = 1 for x_j == x_i, else 0; no repulsion). fastmath only reassociates sums and fuses
+    multiply-adds: NaN and infinities keep their meaning.
     """
     d, n = xt.shape
     inv_h = 1.0 / h if h > 0.0 else 0.0
     half_inv_h = 0.5 * inv_h
-    inv_n = 1.0 / n
-    for i in range(first, last):
-        for j in range(n):
-            kernel_row[j] = 0.0
-        for k in range(d):  # squared distances ||x_i - x_j||^2, accumulated one coordinate at a time
+    for i in range(block, n, blocks):
+        m = n - i - 1  # the pairs (i, j) with j > i
+        row = kernel_row[:m]
+        for j in range(m):
+            row[j] = 0.0
+        for k in range(d):  # squared distances ||x_i - x_j||^2, one coordinate at a time
             xik = xt[k, i]
-            for j in range(n):
-                t = xik - xt[k, j]
-                kernel_row[j] += t * t
+            xk = xt[k, i + 1:]
+            for j in range(m):
+                t = xik - xk[j]
+                row[j] += t * t
         if h > 0.0:
-            for j in range(n):
-                kernel_row[j] *= -half_inv_h
-            exp_nonpositive(kernel_row, scratch)
+            for j in range(m):
+                row[j] *= -half_inv_h
+            exp_nonpositive(row, scratch[:m])
         else:
-            for j in range(n):
-                kernel_row[j] = 1.0 if kernel_row[j] == 0.0 else 0.0
+            for j in range(m):
+                row[j] = 1.0 if row[j] == 0.0 else 0.0
         for k in range(d):
-            # driving term k grad log p(x_j) / T  +  repulsion grad_{x_j} k = k (x_i - x_j) / h
             xik = xt[k, i]
-            acc = 0.0
-            for j in range(n):
-                acc += kernel_row[j] * (gt[k, j] * inv_temperature + (xik - xt[k, j]) * inv_h)
-            out[i, k] = acc * inv_n
+            gik = gt[k, i] * inv_temperature
+            xk = xt[k, i + 1:]
+            gk = gt[k, i + 1:]
+            acc = gik  # the diagonal term
+            for j in range(m):  # row i: driving term k g_j / T + repulsion k (x_i - x_j) / h
+                acc += row[j] * (gk[j] * inv_temperature + (xik - xk[j]) * inv_h)
+            target = part[k, i + 1:]
+            for j in range(m):  # rows j: the same pairs seen from the other side
+                target[j] += row[j] * (gik + (xk[j] - xik) * inv_h)
+            part[k, i] += acc
 
 
-ROW_BLOCKS = 32  # blocks of rows handed to threads; each allocates its scratch vectors once
+ROW_BLOCKS = 32  # row sets handed to threads; fixed, so results do not depend on the thread count
+
+
+@njit(cache=True)
+def _sum_blocks(parts, out):
+    """out[i, k] = (1/n) sum_b parts[b, k, i], the blocks summed in a fixed order."""
+    blocks, d, n = parts.shape
+    for i in range(n):
+        for k in range(d):
+            total = 0.0
+            for b in range(blocks):
+                total += parts[b, k, i]
+            out[i, k] = total / n
 
 
 @njit(cache=True, parallel=True)
 def _stein_force_kernel(xt, gt, h, inv_temperature, out):
-    """All rows of phi, in parallel over blocks of particles: O(n^2 d) time, O(n) scratch per block.
+    """All rows of phi, the row sets in parallel: n(n-1)/2 kernel values, O(blocks n d) memory.
     ``xt``, ``gt``: particles and gradients transposed, (d, n)."""
-    n = xt.shape[1]
+    d, n = xt.shape
     blocks = min(n, ROW_BLOCKS)
+    parts = np.zeros((blocks, d, n))
     for b in prange(blocks):
-        first = (n * b) // blocks
-        last = (n * (b + 1)) // blocks
-        _stein_rows(xt, gt, first, last, h, inv_temperature, out, np.empty(n), np.empty(n, dtype=np.int64))
+        _stein_block(xt, gt, b, blocks, h, inv_temperature, parts[b], np.empty(n), np.empty(n, dtype=np.int64))
+    _sum_blocks(parts, out)
 
 
 @njit(cache=True)
 def _stein_force_serial(xt, gt, h, inv_temperature, out):
-    """The same rows one after the other (small problems; bitwise equal to the parallel kernel)."""
-    n = xt.shape[1]
-    _stein_rows(xt, gt, 0, n, h, inv_temperature, out, np.empty(n), np.empty(n, dtype=np.int64))
+    """The same row sets one after the other (small problems; bitwise equal to the parallel kernel)."""
+    d, n = xt.shape
+    blocks = min(n, ROW_BLOCKS)
+    parts = np.zeros((blocks, d, n))
+    kernel_row = np.empty(n)
+    scratch = np.empty(n, dtype=np.int64)
+    for b in range(blocks):
+        _stein_block(xt, gt, b, blocks, h, inv_temperature, parts[b], kernel_row, scratch)
+    _sum_blocks(parts, out)
 
 
 # Below about a millisecond of work, starting threads costs more than it saves (much more on a busy
