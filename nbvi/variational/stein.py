@@ -124,6 +124,7 @@ def median_bandwidth(particles):
     Sorted, the n^2 entries are n zeros followed by each of the m = n(n-1)/2 pair distances twice, so
     the median is read off one or two order statistics of the m pair distances (computed by a numba
     kernel, then one in-place ``np.partition``): O(n^2 d) time, O(n^2 / 2) memory, no n x n x d temporary.
+    For 1-D particles an exact selection on the sorted values (``_kth_pair_gap``) needs no pair array.
 
     Parameters
     ----------
@@ -258,8 +259,9 @@ def stein_force(particles, grad_logp, h, temperature=1.0, out=None):
         phi(x_i) = (1/n) sum_j [ k(x_j, x_i) grad_logp(x_j) / temperature + grad_{x_j} k(x_j, x_i) ]
         k(x, y)  = exp(-||x - y||^2 / (2 h)),   grad_{x_j} k(x_j, x_i) = k(x_j, x_i) (x_i - x_j) / h
 
-    One numba ``prange`` kernel over i (a serial loop below ``PARALLEL_MIN_WORK``): O(n^2 d) time,
-    O(n d) memory, results independent of the thread count.
+    One numba ``prange`` kernel over sets of rows (a serial loop below ``PARALLEL_MIN_WORK``), each
+    symmetric kernel value computed once: O(n^2 d) time, O(n d) memory per block (no n x n or
+    n x n x d array), results independent of the thread count.
 
     Parameters
     ----------
