@@ -286,3 +286,26 @@ class Empirical(Approximation):
 
     def draw(self, draws, rng):
         return self.histogram[rng.integers(0, len(self.histogram), size=draws)]
+
+    def kde_bandwidth(self):
+        """Per-dimension bandwidth of the Gaussian kernel density estimate (Scott's rule): (ndim,)."""
+        n = len(self.histogram)
+        spread = self.histogram.std(axis=0, ddof=1) if n > 1 else np.ones(self.ndim)
+        spread = np.where(spread > 0, spread, 1.0)
+        return spread * n ** (-1.0 / (self.ndim + 4))
+
+    def logq(self, theta):
+        """log q(theta) for theta (D, ndim) -> (D,), q being the particles' Gaussian kernel density estimate.
+
+        A set of particles has no density of its own; this is the density most users mean by it: the
+        average of N(theta | particle, diag(bw^2)) over the particles, with Scott's bandwidth bw.
+        """
+        bw = self.kde_bandwidth()
+        z = (np.atleast_2d(theta)[:, None, :] - self.histogram[None]) / bw  # (D, n, ndim)
+        log_kernels = -0.5 * np.sum(z * z, axis=2) - np.sum(np.log(bw)) - 0.5 * self.ndim * math.log(2 * math.pi)
+        top = log_kernels.max(axis=1, keepdims=True)
+        return (top + np.log(np.mean(np.exp(log_kernels - top), axis=1, keepdims=True)))[:, 0]
+
+    def entropy(self):
+        """H[q] estimated as -mean log q(particle) under the kernel density estimate (see ``logq``)."""
+        return -float(np.mean(self.logq(self.histogram)))
