@@ -10,7 +10,7 @@ Importing nbvi compiles nothing: numba kernels compile (or load from the cache) 
 """
 from nbvi import callbacks, config, math
 from nbvi.config import floatX_array as floatX
-from nbvi.data import Data
+from nbvi.data import Data, Minibatch
 from nbvi.distributions import *  # noqa: F401,F403 - every family under nbvi.<Name>
 from nbvi.distributions import __all__ as _families
 from nbvi.graph import Constant, Node
@@ -22,5 +22,5 @@ from nbvi.variational import __all__ as _variational
 
 __version__ = "0.1.0"
 
-__all__ = ["Constant", "Data", "Deterministic", "Model", "Node", "RandomVariable", "Trace", "callbacks", "clone",
+__all__ = ["Constant", "Data", "Deterministic", "Minibatch", "Model", "Node", "RandomVariable", "Trace", "callbacks", "clone",
            "config", "floatX", "math", "modelcontext", *_families, *_variational]

@@ -1,4 +1,10 @@
-"""Data: an array in the graph whose value can be replaced, like Theano's shared variable."""
+"""Data and Minibatch: arrays in the graph whose value can be replaced, like Theano's shared variables.
+
+A :class:`Minibatch` is a leaf whose value is a random subset of the rows (or of several axes) of an
+array kept in a :class:`Data`. During a fit the inference draws a new batch once per optimizer step,
+before the step, from its own generator (see :class:`BatchSchedule`), so every term of one step sees the
+same batch and a seeded fit is reproducible.
+"""
 import numpy as np
 
 from nbvi.graph.node import Leaf
@@ -15,8 +21,8 @@ class Data(Leaf):
 
     Notes
     -----
-    ``set_value`` may change the sizes (e.g. swap training rows for test rows) but not the rank; the
-    node's static ``shape`` stays the one it was built with.
+    ``set_value`` may change the number of rows (e.g. swap training rows for test rows) but neither the
+    rank nor the size of any other axis (the columns): the graph was built for those.
     """
 
     def __init__(self, value, name=None):
@@ -33,6 +39,21 @@ class Data(Leaf):
             raise ValueError(f"Data {name or ''}: the value contains NaN or inf".replace("  ", " "))
         return array
 
+    def _check_sizes(self, array):
+        """Refuse a new value the graph was not built for: another rank, or other sizes past the rows."""
+        if array.ndim != len(self.shape):
+            raise ValueError(
+                f"Data {self.name or ''}: new value has rank {array.ndim} (shape {array.shape}), "
+                f"the graph was built for rank {len(self.shape)} (shape {self.shape})"
+            )
+        for axis in range(1, array.ndim):
+            if array.shape[axis] != self.shape[axis]:
+                raise ValueError(
+                    f"Data {self.name or ''}: new value has {array.shape[axis]} entries along axis {axis} "
+                    f"(shape {array.shape}), the graph was built for {self.shape[axis]} (shape {self.shape}); "
+                    f"only the number of rows may change"
+                )
+
     def _store(self, array):
         self._value = array
         self._batched = array[None]
@@ -42,14 +63,380 @@ class Data(Leaf):
         return self._value.copy()
 
     def set_value(self, value):
-        """Replace the value by a copy of ``value`` (same rank; sizes may change)."""
+        """Replace the value by a copy of ``value`` (same rank and column sizes; the rows may change)."""
         array = self._checked(value, self.name)
-        if array.ndim != len(self.shape):
-            raise ValueError(
-                f"Data {self.name or ''}: new value has rank {array.ndim} (shape {array.shape}), "
-                f"the graph was built for rank {len(self.shape)} (shape {self.shape})"
-            )
+        self._check_sizes(array)
         self._store(array)
 
     def value(self):
         return self._batched
+
+
+# -- Minibatch ------------------------------------------------------------------------------------------
+
+_UNSET = object()
+
+
+class _Index:
+    """Random positions along one axis, shared by every minibatch axis that must see the same ones.
+
+    ``members`` lists (minibatch, axis) pairs; they all gather with ``index``. ``seed`` and ``occurrence``
+    make the grouping key: separate minibatches built with the same seed and batch size draw the same rows
+    at every step of a fit, as PyMC3's do (its ``Minibatch(X, 50)`` and ``Minibatch(y, 50)`` stay aligned
+    because both random streams start from seed 42).
+    """
+
+    def __init__(self, size, seed, occurrence):
+        self.size = size
+        self.seed = seed
+        self.occurrence = occurrence
+        self.rng = np.random.default_rng(None if seed is None else [occurrence, seed])
+        self.members = []
+        self.index = None
+
+    def n(self):
+        """Positions to draw from: the smallest length of the members' storage along their axis."""
+        return min(mb.shared._value.shape[axis] for mb, axis in self.members)
+
+    def key(self):
+        return id(self) if self.seed is None else (self.seed, self.size, self.occurrence, self.n())
+
+    def draw(self, rng=None):
+        """New positions (with replacement, uniform), from ``rng`` or this source's own generator;
+        every member gathers its batch again."""
+        self.index = (self.rng if rng is None else rng).integers(0, self.n(), self.size)
+        for mb, _axis in self.members:
+            mb._gather()
+
+
+def _parse_batch_size(batch_size, shape, seed, name):
+    """``batch_size`` as a list of (axis, size, seed) for the randomly indexed axes.
+
+    Forms (PyMC3's): None or Ellipsis (the whole array), an int (rows), or a list/tuple per leading axis
+    of int, (int, seed), None (the whole axis), with at most one Ellipsis standing for the axes in between.
+    """
+    if batch_size is None or batch_size is Ellipsis:
+        return []
+    if _is_int(batch_size):
+        spec = [batch_size]
+    elif isinstance(batch_size, (list, tuple)):
+        spec = list(batch_size)
+    else:
+        raise TypeError(f"Minibatch '{name}': batch_size must be an int, None or a list of int, (int, seed), "
+                        f"None and Ellipsis, got {batch_size!r}")
+    for item in spec:
+        ok = (item is None or item is Ellipsis or _is_int(item)
+              or (isinstance(item, (list, tuple)) and len(item) == 2 and all(_is_int(v) for v in item)))
+        if not ok:
+            raise TypeError(f"Minibatch '{name}': batch_size entries must be int, (int, seed), None or Ellipsis, "
+                            f"got {item!r} in {batch_size!r}")
+    if sum(item is Ellipsis for item in spec) > 1:
+        raise ValueError(f"Minibatch '{name}': batch_size may contain at most one Ellipsis, got {batch_size!r}")
+    if Ellipsis in spec:
+        k = spec.index(Ellipsis)
+        head, tail = spec[:k], spec[k + 1:]
+    else:
+        head, tail = spec, []
+    if len(head) + len(tail) > len(shape):
+        raise ValueError(f"Minibatch '{name}': batch_size {batch_size!r} has {len(head) + len(tail)} entries but "
+                         f"the data has {len(shape)} axes (shape {shape})")
+    placed = list(enumerate(head)) + [(len(shape) - len(tail) + i, item) for i, item in enumerate(tail)]
+    axes = []
+    for axis, item in placed:
+        if item is None:
+            continue
+        size, item_seed = (item, seed) if _is_int(item) else item
+        if size < 1 or size > shape[axis]:
+            raise ValueError(f"Minibatch '{name}': batch size {size} along axis {axis} must be between 1 and the "
+                             f"data's {shape[axis]} entries there (shape {shape})")
+        axes.append((axis, int(size), item_seed))
+    return axes
+
+
+def _is_int(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+class _Storage(Data):
+    """The Data behind a minibatch: all its rows. Randomly indexed axes may change size on ``set_value``
+    (down to the batch size), the others may not; after a change the minibatches draw a new batch."""
+
+    def __init__(self, value, name, dtype):
+        self._minibatches = []
+        self._dtype = dtype
+        super().__init__(value, name=name)
+
+    def _checked(self, value, name):
+        array = Data._checked(value, name)
+        return array if self._dtype is None else array.astype(self._dtype)
+
+    def _check_sizes(self, array):
+        if array.ndim != len(self.shape):
+            super()._check_sizes(array)  # the rank message
+        random = {axis: source.size for mb in self._minibatches for axis, source in mb._axes}
+        for axis in range(array.ndim):
+            if axis in random:
+                if array.shape[axis] < random[axis]:
+                    raise ValueError(
+                        f"Minibatch {self.name}: new data has {array.shape[axis]} entries along axis {axis} "
+                        f"(shape {array.shape}), fewer than the batch size {random[axis]}"
+                    )
+            elif array.shape[axis] != self.shape[axis]:
+                raise ValueError(
+                    f"Minibatch {self.name}: new data has {array.shape[axis]} entries along axis {axis} "
+                    f"(shape {array.shape}), the graph was built for {self.shape[axis]} (shape {self.shape})"
+                )
+
+    def _store(self, array):
+        super()._store(array)
+        for mb in self._minibatches:  # positions drawn for the old value may not fit the new one
+            for _axis, source in mb._axes:
+                source.draw()
+
+
+class Minibatch(Leaf):
+    """A random batch of an array's rows (or of several axes), drawn anew at every step of a fit.
+
+    Parameters
+    ----------
+    data : array_like
+        All the data; several arrays (``Minibatch(X, y, batch_size=100)``) give a tuple of minibatches
+        with the same random rows at every step (they must have the same number of rows and be batched
+        along the rows only).
+    batch_size : int, list or None
+        PyMC3's forms: an int (that many rows); a list with one entry per leading axis, each an int, a
+        tuple ``(size, seed)`` or None (the whole axis), with at most one Ellipsis standing for the axes in
+        between (entries after it apply to the last axes); None or Ellipsis for the whole array. A tuple
+        at the top level is such a list too (``(10, 42)`` means 10 rows and 42 columns). Given
+        positionally (``Minibatch(data, [2, None, 20])``) only with one array; default 128 rows.
+    dtype : numpy dtype, optional
+        Cast the data to this type (default: float64 for real data; integers stay integers).
+    name : str or list of str
+        Default ``"Minibatch"`` (``"Minibatch_0"``, ``"Minibatch_1"`` ... for several arrays).
+    random_seed : int or None
+        Seeds the batch a minibatch holds before any fit (default 42, PyMC3's) and is the default seed of
+        the entries of ``batch_size``.
+    update_shared_f : callable, optional
+        Returns new data; ``update_shared()`` stores it.
+
+    Attributes
+    ----------
+    shared : Data
+        All the data; ``shared.set_value(...)`` (or ``set_value``) swaps it. The number of entries along a
+        batched axis may change (not below the batch size), the other sizes may not.
+    minibatch : Node
+        The batch node itself (this node), for ``nbvi.clone(node, {x.minibatch: x.shared})``, the
+        full-data version of an expression.
+
+    Notes
+    -----
+    Rows are drawn uniformly with replacement, as in PyMC3. The node's static shape is the batch shape;
+    give the observed variable ``total_size`` (e.g. ``total_size=data.shape``) so that its log-density is
+    scaled to the full data, otherwise the posterior is wrong (a warning says so).
+
+    During ``fit`` (ADVI, FullRankADVI, SVGD, ASVGD) the inference draws a new batch before every step from
+    its own generator, for every minibatch the model's log-density reads. Separate minibatches whose
+    batched axes have the same seed and size (and data length) get the same positions, as in PyMC3, so
+    ``Minibatch(X, 50)`` and ``Minibatch(y, 50)`` stay aligned; batched axes of one minibatch are drawn
+    independently of each other.
+
+    Outside a fit the node holds one batch, drawn from ``random_seed`` when it is built; ``eval()`` returns
+    that batch and does not draw a new one (unlike PyMC3, where each ``eval`` draws one): call
+    ``resample()`` for a new batch. After a fit it holds the batch of the last step; ``sample_node`` of an
+    expression of it uses that current batch; ``clone(node, {x.minibatch: x.shared})`` gives the
+    full-data expression.
+
+    Examples
+    --------
+    >>> data = np.random.rand(100, 100)
+    >>> x = Minibatch(data, batch_size=10)             # 10 rows: shape (10, 100)
+    >>> x = Minibatch(data, batch_size=[10, 10])       # 10 rows and 10 columns
+    >>> moredata = np.random.rand(10, 20, 30, 40, 50)
+    >>> Minibatch(moredata, [2, Ellipsis, 10]).eval().shape
+    (2, 20, 30, 40, 10)
+    >>> Minibatch(moredata, [2, None, 20]).eval().shape
+    (2, 20, 20, 40, 50)
+    >>> Minibatch(moredata, [2, None, 20, Ellipsis, 10]).eval().shape
+    (2, 20, 20, 40, 10)
+    """
+
+    def __new__(cls, data=_UNSET, *more, batch_size=_UNSET, dtype=None, name="Minibatch", random_seed=42,
+                update_shared_f=None):
+        if data is _UNSET:  # copy / pickle protocol
+            return super().__new__(cls)
+        arrays = [data, *more]
+        if batch_size is _UNSET:
+            if len(more) == 1 and _looks_like_batch_size(more[0], data):
+                arrays, batch_size = [data], more[0]
+            else:
+                batch_size = 128
+        if len(arrays) == 1:
+            self = super().__new__(cls)
+            self._build(data, batch_size, dtype, name, random_seed, update_shared_f)
+            return self
+        # several arrays: one minibatch each, all reading the positions of one shared row source
+        names = [f"{name}_{i}" for i in range(len(arrays))] if isinstance(name, str) else list(name)
+        if len(names) != len(arrays):
+            raise ValueError(f"Minibatch: {len(arrays)} arrays but {len(names)} names")
+        batches = []
+        for array, one_name in zip(arrays, names):
+            mb = super().__new__(cls)
+            mb._build(array, batch_size, dtype, one_name, random_seed, update_shared_f,
+                      rows=batches[0]._axes[0][1] if batches else None)
+            batches.append(mb)
+        return tuple(batches)
+
+    def __init__(self, *args, **kwargs):
+        pass  # built in __new__, which may return a tuple of minibatches instead
+
+    def _build(self, data, batch_size, dtype, name, random_seed, update_shared_f, rows=None):
+        shared = _Storage(data, name, None if dtype is None else np.dtype(dtype))
+        shape = shared.shape
+        if 0 in shape:
+            raise ValueError(f"Minibatch '{name}': the data is empty (shape {shape})")
+        parsed = _parse_batch_size(batch_size, shape, random_seed, name)
+        batch_shape = list(shape)
+        for axis, size, _seed in parsed:
+            batch_shape[axis] = size
+        super().__init__(tuple(batch_shape), shared.dtype, name=name)
+        self.shared = shared
+        self.update_shared_f = update_shared_f
+        self.random_seed = random_seed
+        self._axes = []  # (axis, _Index)
+        if rows is not None:  # aligned with the minibatches built before it
+            if [axis for axis, _, _ in parsed] != [0]:
+                raise ValueError(f"Minibatch '{name}': several arrays are batched along their rows only; "
+                                 f"batch_size {batch_size!r} batches axes {[a for a, _, _ in parsed]}")
+            first = rows.members[0][0]
+            if shape[0] != first.shared.shape[0]:
+                raise ValueError(f"Minibatch '{name}' has {shape[0]} rows but '{first.name}' has "
+                                 f"{first.shared.shape[0]}: aligned minibatches need the same number of rows")
+            self._axes.append((0, rows))
+        else:
+            for axis, size, seed in parsed:
+                occurrence = sum(1 for _, s in self._axes if (s.seed, s.size) == (seed, size))
+                self._axes.append((axis, _Index(size, seed, occurrence)))
+        self._single = self._axes[0] if len(self._axes) == 1 else None
+        self._batched = np.empty((1,) + self.shape, dtype=self.dtype)
+        for axis, source in self._axes:
+            source.members.append((self, axis))
+        shared._minibatches.append(self)
+        for _axis, source in self._axes:
+            if source.index is None or rows is None:
+                source.draw()
+            else:
+                self._gather()
+
+    # -- the batch --------------------------------------------------------------------------------------
+    def _gather(self):
+        """Copy the current positions' entries of the data into the batch buffer."""
+        if self._single is not None:  # the common case: one batched axis, gathered without a temporary
+            axis, source = self._single
+            np.take(self.shared._value, source.index, axis=axis, out=self._batched[0], mode="wrap")
+            return
+        out = self.shared._value
+        for axis, source in self._axes:
+            if source.index is None:
+                return  # still being built: the next source's draw gathers
+            out = np.take(out, source.index, axis=axis)
+        self._batched[0] = out
+
+    def value(self):
+        return self._batched if self._axes else self.shared._batched
+
+    @property
+    def minibatch(self):
+        return self
+
+    def resample(self, rng=None):
+        """Draw a new batch (from this minibatch's own generator, or ``rng``); aligned minibatches follow."""
+        for _axis, source in self._axes:
+            source.draw(rng)
+
+    # -- the storage ------------------------------------------------------------------------------------
+    def set_value(self, value):
+        """Replace all the data (``shared.set_value``) and draw a new batch from it."""
+        self.shared.set_value(value)
+
+    def get_value(self):
+        """A copy of all the data."""
+        return self.shared.get_value()
+
+    def update_shared(self):
+        """Store the data returned by ``update_shared_f()``."""
+        if self.update_shared_f is None:
+            raise ValueError(f"Minibatch '{self.name}': no update_shared_f was given")
+        self.set_value(self.update_shared_f())
+
+
+def _looks_like_batch_size(value, data):
+    """Whether a second positional argument is a batch_size (PyMC3's ``Minibatch(data, [2, None, 20])``)
+    rather than a second array: an int, None, Ellipsis, or a short list/tuple (at most one entry per axis
+    of ``data``, plus an Ellipsis) of int, (int, int), None and Ellipsis. Arrays are never batch sizes."""
+    if value is None or value is Ellipsis or _is_int(value):
+        return True
+    if not isinstance(value, (list, tuple)) or not value:
+        return False
+    entries = [item for item in value if item is not Ellipsis]
+    return len(entries) <= np.ndim(data) and all(
+        item is None or _is_int(item)
+        or (isinstance(item, (list, tuple)) and len(item) == 2 and all(_is_int(v) for v in item))
+        for item in entries
+    )
+
+
+class BatchSchedule:
+    """The minibatches a model's log-density reads, drawn anew before every optimizer step.
+
+    Sources of positions with the same grouping key (see :class:`_Index`) draw once per step and share
+    the positions: one ``rng.integers`` call and one gather per minibatch.
+
+    Parameters
+    ----------
+    minibatches : list of Minibatch
+    """
+
+    def __init__(self, minibatches):
+        self.minibatches = list(minibatches)
+        groups = {}
+        for mb in self.minibatches:
+            for _axis, source in mb._axes:
+                sources = groups.setdefault(source.key(), [])
+                if source not in sources:
+                    sources.append(source)
+                self._check_aligned(source)
+        self.groups = list(groups.values())
+
+    @staticmethod
+    def _check_aligned(source):
+        sizes = {(mb.name, mb.shared._value.shape[axis]) for mb, axis in source.members}
+        if len({n for _, n in sizes}) > 1:
+            raise ValueError(f"aligned minibatches have different lengths: {sorted(sizes)}; "
+                             f"set_value each of them to the same number of rows")
+
+    def draw(self, rng):
+        """New positions for every group, from ``rng``; then every minibatch gathers its batch."""
+        for sources in self.groups:
+            first = sources[0]
+            index = rng.integers(0, first.n(), first.size)
+            for source in sources:
+                source.index = index
+        for mb in self.minibatches:
+            mb._gather()
+
+
+def depends_on_minibatch(node):
+    """Whether ``node`` reads a Minibatch that batches some axis."""
+    seen, stack = set(), [node]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, Minibatch) and current._axes:
+            return True
+        stack.extend(current.inputs)
+    return False
+
+
+__all__ = ["BatchSchedule", "Data", "Minibatch"]

@@ -14,9 +14,11 @@ x = T^{-1}(u) and the density in u is p(x) |dx/du|, so
     d log p(u)/du = (dx/du)^T d log p/dx + d log|det dx/du| / du.
 """
 import threading
+import warnings
 
 import numpy as np
 
+from nbvi.data import Minibatch, depends_on_minibatch
 from nbvi.graph.evaluate import Program, eval_node
 from nbvi.graph.node import Constant, Leaf, Node
 from nbvi.graph.ops import add_n
@@ -160,6 +162,14 @@ class Model:
             self.free_RVs.append(rv)
         else:
             observed = self._observed_node(name, dist, observed)
+            if total_size is None and depends_on_minibatch(observed):
+                warnings.warn(
+                    f"observed variable '{name}' reads a Minibatch but has no total_size: its log-density "
+                    f"counts only the batch, so the posterior will be wrong (too wide). Pass e.g. "
+                    f"total_size=data.shape",
+                    UserWarning,
+                    stacklevel=3,
+                )
             rv = RandomVariable(name, dist, self, observed=observed, total_size=total_size)
             rv.scale = total_size_scale(total_size, name, observed.shape)
             self.observed_RVs.append(rv)
@@ -266,6 +276,16 @@ class Model:
             layout, ndim = self._layout()
             self._plan = (Program([total], list(self.free_RVs), swaps), layout, ndim)
         return self._plan
+
+    def minibatches(self):
+        """The Minibatch nodes the joint log-density reads; a fit draws new batches for them every step."""
+        program = self._joint()[0]
+        found = {}
+        for _slot, leaf in program.leaves:
+            for node in (leaf, getattr(leaf, "observed", None)):  # an observed variable reads its data
+                if isinstance(node, Minibatch) and node._axes:
+                    found[id(node)] = node
+        return list(found.values())
 
     def _as_theta(self, theta, ndim):
         theta = np.asarray(theta, dtype=np.float64)

@@ -12,6 +12,7 @@ import sys
 
 import numpy as np
 
+from nbvi.data import BatchSchedule
 from nbvi.model import modelcontext
 from nbvi.progress import ProgressBar
 from nbvi.variational import advi, stein
@@ -102,8 +103,16 @@ class Inference:
         done = 0
         step = self._step
         update = optimizer.step
+        # minibatches: one new batch per step, drawn before it from this inference's generator (a model that
+        # follows only the contract of ARCHITECTURE.md has none)
+        find = getattr(self.model, "minibatches", None)
+        minibatches = find() if find is not None else []
+        draw_batch = BatchSchedule(minibatches).draw if minibatches else None
+        rng = self.rng
         try:
             for i in range(n):
+                if draw_batch is not None:
+                    draw_batch(rng)
                 loss = step(params, grad)
                 if not math.isfinite(loss):
                     self._fail(offset + i + 1, params, previous, grad)
