@@ -16,11 +16,13 @@ from nbvi.distributions import __all__ as _families
 from nbvi.graph import Constant, Node
 from nbvi.graph.clone import clone
 from nbvi.model import Deterministic, Model, RandomVariable, modelcontext
+from nbvi.sampling.diagnostics import effective_sample_size, rhat, summary
+from nbvi.sampling.sample import SamplingError, sample
 from nbvi.trace import Trace
 from nbvi.variational import *  # noqa: F401,F403 - ADVI, fit, the optimizers ...
 from nbvi.variational import __all__ as _variational
 
 __version__ = "0.1.0"
 
-__all__ = ["Constant", "Data", "Deterministic", "Minibatch", "Model", "Node", "RandomVariable", "Trace", "callbacks", "clone",
-           "config", "floatX", "math", "modelcontext", *_families, *_variational]
+__all__ = ["Constant", "Data", "Deterministic", "Minibatch", "Model", "Node", "RandomVariable", "SamplingError", "Trace", "callbacks", "clone",
+           "config", "effective_sample_size", "floatX", "math", "modelcontext", "rhat", "sample", "summary", *_families, *_variational]

@@ -2,6 +2,8 @@
 
     python scripts/bench.py W1 W3 ...      (or `all`; default: all that nbvi implements so far)
 
+For W7 (NUTS) ``iters_per_s`` is draws + tune per second over both chains, as in the WORKLOADS table.
+
 Timings exclude model construction and numba compilation: each workload first runs a few warm-up steps
 on a throwaway inference of the same kind (reported as ``compile_s``: compile or cache load), then times
 the real run from a fresh inference with RANDOM_SEED = 42.
@@ -102,7 +104,27 @@ def w4():
             "final_test_accuracy": float(np.mean(tracker["test_accuracy"][-1]))}
 
 
-WORKLOADS = {"W1": w1, "W2": w2, "W3": w3, "W4": w4}
+def w7(draws=50_000, tune=1000, chains=2):
+    """NUTS reference sampler on the mixture; ``iters`` counts draws + tune of all chains."""
+    from nbvi.sampling.diagnostics import ess_bulk, rhat
+
+    model, _ = mixture_model()
+    start = time.perf_counter()
+    nbvi.sample(draws=50, tune=50, chains=1, random_seed=0, progressbar=False, model=model)
+    compile_s = time.perf_counter() - start
+    start = time.perf_counter()
+    trace = nbvi.sample(draws=draws, tune=tune, chains=chains, random_seed=RANDOM_SEED, progressbar=False,
+                        model=model)
+    seconds = time.perf_counter() - start
+    x = trace["x"].reshape(chains, draws)
+    stats = trace.sample_stats
+    return {"workload": "W7 mixture-nuts", "iters": chains * (draws + tune), "seconds": seconds,
+            "compile_s": compile_s, "mean_n_steps": float(stats["n_steps"].mean()),
+            "divergences": int(stats["diverging"].sum()), "mean_x": float(x.mean()), "sd_x": float(x.std()),
+            "left_mode_fraction": float(np.mean(x < 0.1)), "ess_bulk": float(ess_bulk(x)), "r_hat": float(rhat(x))}
+
+
+WORKLOADS = {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W7": w7}
 
 
 def main(names):

@@ -39,3 +39,10 @@ def test_public_names():
         assert hasattr(nbvi, name), name
     assert nbvi.config.floatX == "float64"
     assert callable(nbvi.callbacks.CheckParametersConvergence) and callable(nbvi.callbacks.Tracker)
+
+
+def test_import_stays_light():
+    # scipy.stats alone costs about a second to import: nbvi imports scipy pieces only where they are used
+    code = "import sys, nbvi; print('scipy.stats' in sys.modules, 'matplotlib' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["False", "False"]

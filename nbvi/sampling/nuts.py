@@ -1,0 +1,335 @@
+"""One transition of the multinomial No-U-Turn Sampler (NUTS) with a diagonal metric, as Stan does it.
+
+References: Hoffman & Gelman (2014), "The No-U-Turn Sampler", JMLR 15, Alg. 3 (the recursive doubling);
+Betancourt (2017), "A Conceptual Introduction to Hamiltonian Monte Carlo", arXiv:1701.02434, Sec. 4 and
+App. A (multinomial sampling, the generalised no-U-turn criterion); Stan's ``base_nuts.hpp``.
+
+Hamiltonian on the unconstrained space, with M^-1 = diag(inv_mass) (``inv_mass`` ~ posterior variance):
+
+    H(q, p) = -log p(q) + 1/2 p^T M^-1 p,          p ~ N(0, M)
+
+Leapfrog step of size e (e < 0 integrates backward in time):
+
+    p <- p + e/2 grad log p(q);   q <- q + e M^-1 p;   p <- p + e/2 grad log p(q)
+
+A transition draws p, then doubles the trajectory, forward or backward at random, until it turns back on
+itself or reaches ``2**max_depth - 1`` leapfrog steps. Each point z of the trajectory has weight
+w(z) = exp(H0 - H(z)). The sample is drawn from the trajectory with these weights:
+
+* within a new subtree, uniformly-multinomially: when two halves merge, the later-built half's proposal
+  wins with probability w_final / (w_init + w_final);
+* when a finished subtree joins the trajectory, with a bias toward the new part (biased progressive
+  sampling, Betancourt App. A.3.2): its proposal wins with probability min(1, w_subtree / w_old).
+
+Generalised no-U-turn criterion (Betancourt (2016), "Identifying the Optimal Integration Time in
+Hamiltonian Monte Carlo", arXiv:1601.00225; Stan's ``compute_criterion``): a trajectory with
+summed momentum rho and velocities p#_- = M^-1 p_- (backward end), p#_+ = M^-1 p_+ (forward end) keeps
+going while p#_- . rho > 0 and p#_+ . rho > 0. When two trees L (earlier in time) and R merge, Stan checks
+the merged tree and two overlapping spans across the seam, which catches U-turns that a pure doubling
+misses (Stan >= 2.23):
+
+    crit(p#_L-, p#_R+, rho_L + rho_R),  crit(p#_L-, p#_R-, rho_L + p_R-),  crit(p#_L+, p#_R+, p_L+ + rho_R)
+
+How the recursion is unrolled. The gradient comes from ``model.logp_dlogp``, a Python call, so Stan's
+recursive ``build_tree`` is turned inside out: Python loops ``logp, grad = logp_dlogp(q)`` then
+``extend(...)``, a numba function that finishes that leapfrog step, adds the new point to the tree and
+starts the next step. The subtree being built is a stack of completed sub-subtrees, like the digits of a
+binary counter: each new leaf is pushed with level 0, and while the two top entries have the same level
+they are merged (``_merge_in_subtree``), exactly the merges that the recursion performs on its way back
+up, in the same order. When one entry of level ``depth`` remains, the subtree is complete and joins the
+trajectory. All state lives in a few preallocated arrays (the ``Workspace``), so one step costs one
+``logp_dlogp`` call plus one compiled call.
+"""
+import math
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+__all__ = ["NUTSInfo", "NUTSState", "Workspace", "kinetic_energy", "leapfrog", "make_workspace", "transition"]
+
+# Rows of ``Workspace.vecs``, each a vector of length ndim.
+Q, P, G = 0, 1, 2  # the integrator's point: position, momentum, grad log p(q)
+Q_LEFT, P_LEFT, G_LEFT = 3, 4, 5  # backward end of the whole trajectory
+Q_RIGHT, P_RIGHT, G_RIGHT = 6, 7, 8  # forward end of the whole trajectory
+RHO = 9  # sum of the momenta of the whole trajectory
+Q_SAMPLE, G_SAMPLE = 10, 11  # the point the transition will return
+INV_MASS = 12  # diagonal of M^-1
+N_VECS = 13
+# Rows of a subtree on the stack, ``stack_v[k, row]``: its ends' momenta (in time order), summed
+# momentum and proposal.
+S_P_LEFT, S_P_RIGHT, S_RHO, S_Q, S_G = 0, 1, 2, 3, 4
+# Scalars of a subtree, ``stack_s[k, col]``: log of its summed weight, its proposal's logp and H, its level.
+S_LOG_W, S_LOGP, S_H, S_LEVEL = 0, 1, 2, 3
+# ``Workspace.fs`` (floats) and ``Workspace.ints``.
+EPS, H0, LOG_W, SUM_ACCEPT, LOGP, LOGP_LEFT, LOGP_RIGHT, LOGP_SAMPLE, H_SAMPLE, MAX_ENERGY_ERROR = range(10)
+DIRECTION, DEPTH, MAX_DEPTH, N_STEPS, N_STACK, DIVERGENT, U_NEXT = range(7)
+
+
+class NUTSState(NamedTuple):
+    """A point of the chain: position ``q`` (ndim,), ``logp`` and its gradient ``grad`` (ndim,)."""
+
+    q: np.ndarray
+    logp: float
+    grad: np.ndarray
+
+
+class NUTSInfo(NamedTuple):
+    """What one transition did (Stan's sampler diagnostics)."""
+
+    accept_stat: float  # mean over all leapfrog points of min(1, exp(H0 - H)); drives step-size adaptation
+    tree_depth: int  # number of successful doublings
+    n_steps: int  # leapfrog steps taken (the gradient evaluations)
+    diverging: bool  # some point had H - H0 > max_energy_error
+    energy: float  # H at the returned point
+    energy_error: float  # H(sample) - H0
+    uniforms_used: int  # how many of the ``uniforms`` given to ``transition`` it consumed
+
+
+class Workspace(NamedTuple):
+    """Preallocated arrays of one chain's trajectory (see the row/column constants of this module)."""
+
+    vecs: np.ndarray  # (N_VECS, ndim)
+    stack_v: np.ndarray  # (max_depth + 1, 5, ndim)
+    stack_s: np.ndarray  # (max_depth + 1, 4)
+    fs: np.ndarray  # (10,)
+    ints: np.ndarray  # (7,) int64
+    q_eval: np.ndarray  # (1, ndim) view of vecs[Q]: where the next gradient is wanted
+    n_uniforms: int  # uniforms one transition may need
+
+
+def make_workspace(ndim, max_depth=10, max_energy_error=1000.0):
+    """Allocate the arrays of a trajectory of at most ``2**max_depth - 1`` leapfrog steps."""
+    vecs = np.zeros((N_VECS, ndim))
+    fs = np.zeros(10)
+    fs[MAX_ENERGY_ERROR] = max_energy_error
+    ints = np.zeros(7, dtype=np.int64)
+    ints[MAX_DEPTH] = max_depth
+    # directions and top-level merges: 2 per doubling; merges inside subtrees: < 2**max_depth in all
+    n_uniforms = 2 ** max_depth + 2 * max_depth + 1
+    return Workspace(vecs, np.zeros((max_depth + 1, 5, ndim)), np.zeros((max_depth + 1, 4)), fs, ints,
+                     vecs[Q:Q + 1], n_uniforms)
+
+
+def kinetic_energy(p, inv_mass):
+    """K(p) = 1/2 p^T M^-1 p."""
+    return 0.5 * float(np.dot(p * inv_mass, p))
+
+
+def leapfrog(logp_dlogp, q, p, grad, step_size, inv_mass):
+    """One leapfrog step in plain NumPy (used by the step-size heuristic); returns (q, p, logp, grad)."""
+    p = p + 0.5 * step_size * grad
+    q = q + step_size * inv_mass * p
+    logp, grad = logp_dlogp(q[None])
+    p = p + 0.5 * step_size * grad[0]
+    return q, p, float(logp[0]), grad[0]
+
+
+# -- compiled pieces --------------------------------------------------------------------------------------
+@njit(cache=True)
+def _logaddexp(a, b):
+    if a == -np.inf:
+        return b
+    if b == -np.inf:
+        return a
+    hi = max(a, b)
+    return hi + math.log1p(math.exp(min(a, b) - hi))
+
+
+@njit(cache=True)
+def _persists(p_a, p_b, rho_1, rho_2, inv_mass):
+    """Generalised no-U-turn criterion: (M^-1 p_a) . rho > 0 and (M^-1 p_b) . rho > 0, rho = rho_1 + rho_2."""
+    da, db = 0.0, 0.0
+    for i in range(rho_1.shape[0]):
+        r = rho_1[i] + rho_2[i]
+        da += inv_mass[i] * p_a[i] * r
+        db += inv_mass[i] * p_b[i] * r
+    return da > 0.0 and db > 0.0
+
+
+@njit(cache=True)
+def _persists_merged(pl_L, pr_L, rho_L, pl_R, pr_R, rho_R, inv_mass):
+    """Stan's three checks when tree L (earlier in time) and tree R (later) merge: whole, and across the seam."""
+    return (_persists(pl_L, pr_R, rho_L, rho_R, inv_mass)
+            and _persists(pl_L, pl_R, rho_L, pl_R, inv_mass)
+            and _persists(pr_L, pr_R, pr_L, rho_R, inv_mass))
+
+
+@njit(cache=True)
+def _begin_step(vecs, e):
+    """First half of a leapfrog step: p += e/2 grad; q += e M^-1 p (the gradient at the new q comes next)."""
+    q, p, g, m = vecs[Q], vecs[P], vecs[G], vecs[INV_MASS]
+    for i in range(q.shape[0]):
+        p[i] += 0.5 * e * g[i]
+        q[i] += e * m[i] * p[i]
+
+
+@njit(cache=True)
+def _start_doubling(vecs, fs, ints, uniforms):
+    """Pick the direction of the next doubling and move the integrator to that end of the trajectory."""
+    direction = 1 if uniforms[ints[U_NEXT]] > 0.5 else -1
+    ints[U_NEXT] += 1
+    ints[DIRECTION] = direction
+    ints[N_STACK] = 0
+    if direction > 0:
+        vecs[Q], vecs[P], vecs[G], fs[LOGP] = vecs[Q_RIGHT], vecs[P_RIGHT], vecs[G_RIGHT], fs[LOGP_RIGHT]
+    else:
+        vecs[Q], vecs[P], vecs[G], fs[LOGP] = vecs[Q_LEFT], vecs[P_LEFT], vecs[G_LEFT], fs[LOGP_LEFT]
+    _begin_step(vecs, direction * fs[EPS])
+
+
+@njit(cache=True)
+def begin_trajectory(vecs, fs, ints, q, logp, grad, step_size, inv_mass, normal, uniforms):
+    """Start a transition at (q, logp, grad): draw p = M^(1/2) z from ``normal`` z ~ N(0, I), begin step 1."""
+    n = q.shape[0]
+    for i in range(n):
+        vecs[INV_MASS, i] = inv_mass[i]
+        vecs[P, i] = normal[i] / math.sqrt(inv_mass[i])
+    vecs[Q], vecs[G] = q, grad
+    h0 = -logp
+    for i in range(n):
+        h0 += 0.5 * inv_mass[i] * vecs[P, i] * vecs[P, i]
+    fs[EPS], fs[H0], fs[LOG_W], fs[SUM_ACCEPT] = step_size, h0, 0.0, 0.0  # w(z0) = exp(H0 - H0) = 1
+    fs[LOGP] = fs[LOGP_LEFT] = fs[LOGP_RIGHT] = fs[LOGP_SAMPLE] = logp
+    fs[H_SAMPLE] = h0
+    vecs[Q_LEFT], vecs[P_LEFT], vecs[G_LEFT] = vecs[Q], vecs[P], vecs[G]
+    vecs[Q_RIGHT], vecs[P_RIGHT], vecs[G_RIGHT] = vecs[Q], vecs[P], vecs[G]
+    vecs[RHO], vecs[Q_SAMPLE], vecs[G_SAMPLE] = vecs[P], vecs[Q], vecs[G]
+    ints[DEPTH] = ints[N_STEPS] = ints[DIVERGENT] = 0
+    ints[U_NEXT] = 0
+    _start_doubling(vecs, fs, ints, uniforms)
+
+
+@njit(cache=True)
+def _merge_in_subtree(stack_v, stack_s, a, b, direction, inv_mass, u):
+    """Merge stack entry b (built second) into a (built first); False when the merged tree U-turns.
+
+    Uniform multinomial sampling: b's proposal replaces a's with probability w_b / (w_a + w_b).
+    """
+    if direction > 0:  # a is earlier in time
+        keep_going = _persists_merged(stack_v[a, S_P_LEFT], stack_v[a, S_P_RIGHT], stack_v[a, S_RHO],
+                                      stack_v[b, S_P_LEFT], stack_v[b, S_P_RIGHT], stack_v[b, S_RHO], inv_mass)
+        stack_v[a, S_P_RIGHT] = stack_v[b, S_P_RIGHT]
+    else:  # b is earlier in time
+        keep_going = _persists_merged(stack_v[b, S_P_LEFT], stack_v[b, S_P_RIGHT], stack_v[b, S_RHO],
+                                      stack_v[a, S_P_LEFT], stack_v[a, S_P_RIGHT], stack_v[a, S_RHO], inv_mass)
+        stack_v[a, S_P_LEFT] = stack_v[b, S_P_LEFT]
+    log_w = _logaddexp(stack_s[a, S_LOG_W], stack_s[b, S_LOG_W])
+    if u < math.exp(stack_s[b, S_LOG_W] - log_w):
+        stack_v[a, S_Q], stack_v[a, S_G] = stack_v[b, S_Q], stack_v[b, S_G]
+        stack_s[a, S_LOGP], stack_s[a, S_H] = stack_s[b, S_LOGP], stack_s[b, S_H]
+    stack_v[a, S_RHO] += stack_v[b, S_RHO]
+    stack_s[a, S_LOG_W] = log_w
+    stack_s[a, S_LEVEL] += 1
+    return keep_going
+
+
+@njit(cache=True)
+def _join_trajectory(vecs, stack_v, stack_s, fs, ints, uniforms):
+    """Join the finished subtree (stack entry 0) to the trajectory; False when the trajectory U-turns.
+
+    Biased progressive sampling: the subtree's proposal becomes the sample with probability
+    min(1, w_subtree / w_trajectory).
+    """
+    m = vecs[INV_MASS]
+    log_w_sub = stack_s[0, S_LOG_W]
+    u = uniforms[ints[U_NEXT]]
+    ints[U_NEXT] += 1
+    if log_w_sub > fs[LOG_W] or u < math.exp(log_w_sub - fs[LOG_W]):
+        vecs[Q_SAMPLE], vecs[G_SAMPLE] = stack_v[0, S_Q], stack_v[0, S_G]
+        fs[LOGP_SAMPLE], fs[H_SAMPLE] = stack_s[0, S_LOGP], stack_s[0, S_H]
+    fs[LOG_W] = _logaddexp(fs[LOG_W], log_w_sub)
+    if ints[DIRECTION] > 0:  # the subtree lies after the trajectory; its last point is the new forward end
+        keep_going = _persists_merged(vecs[P_LEFT], vecs[P_RIGHT], vecs[RHO],
+                                      stack_v[0, S_P_LEFT], stack_v[0, S_P_RIGHT], stack_v[0, S_RHO], m)
+        vecs[Q_RIGHT], vecs[P_RIGHT], vecs[G_RIGHT], fs[LOGP_RIGHT] = vecs[Q], vecs[P], vecs[G], fs[LOGP]
+    else:
+        keep_going = _persists_merged(stack_v[0, S_P_LEFT], stack_v[0, S_P_RIGHT], stack_v[0, S_RHO],
+                                      vecs[P_LEFT], vecs[P_RIGHT], vecs[RHO], m)
+        vecs[Q_LEFT], vecs[P_LEFT], vecs[G_LEFT], fs[LOGP_LEFT] = vecs[Q], vecs[P], vecs[G], fs[LOGP]
+    vecs[RHO] += stack_v[0, S_RHO]
+    ints[DEPTH] += 1
+    return keep_going
+
+
+@njit(cache=True)
+def extend(vecs, stack_v, stack_s, fs, ints, uniforms, logp_new, grad_new):
+    """Finish the pending leapfrog step with ``logp_new`` (1,), ``grad_new`` (1, ndim) at q = vecs[Q].
+
+    Returns True when the trajectory goes on (the next step has begun: its q is in vecs[Q]), False when the
+    transition is over (U-turn, divergence or maximum depth).
+    """
+    q, p, g, m = vecs[Q], vecs[P], vecs[G], vecs[INV_MASS]
+    e = ints[DIRECTION] * fs[EPS]
+    logp = logp_new[0]
+    h = -logp
+    for i in range(q.shape[0]):
+        g[i] = grad_new[0, i]
+        p[i] += 0.5 * e * g[i]
+        h += 0.5 * m[i] * p[i] * p[i]
+    if math.isnan(h):
+        h = np.inf
+    fs[LOGP] = logp
+    ints[N_STEPS] += 1
+    log_w = fs[H0] - h  # log weight of this point
+    fs[SUM_ACCEPT] += 1.0 if log_w > 0.0 else math.exp(log_w)  # Metropolis acceptance of this point
+    if -log_w > fs[MAX_ENERGY_ERROR]:
+        ints[DIVERGENT] = 1
+        return False
+    # push the point as a subtree of level 0, then merge equal levels (the recursion's way back up)
+    k = ints[N_STACK]
+    stack_v[k, S_P_LEFT], stack_v[k, S_P_RIGHT], stack_v[k, S_RHO] = p, p, p
+    stack_v[k, S_Q], stack_v[k, S_G] = q, g
+    stack_s[k, S_LOG_W], stack_s[k, S_LOGP], stack_s[k, S_H], stack_s[k, S_LEVEL] = log_w, logp, h, 0.0
+    k += 1
+    while k >= 2 and stack_s[k - 1, S_LEVEL] == stack_s[k - 2, S_LEVEL]:
+        u = uniforms[ints[U_NEXT]]
+        ints[U_NEXT] += 1
+        if not _merge_in_subtree(stack_v, stack_s, k - 2, k - 1, ints[DIRECTION], m, u):
+            return False
+        k -= 1
+    ints[N_STACK] = k
+    if k > 1 or stack_s[0, S_LEVEL] < ints[DEPTH]:  # the subtree of 2**depth points is not complete yet
+        _begin_step(vecs, e)
+        return True
+    if not _join_trajectory(vecs, stack_v, stack_s, fs, ints, uniforms) or ints[DEPTH] >= ints[MAX_DEPTH]:
+        return False
+    _start_doubling(vecs, fs, ints, uniforms)
+    return True
+
+
+# -- the transition, as Python sees it ------------------------------------------------------------------
+def transition(ws, logp_dlogp, state, step_size, inv_mass, normal, uniforms):
+    """One NUTS transition from ``state``.
+
+    Parameters
+    ----------
+    ws : Workspace
+        From :func:`make_workspace`; overwritten.
+    logp_dlogp : callable
+        theta (1, ndim) -> (logp (1,), grad (1, ndim)), e.g. ``model.logp_dlogp``.
+    state : NUTSState
+    step_size : float
+    inv_mass : ndarray (ndim,)
+        Diagonal of M^-1.
+    normal : ndarray (ndim,)
+        Standard normal draws for the momentum.
+    uniforms : ndarray (at least ws.n_uniforms,)
+        Uniform(0, 1) draws for the directions and the multinomial choices, used from the start;
+        ``info.uniforms_used`` says how many.
+
+    Returns
+    -------
+    state : NUTSState
+    info : NUTSInfo
+    """
+    vecs, stack_v, stack_s, fs, ints, q_eval, _ = ws
+    begin_trajectory(vecs, fs, ints, state.q, state.logp, state.grad, step_size, inv_mass, normal, uniforms)
+    going = True
+    while going:
+        logp, grad = logp_dlogp(q_eval)
+        going = extend(vecs, stack_v, stack_s, fs, ints, uniforms, logp, grad)
+    n_steps = int(ints[N_STEPS])
+    info = NUTSInfo(fs[SUM_ACCEPT] / n_steps, int(ints[DEPTH]), n_steps, bool(ints[DIVERGENT]),
+                    fs[H_SAMPLE], fs[H_SAMPLE] - fs[H0], int(ints[U_NEXT]))
+    return NUTSState(vecs[Q_SAMPLE].copy(), float(fs[LOGP_SAMPLE]), vecs[G_SAMPLE].copy()), info

@@ -1,0 +1,265 @@
+"""``nbvi.sample``: NUTS chains with Stan's warm-up, returned as a :class:`~nbvi.trace.Trace`.
+
+Each chain: start from the model's initial point plus Uniform(-1, 1) jitter in unconstrained space
+(PyMC3's ``init="jitter+adapt_diag"``), find a first step size (Stan's heuristic), run ``tune`` warm-up
+transitions that adapt the step size and the diagonal metric (``adaptation.py``), then ``draws``
+transitions with both frozen (``nuts.py``). Chains run one after the other, each with its own
+``numpy.random.Generator`` spawned from ``random_seed``, so a seed gives the same draws every time.
+"""
+import warnings
+
+import numpy as np
+
+from nbvi.graph.evaluate import Program
+from nbvi.graph.node import Leaf
+from nbvi.model import modelcontext
+from nbvi.progress import ProgressBar
+from nbvi.sampling.adaptation import (
+    adaptation_windows,
+    dual_average_final,
+    dual_average_init,
+    dual_average_update,
+    find_reasonable_step_size,
+    regularized_variance,
+)
+from nbvi.sampling.nuts import NUTSState, make_workspace, transition
+from nbvi.trace import Trace
+
+__all__ = ["SamplingError", "sample"]
+
+INITS = ("jitter+adapt_diag", "adapt_diag")
+STAT_DTYPES = {"step_size": np.float64, "tree_depth": np.int64, "n_steps": np.int64, "diverging": bool,
+               "energy": np.float64, "energy_error": np.float64, "mean_tree_accept": np.float64,
+               "lp": np.float64}
+
+
+class SamplingError(ValueError):
+    """The sampler cannot start or go on (e.g. the log-density is not finite at the initial point)."""
+
+
+def sample(draws=1000, tune=1000, chains=2, random_seed=None, target_accept=0.8, init="jitter+adapt_diag",
+           progressbar=True, model=None, max_treedepth=10, start=None):
+    """Draw from the posterior with the No-U-Turn Sampler, as ``pm.sample`` does.
+
+    Parameters
+    ----------
+    draws : int
+        Draws kept per chain, after warm-up.
+    tune : int
+        Warm-up transitions per chain (adapting step size and metric); discarded.
+    chains : int
+    random_seed : int, sequence of int or None
+        One seed for all chains (each chain gets a child of ``np.random.SeedSequence(random_seed)``), or a
+        list of one seed per chain.
+    target_accept : float in (0, 1)
+        Mean acceptance statistic that the step-size adaptation aims for.
+    init : {"jitter+adapt_diag", "adapt_diag"}
+        Start at the initial point plus Uniform(-1, 1) jitter (retried up to 10 times when the
+        log-density is not finite there), or at the initial point itself; adapt a diagonal metric.
+    progressbar : bool
+    model : Model, optional
+        The model of the ``with`` block when None.
+    max_treedepth : int
+        At most ``2**max_treedepth - 1`` leapfrog steps per transition.
+    start : dict or list of dict, optional
+        {name: constrained value} of every free variable, or one such dict per chain: where the chains
+        start, without jitter (as PyMC3's ``start``).
+
+    Returns
+    -------
+    Trace
+        Draws of every free variable and deterministic, chains stacked on the leading axis (chain 0
+        first), ``trace.chain`` the chain of each draw, and ``trace.sample_stats``: step_size, tree_depth,
+        n_steps, diverging, energy, energy_error, mean_tree_accept (Stan's accept_stat) and lp.
+    """
+    model = modelcontext(model)
+    for name, value in (("draws", draws), ("tune", tune)):
+        if int(value) != value or value < 0:
+            raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    if int(chains) != chains or chains < 1:
+        raise ValueError(f"chains must be a positive integer, got {chains!r}")
+    if not 0.0 < target_accept < 1.0:
+        raise ValueError(f"target_accept must lie strictly between 0 and 1, got {target_accept!r}")
+    if init not in INITS:
+        raise ValueError(f"init must be one of {INITS}, got {init!r}")
+    if int(max_treedepth) != max_treedepth or max_treedepth < 1:
+        raise ValueError(f"max_treedepth must be a positive integer, got {max_treedepth!r}")
+    if not model.free_RVs or model.ndim == 0:
+        raise ValueError("the model has no free variables: there is nothing to sample")
+    draws, tune, chains = int(draws), int(tune), int(chains)
+    if isinstance(random_seed, (list, tuple)):
+        if len(random_seed) != chains:
+            raise ValueError(f"random_seed has {len(random_seed)} seeds for {chains} chains")
+        seeds = [np.random.SeedSequence(s) for s in random_seed]
+    else:
+        seeds = np.random.SeedSequence(random_seed).spawn(chains)
+    starts = list(start) if isinstance(start, (list, tuple)) else [start] * chains
+    if len(starts) != chains:
+        raise ValueError(f"start has {len(starts)} points for {chains} chains")
+    starts = [None if s is None else model.flat_from_point(s) for s in starts]
+    thetas, stats = [], []
+    for c, seed in enumerate(seeds):
+        label = f"NUTS chain {c + 1}/{chains}"
+        with ProgressBar(tune + draws, enabled=progressbar, label=label) as bar:
+            theta, chain_stats = run_chain(model, draws, tune, np.random.default_rng(seed), target_accept,
+                                           init, max_treedepth, bar, starts[c])
+        thetas.append(theta)
+        stats.append(chain_stats)
+    samples = model.unravel(np.concatenate(thetas)) if draws else _empty_samples(model)
+    sample_stats = {k: np.concatenate([s[k] for s in stats]) for k in STAT_DTYPES}
+    n_div = int(sample_stats["diverging"].sum())
+    if n_div:
+        warnings.warn(f"{n_div} divergent transitions after tuning: the draws may be biased. Increase "
+                      f"target_accept or reparameterise the model", RuntimeWarning, stacklevel=2)
+    return Trace(samples, chain=np.repeat(np.arange(chains), draws), sample_stats=sample_stats)
+
+
+def run_chain(model, draws, tune, rng, target_accept=0.8, init="jitter+adapt_diag", max_treedepth=10,
+              bar=None, start=None):
+    """One chain: warm-up then sampling. Returns theta (draws, ndim) and a dict of per-draw stats.
+
+    ``start`` (ndim,), when given, is the flat unconstrained starting point (no jitter).
+    """
+    logp_dlogp = model.logp_dlogp
+    state = initial_state(model, rng, jitter=init.startswith("jitter"), base=start)
+    ndim = state.q.shape[0]
+    ws = make_workspace(ndim, max_treedepth)
+    inv_mass = np.ones(ndim)
+    step_size = find_reasonable_step_size(logp_dlogp, state, 1.0, inv_mass, rng)
+    averaging = dual_average_init(step_size)
+    window_start = {stop - 1: start for start, stop in adaptation_windows(tune)}  # last index -> first
+    warmup = np.empty((tune, ndim))
+    theta = np.empty((draws, ndim))
+    infos = []
+    randoms = _RandomStream(rng, ndim, ws.n_uniforms)
+    for i in range(tune + draws):
+        used_step = step_size
+        state, info = transition(ws, logp_dlogp, state, step_size, inv_mass, *randoms.next())
+        randoms.consumed(info.uniforms_used)
+        if i < tune:
+            warmup[i] = state.q
+            averaging, step_size = dual_average_update(averaging, info.accept_stat, target_accept)
+            if i in window_start:  # end of a metric window: new metric, new step size, restart averaging
+                inv_mass = regularized_variance(warmup[window_start[i]:i + 1])
+                if not np.all(np.isfinite(inv_mass)):
+                    raise SamplingError("the variance estimated during warm-up is not finite")
+                step_size = find_reasonable_step_size(logp_dlogp, state, step_size, inv_mass, rng)
+                averaging = dual_average_init(step_size)
+            if i == tune - 1:
+                step_size = dual_average_final(averaging)
+        else:
+            theta[i - tune] = state.q
+            infos.append((used_step, state.logp, info))
+        if bar is not None:
+            bar.update(i + 1, -state.logp)  # the "loss" shown is -log p of the current draw
+    steps, lps, infos = zip(*infos) if infos else ((), (), ())
+    columns = {"step_size": steps, "lp": lps, "tree_depth": [x.tree_depth for x in infos],
+               "n_steps": [x.n_steps for x in infos], "diverging": [x.diverging for x in infos],
+               "energy": [x.energy for x in infos], "energy_error": [x.energy_error for x in infos],
+               "mean_tree_accept": [x.accept_stat for x in infos]}
+    stats = {k: np.array(columns[k], dtype=dtype).reshape(draws) for k, dtype in STAT_DTYPES.items()}
+    return theta, stats
+
+
+class _RandomStream:
+    """Momentum normals and uniforms drawn from ``rng`` in blocks (one call per block, not per transition).
+
+    The uniforms a transition did not use are handed to the next one, so the stream is the same whatever
+    the block size; only the draws differ from drawing them one transition at a time.
+    """
+
+    def __init__(self, rng, ndim, n_uniforms, block=4096):
+        self.rng, self.ndim, self.need, self.block = rng, ndim, n_uniforms, block
+        self.normals, self.row = rng.standard_normal((block, ndim)), 0
+        self.uniforms, self.pos = rng.random(max(block, 4 * n_uniforms)), 0
+
+    def next(self):
+        """(normal (ndim,), uniforms) for one transition."""
+        if self.row == self.block:
+            self.normals, self.row = self.rng.standard_normal((self.block, self.ndim)), 0
+        if self.pos + self.need > self.uniforms.shape[0]:
+            self.uniforms, self.pos = self.rng.random(self.uniforms.shape[0]), 0
+        self.row += 1
+        return self.normals[self.row - 1], self.uniforms[self.pos:]
+
+    def consumed(self, n):
+        self.pos += n
+
+
+# -- the starting point ------------------------------------------------------------------------------------
+def initial_state(model, rng, jitter=True, retries=10, base=None):
+    """The model's initial point, plus Uniform(-1, 1) jitter when ``jitter``, where logp and grad are finite.
+
+    Up to ``retries`` jittered points are tried, then the initial point itself. When none is usable, a
+    :class:`SamplingError` names the variables at fault (see :func:`support_report`). A given ``base``
+    (ndim,) is used as it is.
+    """
+    if base is not None:
+        jitter = False
+    else:
+        base = model.initial_point_flat()
+    candidates = [base + rng.uniform(-1.0, 1.0, size=base.shape) for _ in range(retries)] if jitter else []
+    for q in candidates + [base]:
+        logp, grad = model.logp_dlogp(q[None])
+        if np.isfinite(logp[0]) and np.all(np.isfinite(grad)):
+            return NUTSState(q, float(logp[0]), grad[0].copy())
+    tried = f" (and at {retries} jittered points around it)" if jitter else ""
+    raise SamplingError(f"NUTS cannot start: the log-density or its gradient is not finite at the initial "
+                        f"point {_show(base)}{tried}. {support_report(model, base)}")
+
+
+def support_report(model, theta):
+    """Name the variables whose term makes the log-density or its gradient non-finite at ``theta`` (ndim,).
+
+    Each free variable's constrained value is checked for NaN/inf, then each variable's own log-density
+    term (free and observed) is evaluated on its own, and each transform's log-Jacobian; finally the
+    gradient is checked slice by slice.
+    """
+    from nbvi.distributions.distribution import LogpTerm
+
+    values = model.unravel(theta[None])
+    xs = [values[rv.name] for rv in model.free_RVs]
+    swaps = {rv: rv.observed for rv in model.observed_RVs if not isinstance(rv.observed, Leaf)}
+    bad = []
+    observed = {id(rv) for rv in model.observed_RVs}  # ids: `in` would compare nodes with ==, an op
+    for rv in model.free_RVs + model.observed_RVs:
+        kind = "observed " if id(rv) in observed else ""
+        node = rv.observed if kind else rv
+        x = values[rv.name][0] if not kind else None
+        if x is not None and not np.all(np.isfinite(x)):
+            bad.append(f"'{rv.name}' has a non-finite value {_show(x)}")
+            continue
+        term = LogpTerm(rv.dist, getattr(rv, "scale", None))(node, *rv.dist.param_nodes.values())
+        try:
+            (lp,) = Program([term], list(model.free_RVs), swaps).run(xs)
+            lp = float(np.asarray(lp).reshape(-1)[0])
+        except (ValueError, FloatingPointError, ZeroDivisionError) as err:
+            bad.append(f"{kind}'{rv.name}' (its log-density raised: {err})")
+            continue
+        if not np.isfinite(lp):
+            at = f" at value {_show(x)}" if x is not None else ""
+            bad.append(f"{kind}'{rv.name}' has log-density {lp}{at}")
+    for rv, where, ushape in model._layout()[0]:
+        if rv.transform is not None:
+            u = theta[where].reshape((1,) + ushape)
+            if not np.all(np.isfinite(rv.transform.log_jac_det(u))):
+                bad.append(f"'{rv.name}' has a non-finite log-Jacobian of its {type(rv.transform).__name__}")
+    if not bad:
+        _, grad = model.logp_dlogp(theta[None])
+        for rv, where, _ in model._layout()[0]:
+            if not np.all(np.isfinite(grad[0, where])):
+                bad.append(f"'{rv.name}' has a non-finite gradient")
+    if not bad:
+        return "No single variable is at fault; check the model's parameters and data."
+    return "Out of support or undefined: " + "; ".join(bad) + "."
+
+
+def _show(x):
+    x = np.asarray(x)
+    return repr(float(x)) if x.ndim == 0 else np.array2string(x, threshold=6, precision=4)
+
+
+def _empty_samples(model):
+    """A trace with no draws: every variable with a leading axis of length 0."""
+    values = model.unravel(model.initial_point_flat()[None])
+    return {name: value[:0] for name, value in values.items()}
