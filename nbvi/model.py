@@ -329,6 +329,8 @@ class Model:
         draws = theta.shape[0]
         if logp.shape[0] != draws:  # a model whose density does not depend on theta
             logp = np.full(draws, logp[0])
+        if len(layout) == 1 and layout[0][0].transform is None:  # one untransformed variable
+            return logp, grads_x[0].reshape(draws, ndim)  # the program's gradients are fresh arrays
         grad = np.empty_like(theta)
         for (rv, where, _ushape), u, gx in zip(layout, us, grads_x):
             if rv.transform is None:

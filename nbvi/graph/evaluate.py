@@ -52,6 +52,9 @@ class Program:
         self._reversed_steps = list(reversed(self.steps))
         # slots of ops that return their output's gradient with the value (log-density terms)
         self._scalar_ops = {k for k, node, _ in self.steps if hasattr(node.op, "value_and_partials")}
+        # a model with one log-density term and nothing else (e.g. one variable with constant parameters)
+        # skips the generic walk: its value and gradient come from the term itself
+        self._single_term = _single_term_plan(self)
 
     def _resolve(self, node):
         seen = set()
@@ -134,6 +137,26 @@ class Program:
         self._needs_cache[key] = needs
         return needs
 
+    def _single_term_value_and_grad(self, feed, wrt, needs):
+        """``value_and_grad`` when the output is one scalar term over inputs and leaves."""
+        k, op, ins = self._single_term
+        values = list(feed) + [None] * (self.n_slots - len(feed))
+        for slot, leaf in self.leaves:
+            values[slot] = leaf.value()
+        args = [values[i] for i in ins]
+        out, partials = op.value_and_partials(args, [needs[i] for i in ins])
+        result = []
+        for slot in wrt:
+            g = None
+            for position, i in enumerate(ins):
+                if i == slot and partials[position] is not None:
+                    part = unbroadcast(partials[position], args[position].shape)
+                    g = part if g is None else g + part
+            if g is None:
+                g = np.zeros_like(values[slot], dtype=float)
+            result.append(g if g.flags.c_contiguous else np.ascontiguousarray(g))
+        return out, result
+
     def value_and_grad(self, feed, wrt=None):
         """Value of the first output (node shape ``()``) and its gradient with respect to inputs.
 
@@ -152,6 +175,8 @@ class Program:
         """
         wrt = self._all_inputs if wrt is None else tuple(wrt)
         needs = self._needs(wrt)
+        if self._single_term is not None and len(feed) == len(self.inputs):
+            return self._single_term_value_and_grad(feed, wrt, needs)
         values, partials = self.forward(feed, keep_partials=True, needs=needs)
         out_slot = self.output_slots[0]
         out = values[out_slot]
@@ -189,6 +214,16 @@ class Program:
                 g = np.ones_like(out) if k == out_slot else np.zeros_like(values[k], dtype=float)
             result.append(g if g.flags.c_contiguous else np.ascontiguousarray(g))
         return out, result
+
+
+def _single_term_plan(program):
+    """For a program whose only step is a scalar log-density term: (slot, op, input slots), else None."""
+    if len(program.steps) != 1 or program.output_slots[0] != program.steps[0][0]:
+        return None
+    k, node, ins = program.steps[0]
+    if k not in program._scalar_ops:
+        return None
+    return k, node.op, ins
 
 
 def eval_node(node, replacements=None):
