@@ -153,8 +153,9 @@ def fullrank_step(logp_dlogp, params, eps, theta, grad, stl=False):
 
 @njit(cache=True)
 def meanfield_pullback(params, eps, direction, grad):
-    """Gradient of q's [mu, rho] from a per-draw descent direction (S, ndim): d theta/dmu = 1,
-    d theta/drho = sigmoid(rho) eps; averaged over the S draws."""
+    """Gradient of q's [mu, rho] from a per-draw descent direction (S, ndim), summed over the S draws as
+    PyMC3's ASVGD does (``tt.grad(None, params, known_grads={z: -phi})``): d theta/dmu = 1,
+    d theta/drho = sigmoid(rho) eps."""
     draws, ndim = eps.shape
     for i in range(ndim):
         dsigma_drho = 1.0 / (1.0 + math.exp(-params[ndim + i]))
@@ -163,5 +164,5 @@ def meanfield_pullback(params, eps, direction, grad):
         for s in range(draws):
             g_mu += direction[s, i]
             g_rho += direction[s, i] * eps[s, i]
-        grad[i] = g_mu / draws
-        grad[ndim + i] = g_rho * dsigma_drho / draws
+        grad[i] = g_mu
+        grad[ndim + i] = g_rho * dsigma_drho
