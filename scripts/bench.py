@@ -104,6 +104,43 @@ def w4():
             "final_test_accuracy": float(np.mean(tracker["test_accuracy"][-1]))}
 
 
+def normal_data():
+    np.random.seed(RANDOM_SEED)
+    return np.random.rand(40000, 100) * np.random.randint(1, 10, size=(100,)) + np.random.rand(100) * 10
+
+
+def w5():
+    data = normal_data()
+    with nbvi.Model() as model:
+        mu = nbvi.Flat("mu", shape=(100,))
+        sd = nbvi.HalfNormal("sd", shape=(100,))
+        nbvi.Normal("lik", mu, sd, observed=data)
+    compile_s = warm(lambda: nbvi.ADVI(model=model, random_seed=0), 5)
+    advi = nbvi.ADVI(model=model, random_seed=RANDOM_SEED)
+    start = time.perf_counter()
+    advi.fit(100, progressbar=False)
+    seconds = time.perf_counter() - start
+    return {"workload": "W5 normal-fullbatch", "iters": 100, "seconds": seconds, "compile_s": compile_s}
+
+
+def w6():
+    data = normal_data()
+    with nbvi.Model() as model:
+        batch = nbvi.Minibatch(data, batch_size=500)
+        mu = nbvi.Flat("mu", shape=(100,))
+        sd = nbvi.HalfNormal("sd", shape=(100,))
+        nbvi.Normal("lik", mu, sd, observed=batch, total_size=data.shape)
+    compile_s = warm(lambda: nbvi.ADVI(model=model, random_seed=0), 20)
+    advi = nbvi.ADVI(model=model, random_seed=RANDOM_SEED)
+    start = time.perf_counter()
+    approx = advi.fit(10_000, progressbar=False)
+    seconds = time.perf_counter() - start
+    column_means = data.mean(axis=0)
+    error = np.max(np.abs(approx.mean.eval()[:100] - column_means) / np.abs(column_means))
+    return {"workload": "W6 normal-minibatch", "iters": 10_000, "seconds": seconds, "compile_s": compile_s,
+            "max_rel_error_mu": float(error), "final_avg_loss": float(np.mean(approx.hist[-1000:]))}
+
+
 def w7(draws=50_000, tune=1000, chains=2):
     """NUTS reference sampler on the mixture; ``iters`` counts draws + tune of all chains."""
     from nbvi.sampling.diagnostics import ess_bulk, rhat
@@ -124,7 +161,7 @@ def w7(draws=50_000, tune=1000, chains=2):
             "left_mode_fraction": float(np.mean(x < 0.1)), "ess_bulk": float(ess_bulk(x)), "r_hat": float(rhat(x))}
 
 
-WORKLOADS = {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W7": w7}
+WORKLOADS = {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "W6": w6, "W7": w7}
 
 
 def main(names):
