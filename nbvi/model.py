@@ -21,7 +21,7 @@ import numpy as np
 from nbvi.data import Minibatch, depends_on_minibatch
 from nbvi.graph.evaluate import Program, eval_node
 from nbvi.graph.node import Constant, Leaf, Node
-from nbvi.graph.ops import add_n
+from nbvi.graph.ops import add_n, reshape
 
 _context = threading.local()
 
@@ -207,6 +207,9 @@ class Model:
         self._check_name(name)
         if not isinstance(node, Node):
             node = Constant(node)
+        elif node.op is None or node.name is not None:
+            # a variable, data or an already named expression: name a new node, leave the original's name
+            node = reshape(node, node.shape)
         node.name = name
         self.deterministics.append(node)
         self.named_vars[name] = node
