@@ -164,19 +164,40 @@ class Summary:
     def keys(self):
         return self.columns.keys()
 
-    def to_string(self):
+    def rows(self):
+        """(label, values in COLUMNS order) for each scalar element, e.g. ("mu[0]", [...])."""
         shape = np.shape(self.columns["mean"])
-        rows = [(self.name + "".join(f"[{i}]" for i in idx), [np.asarray(self.columns[c])[idx] for c in self.COLUMNS])
+        return [(self.name + "".join(f"[{i}]" for i in idx), [np.asarray(self.columns[c])[idx] for c in self.COLUMNS])
                 for idx in np.ndindex(*shape)]
-        width = max(len(r[0]) for r in rows) if rows else 0
-        lines = [" " * width + "".join(f"{c:>10}" for c in self.COLUMNS)]
-        for label, values in rows:
-            cells = [f"{v:>10.3f}" for v in values[:4]] + [f"{v:>10.0f}" for v in values[4:6]] + [f"{values[6]:>10.3f}"]
-            lines.append(f"{label:<{width}}" + "".join(cells))
-        return "\n".join(lines)
+
+    def to_string(self):
+        return _format_rows(self.rows(), self.COLUMNS)
 
     def __repr__(self):
         return self.to_string()
+
+
+class SummaryTable(dict):
+    """name -> :class:`Summary`, printed as one table (a row per scalar element, one header)."""
+
+    def to_string(self):
+        tables = list(self.values())
+        if not tables:
+            return "(no variables)"
+        return _format_rows([row for table in tables for row in table.rows()], tables[0].COLUMNS)
+
+    def __repr__(self):
+        return self.to_string()
+
+
+def _format_rows(rows, columns):
+    """A text table: labels left-aligned, then the columns (ESS as integers, the rest with 3 decimals)."""
+    width = max((len(label) for label, _ in rows), default=0)
+    lines = [" " * width + "".join(f"{c:>10}" for c in columns)]
+    for label, values in rows:
+        cells = [f"{v:>10.3f}" for v in values[:4]] + [f"{v:>10.0f}" for v in values[4:6]] + [f"{values[6]:>10.3f}"]
+        lines.append(f"{label:<{width}}" + "".join(cells))
+    return "\n".join(lines)
 
 
 def summary(trace, var_names=None, hdi_prob=0.94):
@@ -184,7 +205,7 @@ def summary(trace, var_names=None, hdi_prob=0.94):
 
     Returns
     -------
-    dict name -> Summary
+    SummaryTable (a dict name -> Summary, printed as one table)
         Columns mean, sd, hdi_3%, hdi_97% (94% HDI, over all chains), ess_bulk, ess_tail, r_hat, each an
         array of the variable's shape.
     """
@@ -193,7 +214,7 @@ def summary(trace, var_names=None, hdi_prob=0.94):
     per_chain = [np.flatnonzero(trace.chain == c) for c in range(chains)]
     length = min(len(idx) for idx in per_chain) if per_chain else 0
     lo, hi = f"hdi_{100 * (1 - hdi_prob) / 2:g}%", f"hdi_{100 * (1 + hdi_prob) / 2:g}%"
-    out = {}
+    out = SummaryTable()
     for name in names:
         draws = np.asarray(trace[name], dtype=np.float64)
         shape = draws.shape[1:]

@@ -151,3 +151,8 @@ def test_summary_of_a_trace():
     text = repr(table["b"])
     assert "b[1][2]" in text and "r_hat" in text and len(text.splitlines()) == 7
     assert set(summary(trace, var_names=["a"])) == {"a"}
+    whole = repr(table).splitlines()  # every variable in one table: one header, a row per element
+    assert len(whole) == 1 + 1 + 6 and whole[0].split() == ["mean", "sd", "hdi_3%", "hdi_97%", "ess_bulk",
+                                                            "ess_tail", "r_hat"]
+    assert whole[1].startswith("a ") and whole[-1].startswith("b[1][2]")
+    assert float(whole[1].split()[1]) == pytest.approx(a.mean(), abs=5e-4)
