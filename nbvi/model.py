@@ -231,6 +231,15 @@ class Model:
         """Size of the flat unconstrained parameter vector."""
         return self._layout()[1]
 
+    def variable_layout(self):
+        """Where each free variable lives in theta: a list of (variable, slice of theta, unconstrained shape)."""
+        return self._layout()[0]
+
+    def constrained_values(self, theta):
+        """Constrained values of the free variables at theta (D, ndim), in ``free_RVs`` order: (D, *shape) each."""
+        _, layout, ndim = self._joint()
+        return self._constrained(self._as_theta(theta, ndim), layout)[1]
+
     def initial_point(self):
         """Initial constrained value of every free variable: {name: array of its shape}."""
         values = {}

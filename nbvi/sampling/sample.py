@@ -239,14 +239,14 @@ def support_report(model, theta):
         if not np.isfinite(lp):
             at = f" at value {_show(x)}" if x is not None else ""
             bad.append(f"{kind}'{rv.name}' has log-density {lp}{at}")
-    for rv, where, ushape in model._layout()[0]:
+    for rv, where, ushape in model.variable_layout():
         if rv.transform is not None:
             u = theta[where].reshape((1,) + ushape)
             if not np.all(np.isfinite(rv.transform.log_jac_det(u))):
                 bad.append(f"'{rv.name}' has a non-finite log-Jacobian of its {type(rv.transform).__name__}")
     if not bad:
         _, grad = model.logp_dlogp(theta[None])
-        for rv, where, _ in model._layout()[0]:
+        for rv, where, _ in model.variable_layout():
             if not np.all(np.isfinite(grad[0, where])):
                 bad.append(f"'{rv.name}' has a non-finite gradient")
     if not bad:

@@ -111,8 +111,7 @@ class Approximation:
     def constrained_draws(self, draws, rng=None):
         """Constrained values of each free variable at ``draws`` points drawn from q, as a list."""
         theta = self.draw(draws, self.rng if rng is None else rng)
-        _, layout, _ = self.model._joint()
-        return self.model._constrained(theta, layout)[1]
+        return self.model.constrained_values(theta)
 
     def sample(self, draws=500, random_seed=None):
         """Draw from q and map to the model's variables.
@@ -160,7 +159,7 @@ class Approximation:
         for name, param in self.shared_params.items():
             views[name] = flat[start:start + param.size].reshape(param.shape)
             start += param.size
-        _, layout, _ = self.model._joint()
+        layout = self.model.variable_layout()
         return {rv.name: np.concatenate([np.ravel(self.param_slice(name, where, views[name])) for name in views])
                 for rv, where, _ in layout}
 

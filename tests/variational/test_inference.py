@@ -321,9 +321,8 @@ class ContractModel:
         grad = np.where(theta > 0.5, np.nan, -theta)
         return -0.5 * np.sum(theta**2, axis=1), grad
 
-    def _joint(self):
-        layout = [(SimpleNamespace(name=name), slice(k, k + 1), ()) for k, name in enumerate(self.names)]
-        return None, layout, self.ndim
+    def variable_layout(self):
+        return [(SimpleNamespace(name=name), slice(k, k + 1), ()) for k, name in enumerate(self.names)]
 
 
 def test_a_nan_gradient_with_a_finite_loss_is_caught():
