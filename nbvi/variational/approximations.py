@@ -205,11 +205,6 @@ class MeanField(Approximation):
         return -0.5 * np.sum(z * z, axis=1) - np.sum(np.log(sigma)) - 0.5 * self.ndim * math.log(2 * math.pi)
 
 
-def tril_indices(ndim):
-    """Row and column indices of the packed lower triangle (row-major), as ``np.tril_indices``."""
-    return np.tril_indices(ndim)
-
-
 class FullRank(Approximation):
     """A correlated Gaussian: theta = mu + L eps with L lower triangular, packed row-major in ``L_tril``.
 
@@ -219,7 +214,7 @@ class FullRank(Approximation):
     def __init__(self, model, start=None, random_seed=None):
         ndim = model.ndim
         mu = model.initial_point_flat() if start is None else start
-        rows, cols = tril_indices(ndim)
+        rows, cols = np.tril_indices(ndim)  # the packed lower triangle, row-major
         super().__init__(model, {"mu": mu, "L_tril": (rows == cols).astype(np.float64)}, random_seed)
         self.rows, self.cols = rows, cols
 
