@@ -11,6 +11,6 @@ setup(
     install_requires=["numpy>=1.24", "numba>=0.59", "scipy>=1.10"],
     extras_require={
         "plots": ["matplotlib"],
-        "test": ["pytest", "hypothesis", "scikit-learn"],
+        "test": ["pytest", "hypothesis", "scikit-learn", "matplotlib"],
     },
 )
