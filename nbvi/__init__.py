@@ -27,3 +27,12 @@ __version__ = "0.1.0"
 
 __all__ = ["Constant", "Data", "Deterministic", "Minibatch", "Model", "Node", "RandomVariable", "SamplingError", "Trace", "callbacks", "clone",
            "config", "effective_sample_size", "floatX", "math", "model_to_graphviz", "modelcontext", "rhat", "sample", "summary", *_families, *_variational]
+
+
+def __getattr__(name):
+    """``nbvi.plots`` on first access: it imports matplotlib (an optional extra), which ``import nbvi`` must not."""
+    if name == "plots":
+        import importlib
+
+        return importlib.import_module("nbvi.plots")
+    raise AttributeError(f"module 'nbvi' has no attribute '{name}'")
