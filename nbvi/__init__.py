@@ -16,7 +16,7 @@ from nbvi.distributions import __all__ as _families
 from nbvi.graph import Constant, Node
 from nbvi.graph.clone import clone
 from nbvi.model import Deterministic, Model, RandomVariable, modelcontext
-from nbvi.model_graph import model_to_graphviz
+from nbvi.model_graph import draw_model_graph, model_to_graphviz
 from nbvi.sampling.diagnostics import effective_sample_size, rhat, summary
 from nbvi.sampling.sample import SamplingError, sample
 from nbvi.trace import Trace
@@ -26,7 +26,7 @@ from nbvi.variational import __all__ as _variational
 __version__ = "0.1.0"
 
 __all__ = ["Constant", "Data", "Deterministic", "Minibatch", "Model", "Node", "RandomVariable", "SamplingError", "Trace", "callbacks", "clone",
-           "config", "effective_sample_size", "floatX", "math", "model_to_graphviz", "modelcontext", "rhat", "sample", "summary", *_families, *_variational]
+           "config", "draw_model_graph", "effective_sample_size", "floatX", "math", "model_to_graphviz", "modelcontext", "rhat", "sample", "summary", *_families, *_variational]
 
 
 def __getattr__(name):
