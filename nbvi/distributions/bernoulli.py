@@ -89,17 +89,19 @@ def bernoulli_logit_kernel(y, logit_p):
 
 
 @njit(cache=True, parallel=True)
-def bernoulli_counts(data):
-    """Per column of 0/1 data (R, C): the number of ones and of values that are neither 0 nor 1."""
-    n_rows, n_cols = data.shape
+def bernoulli_counts(data, rows):
+    """Per column, over the R rows data[rows[0]], ..., data[rows[R - 1]] of 0/1 data (N, C) (rows (R,) may
+    repeat, each occurrence counts): the number of ones and of values that are neither 0 nor 1."""
+    n_rows, n_cols = rows.shape[0], data.shape[1]
     n_blocks = min(n_rows, 64)
     bounds = row_blocks(n_rows, n_blocks)
     ones = np.zeros((n_blocks, n_cols))
     bad = np.zeros((n_blocks, n_cols))
     for b in prange(n_blocks):
         for i in range(bounds[b], bounds[b + 1]):
+            r = rows[i]
             for j in range(n_cols):
-                y = data[i, j]
+                y = data[r, j]
                 if y == 1.0:
                     ones[b, j] += 1.0
                 elif y != 0.0:
@@ -108,15 +110,16 @@ def bernoulli_counts(data):
 
 
 @njit(cache=True)
-def bernoulli_rows_kernel(data, p):
-    """Fused kernel for observed data (R, C) with p (D_i, C_i) shared by all rows.
+def bernoulli_rows_kernel(data, rows, p):
+    """Fused kernel for the R observed rows data[rows[0]], ..., data[rows[R - 1]] of data (N, C), read in
+    place (rows (R,) may repeat, as in a minibatch), with p (D_i, C_i) shared by all rows.
 
-    With S_j = number of ones in column j, the log-likelihood needs only S:
+    With S_j = number of ones in column j of those rows, the log-likelihood needs only S:
         logp = sum_j S_j log p_j + (R - S_j) log(1 - p_j),   d/dp_j = S_j / p_j - (R - S_j) / (1 - p_j)
     (a term whose count is 0 contributes nothing, also at p_j = 0 or 1).
     """
-    n_rows, n_cols = data.shape
-    ones, bad = bernoulli_counts(data)
+    n_rows, n_cols = rows.shape[0], data.shape[1]
+    ones, bad = bernoulli_counts(data, rows)
     draws = p.shape[0]
     logp = np.zeros(draws)
     g_p = np.zeros((draws, p.shape[1]))
@@ -137,11 +140,11 @@ def bernoulli_rows_kernel(data, p):
 
 
 @njit(cache=True)
-def bernoulli_logit_rows_kernel(data, logit_p):
-    """Fused kernel with logit_p: logp = sum_j S_j log sigmoid(l_j) + (R - S_j) log sigmoid(-l_j),
-    d/dl_j = S_j - R sigmoid(l_j)."""
-    n_rows, n_cols = data.shape
-    ones, bad = bernoulli_counts(data)
+def bernoulli_logit_rows_kernel(data, rows, logit_p):
+    """Fused kernel with logit_p (arguments as in :func:`bernoulli_rows_kernel`):
+    logp = sum_j S_j log sigmoid(l_j) + (R - S_j) log sigmoid(-l_j),   d/dl_j = S_j - R sigmoid(l_j)."""
+    n_rows, n_cols = rows.shape[0], data.shape[1]
+    ones, bad = bernoulli_counts(data, rows)
     draws = logit_p.shape[0]
     logp = np.zeros(draws)
     g_l = np.zeros((draws, logit_p.shape[1]))

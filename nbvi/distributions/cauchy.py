@@ -47,14 +47,15 @@ def cauchy_kernel(x, alpha, beta):
 
 
 @njit(cache=True, parallel={"numpy": False})  # threads for the prange loop only: compiles ~2x faster
-def cauchy_rows_kernel(data, alpha, beta):
-    """Fused kernel for observed data (R, C) with parameters (D_i, C_i) shared by all rows.
+def cauchy_rows_kernel(data, rows, alpha, beta):
+    """Fused kernel for the R observed rows data[rows[0]], ..., data[rows[R - 1]] of data (N, C), read in
+    place (rows (R,) may repeat, as in a minibatch), with parameters (D_i, C_i) shared by all rows.
 
-    One parallel pass over blocks of rows collects, per draw and column, L = sum_i log(1 + z_i^2),
+    One parallel pass over blocks of the R rows collects, per draw and column, L = sum_i log(1 + z_i^2),
     A = sum_i z_i r_i and B = sum_i r_i, with z = (x - alpha) / beta and r = 1 / (1 + z^2) (each block in
     its own slot); :func:`cauchy_from_sums` does the rest.
     """
-    n_rows, n_cols = data.shape
+    n_rows, n_cols = rows.shape[0], data.shape[1]
     draws = max(alpha.shape[0], beta.shape[0])
     n_blocks = min(n_rows, 64)
     bounds = row_blocks(n_rows, n_blocks)
@@ -62,10 +63,11 @@ def cauchy_rows_kernel(data, alpha, beta):
     for b in prange(n_blocks):
         for d in range(draws):
             for i in range(bounds[b], bounds[b + 1]):
+                row = rows[i]  # (r is taken: r = 1 / (1 + z^2))
                 for j in range(n_cols):
                     scale = at(beta, d, j)
                     if scale > 0.0:
-                        z = (data[i, j] - at(alpha, d, j)) / scale
+                        z = (data[row, j] - at(alpha, d, j)) / scale
                         r = 1.0 / (1.0 + z * z)
                         sums[b, 0, d, j] += math.log1p(z * z)
                         sums[b, 1, d, j] += z * r

@@ -39,6 +39,8 @@ class Distribution:
     discrete : bool
     observed_only : bool
         True for families that cannot be latent variables (the discrete ones).
+    logp_is_zero : bool
+        True when the log-density is 0 everywhere (Flat): a free variable of it adds no term to the model.
     """
 
     params = ()
@@ -47,6 +49,7 @@ class Distribution:
     support = "real"
     discrete = False
     observed_only = False
+    logp_is_zero = False
     kernel = None
     rows_kernel = None
 
@@ -202,11 +205,43 @@ class Distribution:
             plan = self._layouts[key] = layout.KernelLayout(list(key[0]), self.rows_kernel is not None and not needs[0])
         args = plan.to_kernel(values)
         if plan.rows:
-            lp, *grads = self.rows_kernel(*args)
+            lp, *grads = self.rows_kernel(args[0], plan.all_rows, *args[1:])
             grads = [None] + grads
         else:
             lp, *grads = self.kernel(*args)
         return lp, plan.from_kernel(grads, needs)
+
+    def reads_rows_in_place(self, value_node):
+        """Whether a term of this family can read ``value_node`` in place: a Minibatch drawing only its rows,
+        a family with a rows kernel, and parameters shared by all rows (checked on static shapes)."""
+        from nbvi.data import Minibatch
+
+        if self.rows_kernel is None or not isinstance(value_node, Minibatch) or not value_node.batches_rows_only():
+            return False
+        shapes = [(1,) + value_node.shape] + [(1,) + node.shape for node in self.param_nodes.values()]
+        return layout.KernelLayout(shapes, True, in_place=True).rows
+
+    def logp_partials_in_place(self, minibatch, params, needs):
+        """``logp_partials`` of a minibatch term, its rows read in place from the full data by the rows kernel.
+
+        Parameters
+        ----------
+        minibatch : Minibatch
+            One for which :meth:`reads_rows_in_place` holds.
+        params : list of ndarray
+            Batched parameter values ``(D_i, *s_i)``.
+        needs : list of bool
+            For the value (always False: the data has no gradient) then the parameters.
+        """
+        key = ("in place", minibatch.shape, *[p.shape for p in params])
+        plan = self._layouts.get(key)
+        if plan is None:
+            shapes = [(1,) + minibatch.shape] + [p.shape for p in params]
+            plan = self._layouts[key] = layout.KernelLayout(shapes, True, in_place=True)
+        data, rows = minibatch.rows_in_place()
+        args = plan.to_kernel([None, *params])
+        lp, *grads = self.rows_kernel(data, rows, *args[1:])
+        return lp, plan.from_kernel([None] + grads, needs)
 
 
 class LogpTerm(Op):
@@ -221,19 +256,34 @@ class LogpTerm(Op):
     def __init__(self, dist, scale=None):
         self.dist = dist
         self.scale = scale
+        self._factors = {}  # value shape -> total_size factor
 
     def infer(self, value, *params):
         return (), np.float64
 
+    def in_place_inputs(self, input_nodes):
+        """The value, when it is a minibatch the family's rows kernel reads in place (no gathered copy)."""
+        return (0,) if self.dist.reads_rows_in_place(input_nodes[0]) else ()
+
     def factor(self, value):
-        return 1.0 if self.scale is None else self.scale(value.shape[1:])
+        """The total_size scale for a value of batched shape ``(D, *shape)`` (or the node read in place)."""
+        if self.scale is None:
+            return 1.0
+        shape = value.shape if isinstance(value, Node) else value.shape[1:]
+        factor = self._factors.get(shape)
+        if factor is None:
+            factor = self._factors[shape] = self.scale(shape)
+        return factor
 
     def forward(self, value, *params):
-        lp, _ = self.dist.logp_partials([value, *params], [False] * (1 + len(params)))
-        return lp * self.factor(value)
+        lp, _ = self.value_and_partials([value, *params], [False] * (1 + len(params)))
+        return lp
 
     def value_and_partials(self, values, needs):
-        lp, partials = self.dist.logp_partials(values, needs)
+        if isinstance(values[0], Node):  # a minibatch read in place (see in_place_inputs)
+            lp, partials = self.dist.logp_partials_in_place(values[0], values[1:], needs)
+        else:
+            lp, partials = self.dist.logp_partials(values, needs)
         c = self.factor(values[0])
         if c != 1.0:
             lp = lp * c

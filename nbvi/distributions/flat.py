@@ -40,6 +40,7 @@ class Flat(_Improper):
     """The improper uniform density on the real line: log p(x) = 0. Initial point 0."""
 
     support = "real"
+    logp_is_zero = True
     kernel = staticmethod(flat_kernel)
 
     def __init__(self):

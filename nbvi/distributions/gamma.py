@@ -46,20 +46,23 @@ def gamma_kernel(x, alpha, beta):
 
 
 @njit(cache=True, parallel={"numpy": False})  # threads for the prange loop only: compiles ~2x faster
-def gamma_rows_kernel(data, alpha, beta):
-    """Fused kernel for observed data (R, C) with parameters (D_i, C_i) shared by all rows.
+def gamma_rows_kernel(data, rows, alpha, beta):
+    """Fused kernel for the R observed rows data[rows[0]], ..., data[rows[R - 1]] of data (N, C), read in
+    place (rows (R,) may repeat, as in a minibatch), with parameters (D_i, C_i) shared by all rows.
 
-    One parallel pass over blocks of rows collects, per column, L_j = sum_i log x_ij, S_j = sum_i x_ij and
-    the number of values <= 0 (each block in its own slot); :func:`gamma_from_sums` does the rest in O(D C).
+    One parallel pass over blocks of the R rows collects, per column, L_j = sum_i log x_ij,
+    S_j = sum_i x_ij (x_ij = data[rows[i], j]) and the number of values <= 0 (each block in its own slot);
+    :func:`gamma_from_sums` does the rest in O(D C).
     """
-    n_rows, n_cols = data.shape
+    n_rows, n_cols = rows.shape[0], data.shape[1]
     n_blocks = min(n_rows, 64)
     bounds = row_blocks(n_rows, n_blocks)
     sums = np.zeros((n_blocks, 3, n_cols))  # [sum log x, sum x, count of x <= 0]
     for b in prange(n_blocks):
         for i in range(bounds[b], bounds[b + 1]):
+            r = rows[i]
             for j in range(n_cols):
-                x = data[i, j]
+                x = data[r, j]
                 if x > 0.0:
                     sums[b, 0, j] += math.log(x)
                     sums[b, 1, j] += x

@@ -44,14 +44,15 @@ def halfcauchy_kernel(x, beta):
 
 
 @njit(cache=True, parallel={"numpy": False})  # threads for the prange loop only: compiles ~2x faster
-def halfcauchy_rows_kernel(data, beta):
-    """Fused kernel for observed data (R, C) with beta (D, C_beta) shared by all rows.
+def halfcauchy_rows_kernel(data, rows, beta):
+    """Fused kernel for the R observed rows data[rows[0]], ..., data[rows[R - 1]] of data (N, C), read in
+    place (rows (R,) may repeat, as in a minibatch), with beta (D, C_beta) shared by all rows.
 
-    One parallel pass over blocks of rows collects, per draw and column, L = sum_i log(1 + z_i^2) and
+    One parallel pass over blocks of the R rows collects, per draw and column, L = sum_i log(1 + z_i^2) and
     B = sum_i r_i, with z = x / beta and r = 1 / (1 + z^2), and counts negative values (each block in its
     own slot); :func:`halfcauchy_from_sums` does the rest.
     """
-    n_rows, n_cols = data.shape
+    n_rows, n_cols = rows.shape[0], data.shape[1]
     draws = beta.shape[0]
     n_blocks = min(n_rows, 64)
     bounds = row_blocks(n_rows, n_blocks)
@@ -59,12 +60,13 @@ def halfcauchy_rows_kernel(data, beta):
     for b in prange(n_blocks):
         for d in range(draws):
             for i in range(bounds[b], bounds[b + 1]):
+                r = rows[i]
                 for j in range(n_cols):
                     scale = at(beta, d, j)
-                    if not data[i, j] >= 0.0:
+                    if not data[r, j] >= 0.0:
                         sums[b, 2, d, j] += 1.0
                     elif scale > 0.0:
-                        z = data[i, j] / scale
+                        z = data[r, j] / scale
                         sums[b, 0, d, j] += math.log1p(z * z)
                         sums[b, 1, d, j] += 1.0 / (1.0 + z * z)
     return halfcauchy_from_sums(sums, n_rows, beta)

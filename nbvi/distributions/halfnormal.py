@@ -43,20 +43,22 @@ def halfnormal_kernel(x, sigma):
 
 
 @njit(cache=True, parallel={"numpy": False})  # threads for the prange loop only: compiles ~2x faster
-def halfnormal_rows_kernel(data, sigma):
-    """Fused kernel for observed data (R, C) with sigma (D, C_sigma) shared by all rows.
+def halfnormal_rows_kernel(data, rows, sigma):
+    """Fused kernel for the R observed rows data[rows[0]], ..., data[rows[R - 1]] of data (N, C), read in
+    place (rows (R,) may repeat, as in a minibatch), with sigma (D, C_sigma) shared by all rows.
 
-    One parallel pass over blocks of rows collects, per column, S2_j = sum_i x_ij^2 and the number of
+    One parallel pass over blocks of the R rows collects, per column, S2_j = sum_i x_ij^2 and the number of
     negative values (each block in its own slot); :func:`halfnormal_from_sums` does the rest in O(D C).
     """
-    n_rows, n_cols = data.shape
+    n_rows, n_cols = rows.shape[0], data.shape[1]
     n_blocks = min(n_rows, 64)
     bounds = row_blocks(n_rows, n_blocks)
     sums = np.zeros((n_blocks, 2, n_cols))  # [sum x^2, count of x < 0]
     for b in prange(n_blocks):
         for i in range(bounds[b], bounds[b + 1]):
+            r = rows[i]
             for j in range(n_cols):
-                x = data[i, j]
+                x = data[r, j]
                 sums[b, 0, j] += x * x
                 if not x >= 0.0:
                     sums[b, 1, j] += 1.0

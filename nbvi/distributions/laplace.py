@@ -52,13 +52,14 @@ def laplace_kernel(x, mu, b):
 
 
 @njit(cache=True, parallel={"numpy": False})  # threads for the prange loop only: compiles ~2x faster
-def laplace_rows_kernel(data, mu, b):
-    """Fused kernel for observed data (R, C) with parameters (D_i, C_i) shared by all rows.
+def laplace_rows_kernel(data, rows, mu, b):
+    """Fused kernel for the R observed rows data[rows[0]], ..., data[rows[R - 1]] of data (N, C), read in
+    place (rows (R,) may repeat, as in a minibatch), with parameters (D_i, C_i) shared by all rows.
 
-    One parallel pass over blocks of rows collects, per draw and column, A = sum_i |x_i - mu| and
+    One parallel pass over blocks of the R rows collects, per draw and column, A = sum_i |x_i - mu| and
     S = sum_i sign(x_i - mu) (each block in its own slot); :func:`laplace_from_sums` does the rest.
     """
-    n_rows, n_cols = data.shape
+    n_rows, n_cols = rows.shape[0], data.shape[1]
     draws = max(mu.shape[0], b.shape[0])
     n_blocks = min(n_rows, 64)
     bounds = row_blocks(n_rows, n_blocks)
@@ -66,8 +67,9 @@ def laplace_rows_kernel(data, mu, b):
     for blk in prange(n_blocks):
         for d in range(draws):
             for i in range(bounds[blk], bounds[blk + 1]):
+                row = rows[i]  # (r is the residual, as in laplace_logp_grad)
                 for j in range(n_cols):
-                    r = data[i, j] - at(mu, d, j)
+                    r = data[row, j] - at(mu, d, j)
                     sums[blk, 0, d, j] += abs(r)
                     sums[blk, 1, d, j] += sign(r)
     return laplace_from_sums(sums, n_rows, mu, b)

@@ -7,10 +7,12 @@ one of two kernels, both written per family next to its math:
 * the **elementwise kernel** takes every argument as a 2-D array ``(D_i, n_i)`` with ``n_i`` either 1
   (the argument is the same for every element) or ``n = prod(B)``; it returns the log-density summed per
   draw and, for every argument, the gradient summed over the elements that argument was broadcast to;
-* the **rows kernel** serves observed data too large to copy: the value is ``(R, C)`` (rows x the trailing
-  axes), every parameter is ``(D_i, C_i)`` with ``C_i`` in {1, C} and is shared by all rows. It runs in
-  parallel over blocks of rows, computing log-density and parameter gradients in one pass, without
-  temporaries of the data's size.
+* the **rows kernel** serves observed data too large to copy: it takes the data as ``(N, C)`` (rows x the
+  trailing axes) and an index ``rows`` (R,) of the rows the term covers, every parameter is ``(D_i, C_i)``
+  with ``C_i`` in {1, C} and is shared by all rows. A full-data term passes every row (``arange(N)``); a
+  minibatch term passes the positions drawn for this step and the kernel reads those rows in place from
+  the full array, so the batch is never copied out. It runs in parallel over blocks of rows, computing
+  log-density and parameter gradients in one pass, without temporaries of the data's size.
 
 This module turns batched arguments into those layouts and back.
 """
@@ -57,22 +59,32 @@ class KernelLayout:
         Batched shapes ``(D_i, *s_i)`` of the value then the parameters.
     use_rows : bool
         Whether the family has a rows kernel and the value's gradient is not needed.
+    in_place : bool
+        The value is a minibatch that the rows kernel reads in place: rows along its first axis only
+        (the axis its index draws), used at any size.
+
+    Attributes
+    ----------
+    rows : bool
+        Rows mode: the value is ``(R, C)`` and ``all_rows`` (R,) indexes every row.
     """
 
-    def __init__(self, shapes, use_rows):
+    def __init__(self, shapes, use_rows, in_place=False):
         rank = max(len(s) for s in shapes) - 1
         lifted = [s[:1] + (1,) * (rank + 1 - len(s)) + s[1:] for s in shapes]
         shape = tuple(np.broadcast_shapes(*[s[1:] for s in lifted]))
         self.draws = max(s[0] for s in shapes)
         self.n = int(np.prod(shape, dtype=np.int64))
         split = 0
-        if use_rows and self.n >= ROWS_KERNEL_MIN_SIZE and lifted[0][0] == 1 and lifted[0][1:] == shape:
-            while split < rank and all(s[1 + split] == 1 for s in lifted[1:]):
+        max_split = 1 if in_place else rank
+        if use_rows and (in_place or self.n >= ROWS_KERNEL_MIN_SIZE) and lifted[0][0] == 1 and lifted[0][1:] == shape:
+            while split < max_split and all(s[1 + split] == 1 for s in lifted[1:]):
                 split += 1
         self.rows = split > 0
         self.trailing = shape[split:]
         self.columns = int(np.prod(self.trailing, dtype=np.int64))
         self.value_rows = (int(np.prod(shape[:split], dtype=np.int64)), self.columns)
+        self.all_rows = np.arange(self.value_rows[0]) if self.rows else None
         self.specs = [self._spec(s, lf, split) for s, lf in zip(shapes, lifted)]
 
     def _spec(self, shape, lifted, split):
@@ -91,8 +103,8 @@ class KernelLayout:
         """Arguments as contiguous 2-D arrays: ``(D_i, 1)`` or ``(D_i, n)``; in rows mode the value is ``(R, C)``."""
         out = []
         for k, (v, (kind, shape, core, _)) in enumerate(zip(values, self.specs)):
-            if k == 0 and self.rows:
-                out.append(np.ascontiguousarray(v).reshape(self.value_rows))
+            if k == 0 and self.rows:  # (None for a minibatch its rows kernel reads in place)
+                out.append(None if v is None else np.ascontiguousarray(v).reshape(self.value_rows))
             elif kind == "one":
                 out.append(np.ascontiguousarray(v).reshape(shape[0], 1))
             elif kind == "full":

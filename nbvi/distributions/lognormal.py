@@ -47,26 +47,28 @@ def lognormal_kernel(x, mu, sigma):
 
 
 @njit(cache=True, parallel={"numpy": False})  # threads for the prange loop only: compiles ~2x faster
-def lognormal_rows_kernel(data, mu, sigma):
-    """Fused kernel for observed data (R, C) with parameters (D_i, C_i) shared by all rows.
+def lognormal_rows_kernel(data, rows, mu, sigma):
+    """Fused kernel for the R observed rows data[rows[0]], ..., data[rows[R - 1]] of data (N, C), read in
+    place (rows (R,) may repeat, as in a minibatch), with parameters (D_i, C_i) shared by all rows.
 
-    One parallel pass over blocks of rows collects, per column, S1_j = sum_i y_ij and S2_j = sum_i y_ij^2 of
-    the shifted logs y_ij = log x_ij - K_j with K_j = log x_0j (the shift keeps the sums of squares below
-    free of cancellation) and the number of values <= 0 (each block in its own slot);
-    :func:`lognormal_from_sums` does the rest in O(D C).
+    With x_ij = data[rows[i], j], one parallel pass over blocks of the R rows collects, per column,
+    S1_j = sum_i y_ij and S2_j = sum_i y_ij^2 of the shifted logs y_ij = log x_ij - K_j with K_j = log x_0j
+    (the first row of the term; the shift keeps the sums of squares below free of cancellation) and the
+    number of values <= 0 (each block in its own slot); :func:`lognormal_from_sums` does the rest in O(D C).
     """
-    n_rows, n_cols = data.shape
+    n_rows, n_cols = rows.shape[0], data.shape[1]
     shift = np.zeros(n_cols)
     for j in range(n_cols):
-        if data[0, j] > 0.0:
-            shift[j] = math.log(data[0, j])
+        if data[rows[0], j] > 0.0:
+            shift[j] = math.log(data[rows[0], j])
     n_blocks = min(n_rows, 64)
     bounds = row_blocks(n_rows, n_blocks)
     sums = np.zeros((n_blocks, 3, n_cols))  # [sum y, sum y^2, count of x <= 0]
     for b in prange(n_blocks):
         for i in range(bounds[b], bounds[b + 1]):
+            r = rows[i]
             for j in range(n_cols):
-                x = data[i, j]
+                x = data[r, j]
                 if x > 0.0:
                     y = math.log(x) - shift[j]
                     sums[b, 0, j] += y

@@ -48,9 +48,10 @@ def poisson_kernel(y, mu):
 
 
 @njit(cache=True, parallel=True)
-def poisson_sums(data):
-    """Per column of count data (R, C): sum_i y_ij, sum_i log y_ij! and the number of non-counts."""
-    n_rows, n_cols = data.shape
+def poisson_sums(data, rows):
+    """Per column, over the R rows y_i = data[rows[i]] of count data (N, C) (rows (R,) may repeat, each
+    occurrence counts): sum_i y_ij, sum_i log y_ij! and the number of non-counts."""
+    n_rows, n_cols = rows.shape[0], data.shape[1]
     n_blocks = min(n_rows, 64)
     bounds = row_blocks(n_rows, n_blocks)
     total = np.zeros((n_blocks, n_cols))
@@ -58,8 +59,9 @@ def poisson_sums(data):
     bad = np.zeros((n_blocks, n_cols))
     for b in prange(n_blocks):
         for i in range(bounds[b], bounds[b + 1]):
+            r = rows[i]
             for j in range(n_cols):
-                y = data[i, j]
+                y = data[r, j]
                 if is_count(y):
                     total[b, j] += y
                     log_fact[b, j] += math.lgamma(y + 1.0)
@@ -69,14 +71,15 @@ def poisson_sums(data):
 
 
 @njit(cache=True)
-def poisson_rows_kernel(data, mu):
-    """Fused kernel for observed counts (R, C) with mu (D_i, C_i) shared by all rows.
+def poisson_rows_kernel(data, rows, mu):
+    """Fused kernel for the R observed rows of counts data[rows[0]], ..., data[rows[R - 1]] of data (N, C),
+    read in place (rows (R,) may repeat, as in a minibatch), with mu (D_i, C_i) shared by all rows.
 
     With S_j = sum_i y_ij and L_j = sum_i log y_ij!, the log-likelihood needs only the column sums:
         logp = sum_j S_j log mu_j - R mu_j - L_j,   d/dmu_j = S_j / mu_j - R
     """
-    n_rows, n_cols = data.shape
-    total, log_fact, bad = poisson_sums(data)
+    n_rows, n_cols = rows.shape[0], data.shape[1]
+    total, log_fact, bad = poisson_sums(data, rows)
     draws = mu.shape[0]
     logp = np.zeros(draws)
     g_mu = np.zeros((draws, mu.shape[1]))

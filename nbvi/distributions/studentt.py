@@ -64,14 +64,15 @@ def studentt_kernel(x, nu, mu, sigma):
 
 
 @njit(cache=True, parallel={"numpy": False})  # threads for the prange loop only: compiles ~2x faster
-def studentt_rows_kernel(data, nu, mu, sigma):
-    """Fused kernel for observed data (R, C) with parameters (D_i, C_i) shared by all rows.
+def studentt_rows_kernel(data, rows, nu, mu, sigma):
+    """Fused kernel for the R observed rows data[rows[0]], ..., data[rows[R - 1]] of data (N, C), read in
+    place (rows (R,) may repeat, as in a minibatch), with parameters (D_i, C_i) shared by all rows.
 
-    One parallel pass over blocks of rows collects, per draw and column, L = sum_i log(1 + t_i),
+    One parallel pass over blocks of the R rows collects, per draw and column, L = sum_i log(1 + t_i),
     A = sum_i w_i z_i and B = sum_i w_i z_i^2, with z = (x - mu) / sigma, t = z^2 / nu and
     w = (nu + 1) / (nu + z^2) (each block in its own slot); :func:`studentt_from_sums` does the rest.
     """
-    n_rows, n_cols = data.shape
+    n_rows, n_cols = rows.shape[0], data.shape[1]
     draws = max(nu.shape[0], mu.shape[0], sigma.shape[0])
     n_blocks = min(n_rows, 64)
     bounds = row_blocks(n_rows, n_blocks)
@@ -79,10 +80,11 @@ def studentt_rows_kernel(data, nu, mu, sigma):
     for b in prange(n_blocks):
         for d in range(draws):
             for i in range(bounds[b], bounds[b + 1]):
+                r = rows[i]
                 for j in range(n_cols):
                     v, s = at(nu, d, j), at(sigma, d, j)
                     if v > 0.0 and s > 0.0:
-                        z = (data[i, j] - at(mu, d, j)) / s
+                        z = (data[r, j] - at(mu, d, j)) / s
                         w = (v + 1.0) / (v + z * z)
                         sums[b, 0, d, j] += math.log1p(z * z / v)
                         sums[b, 1, d, j] += w * z

@@ -42,13 +42,14 @@ def uniform_kernel(x, lower, upper):
 
 
 @njit(cache=True, parallel={"numpy": False})  # threads for the prange loop only: compiles ~2x faster
-def uniform_rows_kernel(data, lower, upper):
-    """Fused kernel for observed data (R, C) with bounds (D_i, C_i) shared by all rows.
+def uniform_rows_kernel(data, rows, lower, upper):
+    """Fused kernel for the R observed rows data[rows[0]], ..., data[rows[R - 1]] of data (N, C), read in
+    place (rows (R,) may repeat, as in a minibatch), with bounds (D_i, C_i) shared by all rows.
 
-    One parallel pass over blocks of rows finds each column's minimum and maximum (each block in its own
-    slot); :func:`uniform_from_extremes` does the rest in O(D C).
+    One parallel pass over blocks of the R rows finds each column's minimum and maximum (each block in its
+    own slot); :func:`uniform_from_extremes` does the rest in O(D C).
     """
-    n_rows, n_cols = data.shape
+    n_rows, n_cols = rows.shape[0], data.shape[1]
     n_blocks = min(n_rows, 64)
     bounds = row_blocks(n_rows, n_blocks)
     extremes = np.empty((n_blocks, 2, n_cols))  # [min, max]
@@ -57,9 +58,10 @@ def uniform_rows_kernel(data, lower, upper):
             extremes[b, 0, j] = np.inf
             extremes[b, 1, j] = -np.inf
         for i in range(bounds[b], bounds[b + 1]):
+            r = rows[i]
             for j in range(n_cols):
-                extremes[b, 0, j] = min(extremes[b, 0, j], data[i, j])
-                extremes[b, 1, j] = max(extremes[b, 1, j], data[i, j])
+                extremes[b, 0, j] = min(extremes[b, 0, j], data[r, j])
+                extremes[b, 1, j] = max(extremes[b, 1, j], data[r, j])
     return uniform_from_extremes(extremes, n_rows, lower, upper)
 
 

@@ -9,12 +9,15 @@ the support for every such parameter, the scipy.stats reference), and runs these
   placeholders equals scipy's logpdf summed per draw, and the gradient with respect to the value and every
   parameter matches central differences;
 * :func:`check_rows_kernel`: the fused kernel for large observed data (a Constant of 2000 x 9) gives the
-  logp and parameter gradients of the elementwise kernel, through the graph and called directly;
+  logp and parameter gradients of the elementwise kernel, called directly over every row and through the
+  graph; :func:`check_rows_index`: given an index of rows with repeats, longer or shorter than the data
+  (a minibatch), it reads those rows in place exactly as it reads a gathered copy, and leaves the data be;
 * :func:`check_out_of_support`: values outside the support and invalid (or NaN) parameters give -inf,
   never NaN, in both kernels; :func:`check_invalid_parameters`, :func:`check_moment`, :func:`check_random`.
 
-Kernels are called with writable arrays (and read-only data for the rows kernel, as a Constant holds it) so
-that each kernel compiles once per test run.
+Kernels are called with writable arrays (and read-only data for the rows kernel over all rows, as a Constant
+holds it) so that each kernel compiles once per test run; the index check adds one compile per rows kernel
+(writable data, so that a kernel writing into it could be seen).
 """
 from dataclasses import dataclass, field
 
@@ -173,14 +176,20 @@ def rows_through_graph(family, data, params):
     dist = family.cls.dist(*nodes)
     calls = []
 
-    def spy(*args):
-        calls.append(args[0].shape)
-        return type(dist).rows_kernel(*args)
+    def spy(data_, rows, *params_):
+        calls.append((data_.shape, rows.shape))
+        assert np.array_equal(rows, np.arange(ROWS)), "a full-data term must cover every row once, in order"
+        return type(dist).rows_kernel(data_, rows, *params_)
 
     dist.rows_kernel = spy
     logp, grads = Program([dist.logp(Constant(data))], nodes).value_and_grad(params)
-    assert calls == [(ROWS, COLS)], "the observed term did not use the rows kernel"
+    assert calls == [((ROWS, COLS), (ROWS,))], "the observed term did not use the rows kernel"
     return logp, grads
+
+
+def kernel_params(params):
+    """Parameters of :func:`rows_case` as the rows kernel takes them: (D_i, C_i), a scalar as (1, 1)."""
+    return [p if p.ndim == 2 else p.reshape(-1, 1) for p in params]
 
 
 def check_rows_kernel(family, draws, layout):
@@ -192,18 +201,57 @@ def check_rows_kernel(family, draws, layout):
         expected = family.scipy(**dict(zip(names, ps))).logpdf(data).sum()
         np.testing.assert_allclose(ref_logp[d], expected, rtol=1e-10)
 
+    readonly = data.copy()
+    readonly.setflags(write=False)  # as a Constant holds it
+    direct = family.cls.rows_kernel(readonly, np.arange(ROWS), *kernel_params(params))
+    np.testing.assert_allclose(direct[0], ref_logp, rtol=1e-10)
+    for g, r, p in zip(direct[1:], ref_grads, params):
+        got = g.sum(axis=0, keepdims=True) if p.shape[0] == 1 else g  # a shared parameter: sum over draws
+        np.testing.assert_allclose(got.reshape(r.shape), r, rtol=1e-8, atol=1e-7)
+
     logp, grads = rows_through_graph(family, data, params)
     np.testing.assert_allclose(logp, ref_logp, rtol=1e-10)
     for g, r in zip(grads, ref_grads):
         np.testing.assert_allclose(g, r, rtol=1e-8, atol=1e-7)
 
-    readonly = data.copy()
-    readonly.setflags(write=False)  # as a Constant holds it
-    direct = family.cls.rows_kernel(readonly, *[p if p.ndim == 2 else p.reshape(-1, 1) for p in params])
-    np.testing.assert_allclose(direct[0], ref_logp, rtol=1e-10)
-    for g, r, p in zip(direct[1:], ref_grads, params):
-        got = g.sum(axis=0, keepdims=True) if p.shape[0] == 1 else g  # a shared parameter: sum over draws
-        np.testing.assert_allclose(got.reshape(r.shape), r, rtol=1e-8, atol=1e-7)
+
+def check_rows_read_in_place(rows_kernel, data, params, logpdf, seed=1):
+    """A rows kernel given an index of rows reads them in place, exactly as it reads a gathered copy.
+
+    Two indices drawn with replacement (so with repeats), as a minibatch draws them: one shorter than the
+    data (N // 3 + 7 rows) and one longer (2 N + 3). For each, the kernel on ``(data, rows)`` must give the
+    same logp and gradients as on ``(data[rows], arange(R))`` up to rounding (the blocks and the order of
+    the sums are the same, so only a kernel that reads other rows than it is told differs), its logp must
+    be ``logpdf(data[rows])`` (D,), and ``data`` (writable here) must be left unchanged.
+    """
+    rng = np.random.default_rng(seed)
+    n = data.shape[0]
+    before = data.copy()
+    for size in (n // 3 + 7, 2 * n + 3):
+        rows = rng.integers(0, n, size=size)
+        assert len(np.unique(rows)) < size  # repeats, as in a minibatch drawn with replacement
+        in_place = rows_kernel(data, rows, *params)
+        gathered = np.ascontiguousarray(data[rows])
+        copied = rows_kernel(gathered, np.arange(size), *params)
+        assert len(in_place) == len(copied)
+        for got, want in zip(in_place, copied):
+            np.testing.assert_allclose(got, want, rtol=1e-12)
+        np.testing.assert_allclose(in_place[0], logpdf(gathered), rtol=1e-10)
+        np.testing.assert_array_equal(data, before)
+
+
+def check_rows_index(family):
+    """:func:`check_rows_read_in_place` on :func:`rows_case` data, with a scalar parameter (if several)."""
+    data, params = rows_case(family, 2, "mixed", seed=1)
+    names = list(family.ranges)
+
+    def logpdf(x):
+        return np.array([
+            family.scipy(**{k: p[min(d, p.shape[0] - 1)] for k, p in zip(names, params)}).logpdf(x).sum()
+            for d in range(2)
+        ])
+
+    check_rows_read_in_place(family.cls.rows_kernel, data, kernel_params(params), logpdf)
 
 
 def assert_minus_inf(logp, grads):

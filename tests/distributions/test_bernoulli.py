@@ -2,12 +2,19 @@
 the fused rows kernel against the elementwise one, validation, moment and sampling."""
 import numpy as np
 import pytest
+from distributions.family_checks import check_rows_read_in_place
 from gradcheck import assert_grad_close
 from hypothesis import given
 from hypothesis import strategies as st
 from scipy import special, stats
 
-from nbvi.distributions.bernoulli import Bernoulli, bernoulli_kernel, bernoulli_logit_kernel
+from nbvi.distributions.bernoulli import (
+    Bernoulli,
+    bernoulli_kernel,
+    bernoulli_logit_kernel,
+    bernoulli_logit_rows_kernel,
+    bernoulli_rows_kernel,
+)
 from nbvi.graph import Constant, Placeholder, Program
 
 
@@ -69,6 +76,16 @@ def test_rows_kernel_matches_elementwise_kernel(name):
     kernel = bernoulli_kernel if name == "p" else bernoulli_logit_kernel
     _, _, g_cols = kernel(y.reshape(1, -1).astype(float), np.repeat(param[:, None, :], len(y), axis=1).reshape(3, -1))
     np.testing.assert_allclose(grad, g_cols.reshape(3, -1, 2).sum(axis=1), rtol=1e-9)
+
+
+@pytest.mark.parametrize("name", ["p", "logit_p"])
+def test_rows_kernel_reads_an_index_of_rows_in_place(name):
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, size=(2000, 2)).astype(float)
+    p = rng.uniform(0.1, 0.9, size=(3, 2))
+    param = p if name == "p" else special.logit(p)
+    kernel = bernoulli_rows_kernel if name == "p" else bernoulli_logit_rows_kernel
+    check_rows_read_in_place(kernel, y, [param], lambda x: stats.bernoulli.logpmf(x, p[:, None, :]).sum(axis=(1, 2)))
 
 
 def test_out_of_support_is_minus_inf_not_nan():

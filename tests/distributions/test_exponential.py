@@ -14,6 +14,7 @@ from distributions.family_checks import (
     check_moment,
     check_out_of_support,
     check_random,
+    check_rows_index,
     check_rows_kernel,
     program_for,
 )
@@ -43,6 +44,10 @@ def test_logp_matches_scipy_and_gradients_match_differences(case):
 @pytest.mark.parametrize("draws", [1, 2])
 def test_rows_kernel_matches_elementwise_kernel(draws, layout):
     check_rows_kernel(FAMILY, draws, layout)
+
+
+def test_rows_kernel_reads_an_index_of_rows_in_place():
+    check_rows_index(FAMILY)
 
 
 def test_out_of_support_gives_minus_inf_not_nan():

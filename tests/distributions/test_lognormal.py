@@ -14,6 +14,7 @@ from distributions.family_checks import (
     check_moment,
     check_out_of_support,
     check_random,
+    check_rows_index,
     check_rows_kernel,
 )
 from hypothesis import given
@@ -44,6 +45,10 @@ def test_rows_kernel_matches_elementwise_kernel(draws, layout):
     check_rows_kernel(FAMILY, draws, layout)
 
 
+def test_rows_kernel_reads_an_index_of_rows_in_place():
+    check_rows_index(FAMILY)
+
+
 def test_out_of_support_gives_minus_inf_not_nan():
     check_out_of_support(FAMILY)
 
@@ -70,7 +75,7 @@ def test_rows_kernel_is_accurate_when_the_spread_is_tiny():
     data = np.exp(10.0 + 1e-6 * u)
     data.setflags(write=False)  # as a Constant holds it
     params = [np.array([[10.0]]), np.array([[1e-6]])]
-    logp_rows, g_mu, g_sigma = LogNormal.rows_kernel(data, *params)
+    logp_rows, g_mu, g_sigma = LogNormal.rows_kernel(data, np.arange(2000), *params)
     logp, _, h_mu, h_sigma = LogNormal.kernel(data.reshape(1, -1).copy(), *params)
     np.testing.assert_allclose(logp_rows, logp, rtol=1e-9)
     np.testing.assert_allclose(g_mu, h_mu, rtol=1e-6)

@@ -83,7 +83,7 @@ def test_rows_kernel_matches_closed_form(draws, param_shape):
     full = lambda v: np.ascontiguousarray(np.broadcast_to(v, (draws, 2000, 9)).reshape(draws, -1))  # noqa: E731
     lp_e, _, gm_e, gs_e = normal_kernel(data.reshape(1, -1), full(mu_b), full(sigma_b))
     np.testing.assert_allclose(lp_e, logp, rtol=1e-10)
-    lp_r, gm_r, gs_r = normal_rows_kernel(data, mu.reshape(draws, -1), sigma.reshape(draws, -1))
+    lp_r, gm_r, gs_r = normal_rows_kernel(data, np.arange(2000), mu.reshape(draws, -1), sigma.reshape(draws, -1))
     np.testing.assert_allclose(lp_r, logp, rtol=1e-10)
     np.testing.assert_allclose(gm_r.ravel(), reduce_to(gm_e.reshape(draws, 2000, 9)).ravel(), rtol=1e-8)
     np.testing.assert_allclose(gs_r.ravel(), reduce_to(gs_e.reshape(draws, 2000, 9)).ravel(), rtol=1e-8)

@@ -2,6 +2,7 @@
 kernel against the elementwise one, validation, moment and sampling."""
 import numpy as np
 import pytest
+from distributions.family_checks import check_rows_read_in_place
 from gradcheck import assert_grad_close
 from hypothesis import given
 from hypothesis import strategies as st
@@ -59,6 +60,13 @@ def test_rows_kernel_matches_elementwise_kernel():
     np.testing.assert_allclose(logp, stats.poisson.logpmf(y, mu[:, None, :]).sum(axis=(1, 2)), rtol=1e-10)
     _, _, g_cols = poisson_kernel(y.reshape(1, -1).astype(float), np.repeat(mu[:, None, :], len(y), axis=1).reshape(3, -1))
     np.testing.assert_allclose(grad, g_cols.reshape(3, -1, 2).sum(axis=1), rtol=1e-9)
+
+
+def test_rows_kernel_reads_an_index_of_rows_in_place():
+    rng = np.random.default_rng(1)
+    y = rng.poisson([1.0, 5.0], size=(2000, 2)).astype(float)
+    mu = rng.uniform(0.5, 6.0, size=(3, 2))
+    check_rows_read_in_place(poisson_rows_kernel, y, [mu], lambda x: stats.poisson.logpmf(x, mu[:, None, :]).sum(axis=(1, 2)))
 
 
 def test_edge_cases_and_out_of_support():
