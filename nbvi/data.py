@@ -103,10 +103,10 @@ class _Index:
 
     def draw(self, rng=None):
         """New positions (with replacement, uniform), from ``rng`` or this source's own generator;
-        every member gathers its batch again."""
+        every member gathers its batch again when its value is next read."""
         self.index = (self.rng if rng is None else rng).integers(0, self.n(), self.size)
         for mb, _axis in self.members:
-            mb._gather()
+            mb._stale = True
 
 
 def _parse_batch_size(batch_size, shape, seed, name):
@@ -189,6 +189,9 @@ class _Storage(Data):
 
     def _store(self, array):
         super()._store(array)
+        # (N, C): what a rows kernel reads in place (a view, no copy)
+        rows = array.shape[0] if array.ndim else 1
+        self.rows_view = array.reshape(rows, int(np.prod(array.shape[1:], dtype=np.int64)))
         for mb in self._minibatches:  # positions drawn for the old value may not fit the new one
             for _axis, source in mb._axes:
                 source.draw()
@@ -318,31 +321,46 @@ class Minibatch(Leaf):
                 self._axes.append((axis, _Index(size, seed, occurrence)))
         self._single = self._axes[0] if len(self._axes) == 1 else None
         self._batched = np.empty((1,) + self.shape, dtype=self.dtype)
+        self._stale = True  # the batch buffer does not hold the current positions' entries yet
         for axis, source in self._axes:
             source.members.append((self, axis))
         shared._minibatches.append(self)
         for _axis, source in self._axes:
             if source.index is None or rows is None:
                 source.draw()
-            else:
-                self._gather()
 
     # -- the batch --------------------------------------------------------------------------------------
     def _gather(self):
         """Copy the current positions' entries of the data into the batch buffer."""
+        self._stale = False
         if self._single is not None:  # the common case: one batched axis, gathered without a temporary
             axis, source = self._single
             np.take(self.shared._value, source.index, axis=axis, out=self._batched[0], mode="wrap")
             return
         out = self.shared._value
         for axis, source in self._axes:
-            if source.index is None:
-                return  # still being built: the next source's draw gathers
             out = np.take(out, source.index, axis=axis)
         self._batched[0] = out
 
     def value(self):
-        return self._batched if self._axes else self.shared._batched
+        """The current batch, shape ``(1, *self.shape)``, gathered on first read after a draw."""
+        if not self._axes:
+            return self.shared._batched
+        if self._stale:
+            self._gather()
+        return self._batched
+
+    def has_value(self):
+        return True
+
+    def batches_rows_only(self):
+        """Whether only the first axis is drawn at random (a rows kernel can then read the batch in place)."""
+        return self._single is not None and self._single[0] == 0
+
+    def rows_in_place(self):
+        """What a rows kernel needs to read this batch without copying it: the data as ``(N, C)`` and the
+        positions of this step's rows, int64 ``(R,)``. Only for :meth:`batches_rows_only` minibatches."""
+        return self.shared.rows_view, self._single[1].index
 
     @property
     def minibatch(self):
@@ -415,14 +433,15 @@ class BatchSchedule:
                              f"set_value each of them to the same number of rows")
 
     def draw(self, rng):
-        """New positions for every group, from ``rng``; then every minibatch gathers its batch."""
+        """New positions for every group, from ``rng``. A minibatch gathers its batch only when something
+        reads its value; a log-density term whose rows kernel reads the rows in place never does."""
         for sources in self.groups:
             first = sources[0]
             index = rng.integers(0, first.n(), first.size)
             for source in sources:
                 source.index = index
         for mb in self.minibatches:
-            mb._gather()
+            mb._stale = True
 
 
 def depends_on_minibatch(node):

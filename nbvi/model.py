@@ -65,7 +65,12 @@ def total_size_scale(total_size, name, shape):
     """
     if total_size is None:
         return None
-    spec = (total_size,) if np.ndim(total_size) == 0 and total_size is not Ellipsis else tuple(total_size)
+    if total_size is Ellipsis:
+        spec = (Ellipsis,)  # every axis as it is: no scaling
+    elif np.ndim(total_size) == 0:
+        spec = (total_size,)
+    else:
+        spec = tuple(total_size)
     if sum(s is Ellipsis for s in spec) > 1:
         raise ValueError(f"total_size of '{name}' may contain at most one Ellipsis, got {total_size}")
     if Ellipsis in spec:
@@ -278,9 +283,13 @@ class Model:
 
             terms = []
             for rv in self.free_RVs:
-                terms.append(LogpTerm(rv.dist)(rv, *rv.dist.param_nodes.values()))
+                if not rv.dist.logp_is_zero:  # (a Flat prior adds 0 to the density and to every gradient)
+                    terms.append(LogpTerm(rv.dist)(rv, *rv.dist.param_nodes.values()))
             for rv in self.observed_RVs:
                 terms.append(LogpTerm(rv.dist, rv.scale)(rv.observed, *rv.dist.param_nodes.values()))
+            if not terms and self.free_RVs:  # only Flat variables: one zero term keeps the program's shape
+                rv = self.free_RVs[0]
+                terms.append(LogpTerm(rv.dist)(rv, *rv.dist.param_nodes.values()))
             if not terms:
                 raise ValueError("the model has no variables")
             total = terms[0] if len(terms) == 1 else add_n(*terms)
@@ -289,11 +298,17 @@ class Model:
             self._plan = (Program([total], list(self.free_RVs), swaps), layout, ndim)
         return self._plan
 
+    def work_per_draw(self):
+        """Elements the log-density's kernels loop over at one point: every observed value (a minibatch's
+        batch) and every free variable. A fit uses it to decide whether threads pay off."""
+        sizes = [rv.observed.size for rv in self.observed_RVs] + [rv.size for rv in self.free_RVs]
+        return int(sum(sizes))
+
     def minibatches(self):
         """The Minibatch nodes the joint log-density reads; a fit draws new batches for them every step."""
         program = self._joint()[0]
         found = {}
-        for _slot, leaf in program.leaves:
+        for _slot, leaf in program.leaves + program.leaves_in_place:
             for node in (leaf, getattr(leaf, "observed", None)):  # an observed variable reads its data
                 if isinstance(node, Minibatch) and node._axes:
                     found[id(node)] = node
@@ -344,13 +359,12 @@ class Model:
         if len(layout) == 1 and layout[0][0].transform is None:  # one untransformed variable
             return logp, grads_x[0].reshape(draws, ndim)  # the program's gradients are fresh arrays
         grad = np.empty_like(theta)
-        for (rv, where, _ushape), u, gx in zip(layout, us, grads_x):
+        for (rv, where, _ushape), u, x, gx in zip(layout, us, xs, grads_x):
             if rv.transform is None:
                 grad[:, where] = gx.reshape(draws, -1)
                 continue
-            t = rv.transform
-            logp += t.log_jac_det(u)
-            gu = t.backward_vjp(u, gx) + t.log_jac_det_grad(u)
+            log_jac, gu = rv.transform.density_terms(u, x, gx)
+            logp = logp + log_jac
             grad[:, where] = gu.reshape(draws, -1)
         return logp, grad
 

@@ -103,6 +103,23 @@ class Transform:
         """
         raise NotImplementedError
 
+    def density_terms(self, u, x, g_x):
+        """What the model's density in unconstrained space needs from the transform, in one call.
+
+        Parameters
+        ----------
+        u : ndarray, shape (D, *ushape)
+        x : ndarray, shape (D, *shape), ``backward(u)``
+        g_x : ndarray, shape (D, *shape), the gradient of log p with respect to x
+
+        Returns
+        -------
+        log_jac : ndarray (D,), ``log_jac_det(u)``
+        g_u : ndarray (D, *ushape), the gradient of log p(backward(u)) + log|det J(u)| with respect to u:
+            ``backward_vjp(u, g_x) + log_jac_det_grad(u)``. Transforms may override this with a fused form.
+        """
+        return self.log_jac_det(u), self.backward_vjp(u, g_x) + self.log_jac_det_grad(u)
+
     def unconstrained_shape(self, shape):
         """Shape of u (no draw axis) for a variable of shape ``shape`` (no draw axis)."""
         raise NotImplementedError
@@ -191,6 +208,10 @@ class LogTransform(ElementwiseTransform):
 
     def _dx_du(self, u):
         return np.exp(u)
+
+    def density_terms(self, u, x, g_x):
+        # log|det J| = sum_i u_i; g_u = (dx/du) g_x + d(sum u)/du = x g_x + 1, since dx/du = exp(u) = x
+        return u.reshape(u.shape[0], -1).sum(axis=1), x * g_x + 1.0
 
 
 class LogOddsTransform(ElementwiseTransform):

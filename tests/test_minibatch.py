@@ -153,6 +153,44 @@ def test_one_batch_per_step_drawn_before_the_step_from_the_inference_generator()
     assert len({a.tobytes() for a in after}) == 5  # a new batch at every step
 
 
+def test_a_minibatch_term_reads_its_rows_in_place_without_copying_the_batch(monkeypatch):
+    data = w6_data(400, 3)
+    x = Minibatch(data, batch_size=25)
+    model = normal_model(x, total_size=data.shape)
+    gathers = []
+    original_gather = Minibatch._gather
+    monkeypatch.setattr(Minibatch, "_gather", lambda self: gathers.append(1) or original_gather(self))
+    theta = np.random.default_rng(2).normal(size=(3, model.ndim))
+    schedule, rng = BatchSchedule(model.minibatches()), np.random.default_rng(1)
+    for _ in range(3):
+        schedule.draw(rng)
+        logp, grad = model.logp_dlogp(theta)
+        assert gathers == []  # the rows kernel read data[index] itself
+        rows = x.rows_in_place()[1]
+        copied = normal_model(Data(data[rows]))  # the same rows, copied out, scaled by hand below
+        prior = normal_model(Data(data[:0]))
+        want_logp = prior.logp_dlogp(theta)[0] + 16.0 * (copied.logp_dlogp(theta)[0] - prior.logp_dlogp(theta)[0])
+        want_grad = prior.logp_dlogp(theta)[1] + 16.0 * (copied.logp_dlogp(theta)[1] - prior.logp_dlogp(theta)[1])
+        np.testing.assert_allclose(logp, want_logp, rtol=1e-10)
+        np.testing.assert_allclose(grad, want_grad, rtol=1e-9, atol=1e-9)
+    np.testing.assert_array_equal(x.eval(), data[rows])  # reading the value still gathers the batch
+    assert gathers == [1]
+
+
+def test_a_term_whose_parameters_vary_by_row_reads_the_gathered_batch():
+    data = w6_data(100, 1)[:, 0]
+    x, y = Minibatch(np.arange(100.0), data, batch_size=10)
+    with nbvi.Model() as model:
+        slope = nbvi.Normal("slope", 0.0, 1.0)
+        nbvi.Normal("y", slope * x, 1.0, observed=y, total_size=100)
+    term = model._joint()[0]
+    assert term.leaves_in_place == []  # mu has one entry per row: no rows kernel
+    theta = np.array([[0.3]])
+    want = -0.5 * np.sum((y.eval() - 0.3 * x.eval()) ** 2) - 10 * 0.5 * np.log(2 * np.pi)
+    prior = -0.5 * 0.3**2 - 0.5 * np.log(2 * np.pi)
+    np.testing.assert_allclose(model.logp_dlogp(theta)[0], prior + 10.0 * want)
+
+
 def fit_record(seed, method="advi", n=30):
     data = w6_data(300, 3)
     x = Minibatch(data, batch_size=20)

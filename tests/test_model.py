@@ -217,7 +217,8 @@ def test_observed_data_node_and_set_value():
 
 @pytest.mark.parametrize(
     "total_size, factor",
-    [(None, 1.0), (100, 10.0), ((100, None), 10.0), ((100, 6), 20.0), ((Ellipsis, 6), 2.0), ((100, Ellipsis), 10.0)],
+    [(None, 1.0), (100, 10.0), ((100, None), 10.0), ((100, 6), 20.0), ((Ellipsis, 6), 2.0), ((100, Ellipsis), 10.0),
+     (Ellipsis, 1.0)],
 )
 def test_total_size_scales_the_observed_term(total_size, factor):
     batch = np.random.default_rng(4).normal(size=(10, 3))
@@ -251,3 +252,42 @@ def test_large_observed_term_uses_rows_kernel_and_matches_scipy():
                     + theta[d, 8:].sum() + stats.norm.logpdf(data, m, s).sum())
         np.testing.assert_allclose(logp[d], expected, rtol=1e-10)
     check_model_gradient(model, theta[:1], rtol=1e-4)
+
+
+def test_flat_priors_add_no_term_and_a_flat_only_model_still_works():
+    with nbvi.Model() as model:
+        mu = nbvi.Flat("mu", shape=2)
+        nbvi.Normal("y", mu, 1.0, observed=np.array([[0.5, -1.0]]))
+    assert len(model._joint()[0].steps) == 1  # the Normal term alone: Flat adds 0 everywhere
+    theta = np.array([[0.1, 0.2]])
+    np.testing.assert_allclose(model.logp_dlogp(theta)[0], stats.norm.logpdf([0.5, -1.0], [0.1, 0.2]).sum())
+    with nbvi.Model() as flat_only:
+        nbvi.Flat("a", shape=3)
+    logp, grad = flat_only.logp_dlogp(np.ones((2, 3)))
+    np.testing.assert_array_equal(logp, [0.0, 0.0])
+    np.testing.assert_array_equal(grad, np.zeros((2, 3)))
+
+
+def test_sum_of_terms_fast_path_matches_the_generic_walk():
+    rng = np.random.default_rng(8)
+    data = rng.normal(size=(40, 3))
+    with nbvi.Model() as model:
+        mu = nbvi.Normal("mu", 0.0, 3.0, shape=3)
+        sd = nbvi.HalfNormal("sd", 2.0)
+        nbvi.Normal("y", mu, sd, observed=data)
+    program = model._joint()[0]
+    assert program._terms is not None
+    theta = rng.normal(size=(4, 4))
+    fast = model.logp_dlogp(theta)
+    program._terms = None  # the generic planned walk
+    generic = model.logp_dlogp(theta)
+    np.testing.assert_allclose(fast[0], generic[0], rtol=1e-13)
+    np.testing.assert_allclose(fast[1], generic[1], rtol=1e-12, atol=1e-12)
+
+
+def test_work_per_draw_counts_observed_values_and_free_variables():
+    with nbvi.Model() as model:
+        mu = nbvi.Normal("mu", 0.0, 1.0, shape=3)
+        nbvi.Normal("y", mu, 1.0, observed=np.zeros((10, 3)))
+        nbvi.Normal("z", mu, 1.0, observed=nbvi.Minibatch(np.zeros((100, 3)), batch_size=5), total_size=100)
+    assert model.work_per_draw() == 30 + 15 + 3

@@ -47,14 +47,34 @@ class Program:
             self._visit(out, slot)
         self.output_slots = [slot[id(self._resolve(o))] for o in self.outputs]
         self.n_slots = len(self.nodes)
+        self._read_in_place()
         self._needs_cache = {}
         self._all_inputs = tuple(range(len(self.inputs)))
         self._reversed_steps = list(reversed(self.steps))
         # slots of ops that return their output's gradient with the value (log-density terms)
         self._scalar_ops = {k for k, node, _ in self.steps if hasattr(node.op, "value_and_partials")}
-        # a model with one log-density term and nothing else (e.g. one variable with constant parameters)
-        # skips the generic walk: its value and gradient come from the term itself
-        self._single_term = _single_term_plan(self)
+        # a sum of log-density terms whose arguments are all inputs or leaves (most models) skips the
+        # generic walk: each term gives its value and partials, which add up directly
+        self._terms = _terms_plan(self)
+
+    def _read_in_place(self):
+        """Leaves that every op using them reads itself (``Op.in_place_inputs``) get the node as value."""
+        in_place = {}  # leaf slot -> whether every use reads it in place
+        for _k, node, ins in self.steps:
+            reads = node.op.in_place_inputs([self.nodes[i] for i in ins])
+            for position, i in enumerate(ins):
+                in_place[i] = in_place.get(i, True) and position in reads
+        if any(in_place.get(k, False) for k in self.output_slots):
+            in_place = {}  # an output must be a value
+        self.leaves_in_place = [(k, leaf) for k, leaf in self.leaves if in_place.get(k, False)]
+        self.leaves = [(k, leaf) for k, leaf in self.leaves if not in_place.get(k, False)]
+
+    def _leaf_values(self, values):
+        """Fill in the values of the leaves (the node itself for those read in place)."""
+        for k, leaf in self.leaves:
+            values[k] = leaf.value()
+        for k, leaf in self.leaves_in_place:
+            values[k] = leaf
 
     def _resolve(self, node):
         seen = set()
@@ -71,7 +91,7 @@ class Program:
             if id(node) in slot:
                 continue
             if node.op is None:
-                if isinstance(node, Leaf) and node.value() is None:
+                if isinstance(node, Leaf) and not node.has_value():
                     raise ValueError(
                         f"{node!r} has no value here: it is a free random variable or a placeholder. "
                         f"Give it a value through replacements, or draw it with approx.sample_node(...)"
@@ -108,8 +128,7 @@ class Program:
         values : list of ndarray (one per slot), partials : dict slot -> list
         """
         values = list(feed) + [None] * (self.n_slots - len(feed))
-        for k, leaf in self.leaves:
-            values[k] = leaf.value()
+        self._leaf_values(values)
         partials = {}
         for k, node, ins in self.steps:
             args = [values[i] for i in ins]
@@ -137,25 +156,30 @@ class Program:
         self._needs_cache[key] = needs
         return needs
 
-    def _single_term_value_and_grad(self, feed, wrt, needs):
-        """``value_and_grad`` when the output is one scalar term over inputs and leaves."""
-        k, op, ins = self._single_term
+    def _terms_value_and_grad(self, feed, wrt, needs):
+        """``value_and_grad`` of a sum of scalar terms over inputs and leaves (see :func:`_terms_plan`):
+        d(sum_t term_t)/d input = sum over the terms and argument positions where the input appears."""
         values = list(feed) + [None] * (self.n_slots - len(feed))
-        for slot, leaf in self.leaves:
-            values[slot] = leaf.value()
-        args = [values[i] for i in ins]
-        out, partials = op.value_and_partials(args, [needs[i] for i in ins])
+        self._leaf_values(values)
+        total = None
+        grads = {k: None for k in wrt}
+        for op, ins in self._terms:
+            args = [values[i] for i in ins]
+            value, partials = op.value_and_partials(args, [needs[i] for i in ins])
+            total = value if total is None else total + value
+            for i, arg, part in zip(ins, args, partials):
+                if part is None or i not in grads:
+                    continue
+                if part.shape != arg.shape:
+                    part = unbroadcast(part, arg.shape)
+                grads[i] = part if grads[i] is None else grads[i] + part
         result = []
-        for slot in wrt:
-            g = None
-            for position, i in enumerate(ins):
-                if i == slot and partials[position] is not None:
-                    part = unbroadcast(partials[position], args[position].shape)
-                    g = part if g is None else g + part
+        for k in wrt:
+            g = grads[k]
             if g is None:
-                g = np.zeros_like(values[slot], dtype=float)
+                g = np.zeros_like(values[k], dtype=float)
             result.append(g if g.flags.c_contiguous else np.ascontiguousarray(g))
-        return out, result
+        return total, result
 
     def value_and_grad(self, feed, wrt=None):
         """Value of the first output (node shape ``()``) and its gradient with respect to inputs.
@@ -175,8 +199,8 @@ class Program:
         """
         wrt = self._all_inputs if wrt is None else tuple(wrt)
         needs = self._needs(wrt)
-        if self._single_term is not None and len(feed) == len(self.inputs):
-            return self._single_term_value_and_grad(feed, wrt, needs)
+        if self._terms is not None and len(feed) == len(self.inputs):
+            return self._terms_value_and_grad(feed, wrt, needs)
         values, partials = self.forward(feed, keep_partials=True, needs=needs)
         out_slot = self.output_slots[0]
         out = values[out_slot]
@@ -216,14 +240,24 @@ class Program:
         return out, result
 
 
-def _single_term_plan(program):
-    """For a program whose only step is a scalar log-density term: (slot, op, input slots), else None."""
-    if len(program.steps) != 1 or program.output_slots[0] != program.steps[0][0]:
+def _terms_plan(program):
+    """For a program whose output is one scalar term, or the sum (add_n) of scalar terms, whose arguments
+    are all inputs or leaves: the list of (op, input slots) of the terms; else None."""
+    out = program.output_slots[0]
+    steps = {k: (node, ins) for k, node, ins in program.steps}
+    if out not in steps:
         return None
-    k, node, ins = program.steps[0]
-    if k not in program._scalar_ops:
+    node, ins = steps[out]
+    if node.op.name == "add_n":
+        term_slots, n_steps = ins, len(ins) + 1
+    else:
+        term_slots, n_steps = [out], 1
+    if len(program.steps) != n_steps or any(k not in program._scalar_ops for k in term_slots):
         return None
-    return k, node.op, ins
+    terms = [(steps[k][0].op, steps[k][1]) for k in term_slots]
+    if any(i in steps for _op, ins in terms for i in ins):  # an argument computed by another op
+        return None
+    return terms
 
 
 def eval_node(node, replacements=None):

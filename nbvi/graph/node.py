@@ -206,6 +206,11 @@ class Leaf(Node):
         """The leaf's own value with a draw axis of length 1, or None when it must be fed."""
         return None
 
+    def has_value(self):
+        """Whether the leaf supplies its own value (leaves whose value costs work to produce say so
+        without producing it)."""
+        return self.value() is not None
+
 
 class Constant(Leaf):
     """A fixed array.

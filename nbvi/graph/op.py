@@ -19,10 +19,17 @@ class Op:
     ``forward(*values) -> value`` and, when differentiable, ``vjp(g, out, values, needs) -> list``: the
     gradient of a scalar loss with respect to each input, given ``g`` (its gradient with respect to the
     output, shape of ``out``); an entry is None where ``needs[i]`` is False.
+
+    An op may read a leaf input itself instead of receiving its value (``in_place_inputs``): a minibatch
+    term's rows kernel reads the drawn rows straight from the full data, so the batch is never copied.
     """
 
     name = "op"
     differentiable = True
+
+    def in_place_inputs(self, input_nodes):
+        """Positions of inputs this op reads from the node itself: it then receives the node, not a value."""
+        return ()
 
     def vjp(self, g, out, values, needs):
         raise NonDifferentiableError(

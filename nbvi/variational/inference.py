@@ -15,6 +15,7 @@ import numpy as np
 from nbvi.data import BatchSchedule
 from nbvi.model import modelcontext
 from nbvi.progress import ProgressBar
+from nbvi.threads import threads_for
 from nbvi.variational import advi, stein
 from nbvi.variational.approximations import Empirical, FullRank, MeanField
 from nbvi.variational.optimizers import Optimizer, adagrad_window
@@ -86,6 +87,16 @@ class Inference:
         optimizer, state, callbacks = self._last
         return self._run(n, optimizer, state, callbacks, progressbar)
 
+    def draws_per_step(self):
+        """Points at which one step evaluates the model (1 here; obj_n_mc or the particles in subclasses)."""
+        return 1
+
+    def work_per_step(self):
+        """Elements the kernels of one step loop over (to decide on threads), or None when the model does not
+        say (a model that follows only the contract of ARCHITECTURE.md)."""
+        per_draw = getattr(self.model, "work_per_draw", None)
+        return None if per_draw is None else self.draws_per_step() * per_draw()
+
     def set_options(self, **kwargs):
         if kwargs:
             raise TypeError(f"{type(self).__name__}.fit() got unexpected options {sorted(kwargs)}")
@@ -110,19 +121,20 @@ class Inference:
         draw_batch = BatchSchedule(minibatches).draw if minibatches else None
         rng = self.rng
         try:
-            for i in range(n):
-                if draw_batch is not None:
-                    draw_batch(rng)
-                loss = step(params, grad)
-                if not math.isfinite(loss):
-                    self._fail(offset + i + 1, params, previous, grad)
-                previous[:] = params
-                update(params, grad, state)
-                losses[i] = loss
-                done = i + 1
-                for callback in callbacks:
-                    callback(self.approx, losses[:done], offset + done)
-                bar.update(done, loss)
+            with threads_for(self.work_per_step()):  # one thread when the kernels' work is small
+                for i in range(n):
+                    if draw_batch is not None:
+                        draw_batch(rng)
+                    loss = step(params, grad)
+                    if not math.isfinite(loss):
+                        self._fail(offset + i + 1, params, previous, grad)
+                    previous[:] = params
+                    update(params, grad, state)
+                    losses[i] = loss
+                    done = i + 1
+                    for callback in callbacks:
+                        callback(self.approx, losses[:done], offset + done)
+                    bar.update(done, loss)
         except StopIteration as stop:
             if str(stop):
                 print(str(stop), file=sys.stderr)
@@ -223,6 +235,9 @@ class ADVI(Inference):
             self.noise = _NoiseStream(self.rng, (self.obj_n_mc, self.model.ndim))
             self.theta = np.empty((self.obj_n_mc, self.model.ndim))
 
+    def draws_per_step(self):
+        return self.obj_n_mc
+
     def _step(self, params, grad):
         return advi.meanfield_step(self.model.logp_dlogp, params, self.noise.next(), self.theta, grad, self.stl)
 
@@ -261,6 +276,15 @@ class SVGD(Inference):
         super().__init__(Empirical(model, particles, random_seed=rng.integers(2**63)), rng)
         self.temperature = float(temperature)
 
+    def draws_per_step(self):
+        return self.approx.histogram.shape[0]
+
+    def work_per_step(self):
+        """The model's work at every particle, plus the Stein force's n^2 ndim."""
+        model_work = super().work_per_step()
+        n, ndim = self.approx.histogram.shape
+        return None if model_work is None else model_work + n * n * ndim
+
     def _step(self, params, grad):
         particles = self.approx.histogram
         logp, dlogp = self.model.logp_dlogp(particles)
@@ -291,6 +315,11 @@ class ASVGD(ADVI):
         super().set_options(obj_n_mc=obj_n_mc, **kwargs)
         if obj_n_mc is not None:
             self.direction = np.empty((self.obj_n_mc, self.model.ndim))
+
+    def work_per_step(self):
+        """The model's work at every draw, plus the Stein force's obj_n_mc^2 ndim."""
+        model_work = super().work_per_step()
+        return None if model_work is None else model_work + self.obj_n_mc ** 2 * self.model.ndim
 
     def _step(self, params, grad):
         eps = self.noise.next()
