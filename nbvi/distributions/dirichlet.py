@@ -112,10 +112,18 @@ class Dirichlet(Distribution):
         require(a > 0, f"a must be > 0, got {a}")
 
     def check_observed(self, value):
-        """Raise ValueError unless every observed value lies on the simplex (last axis)."""
+        """Raise ValueError unless every observed value lies inside the simplex (last axis).
+
+        Entries of exactly 0 are refused: there the density is 0 or infinite unless the concentration is
+        exactly 1, so a fit would see logp = -inf (or +inf) rather than data.
+        """
         value = np.asarray(value.eval() if isinstance(value, Node) else value, dtype=np.float64)
         if value.ndim < 1 or not np.all((value >= 0) & (value <= 1)) or not np.allclose(value.sum(axis=-1), 1.0):
             raise ValueError("observed values must lie on the simplex (>= 0, summing to 1 along the last axis)")
+        if not np.all(value > 0):
+            raise ValueError("observed values must lie inside the simplex: an entry of 0 (e.g. a one-hot row) has "
+                             "density 0 or infinity unless its concentration is exactly 1; use values > 0 "
+                             "(e.g. smoothed proportions)")
 
     def default_transform(self):
         from nbvi import transforms

@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats
 
+import nbvi
 from nbvi.distributions.dirichlet import Dirichlet
 from nbvi.graph import Placeholder, Program
 
@@ -75,6 +76,11 @@ def test_validation():
     with pytest.raises(ValueError, match="simplex"):
         dist.check_observed(np.array([[0.5, 0.6, 0.1]]))
     dist.check_observed(np.array([[0.2, 0.3, 0.5]]))
+    with pytest.raises(ValueError, match="inside the simplex"):  # a one-hot row: density 0 or infinite
+        dist.check_observed(np.array([[1.0, 0.0, 0.0]]))
+    with nbvi.Model():
+        with pytest.raises(ValueError, match="'p'.*inside the simplex"):
+            nbvi.Dirichlet("p", np.ones(3), observed=np.array([[1.0, 0.0, 0.0], [0.2, 0.3, 0.5]]))
 
 
 def test_transform_moment_and_random():
