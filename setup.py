@@ -11,6 +11,7 @@ setup(
     install_requires=["numpy>=1.24", "numba>=0.59", "scipy>=1.10"],
     extras_require={
         "plots": ["matplotlib"],
+        "quickstart": ["matplotlib", "scikit-learn"],  # scripts/quickstart.py: figures and the iris data
         "test": ["pytest", "hypothesis", "scikit-learn", "matplotlib"],
     },
 )

@@ -20,6 +20,7 @@ import numpy as np
 try:
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
+    from matplotlib.ticker import MaxNLocator
 except ImportError:
     raise ImportError("nbvi.plots needs matplotlib: pip install matplotlib (or pip install nbvi[plots])") from None
 
@@ -306,6 +307,8 @@ def plot_tracker(tracker, hist=None, smooth=None, names=None):
         plot_hist(hist, smooth=smooth, ax=axes[len(names)], title="loss")
     for ax in axes[n_panels:]:
         fig.delaxes(ax)
+    for ax in axes[:n_panels]:  # step counts run to 100,000s: few ticks, so their labels do not collide
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
     return fig
 
 
