@@ -50,21 +50,33 @@ def normal_row_sums(data, rows, lo, hi, shift, sums):
     """Add, over the rows ``rows[lo:hi]`` of ``data`` (N, C), the sums of y = x - shift and of y^2 per column
     into ``sums`` (2, C).
 
-    Four rows per pass: the accumulators are loaded and stored once for four rows. One row per pass is
-    bound by those loads and stores (about 3x slower); the rows themselves may lie anywhere in ``data``.
+    Memory decides the loop. Consecutive rows (full data) stream best one row at a time. Rows drawn at
+    random from a large array (a minibatch) come one by one from main memory, so eight are read per pass to
+    keep eight in flight. On the 2-core machine, 40,000 consecutive rows: 2.3 ms one at a time, 4.7 ms
+    eight at a time; 500 random rows: 71 us eight at a time, 115 us one at a time.
     """
     n_cols = data.shape[1]
-    s1 = sums[0]
-    s2 = sums[1]
+    s1 = np.zeros(n_cols)  # local accumulators: the compiler knows they alias nothing
+    s2 = np.zeros(n_cols)
     i = lo
-    while i + 4 <= hi:
-        a, b, c, d = data[rows[i]], data[rows[i + 1]], data[rows[i + 2]], data[rows[i + 3]]
+    if hi > lo and rows[hi - 1] - rows[lo] == hi - 1 - lo:  # (also true of some shuffled blocks: still correct)
+        for i in range(lo, hi):
+            a = data[rows[i]]
+            for j in range(n_cols):
+                y = a[j] - shift[j]
+                s1[j] += y
+                s2[j] += y * y
+        i = hi
+    while i + 8 <= hi:
+        a0, a1, a2, a3 = data[rows[i]], data[rows[i + 1]], data[rows[i + 2]], data[rows[i + 3]]
+        a4, a5, a6, a7 = data[rows[i + 4]], data[rows[i + 5]], data[rows[i + 6]], data[rows[i + 7]]
         for j in range(n_cols):
             k = shift[j]
-            y0, y1, y2, y3 = a[j] - k, b[j] - k, c[j] - k, d[j] - k
-            s1[j] += (y0 + y1) + (y2 + y3)
-            s2[j] += (y0 * y0 + y1 * y1) + (y2 * y2 + y3 * y3)
-        i += 4
+            y0, y1, y2, y3 = a0[j] - k, a1[j] - k, a2[j] - k, a3[j] - k
+            y4, y5, y6, y7 = a4[j] - k, a5[j] - k, a6[j] - k, a7[j] - k
+            s1[j] += ((y0 + y1) + (y2 + y3)) + ((y4 + y5) + (y6 + y7))
+            s2[j] += ((y0 * y0 + y1 * y1) + (y2 * y2 + y3 * y3)) + ((y4 * y4 + y5 * y5) + (y6 * y6 + y7 * y7))
+        i += 8
     while i < hi:
         a = data[rows[i]]
         for j in range(n_cols):
@@ -72,6 +84,9 @@ def normal_row_sums(data, rows, lo, hi, shift, sums):
             s1[j] += y
             s2[j] += y * y
         i += 1
+    for j in range(n_cols):
+        sums[0, j] += s1[j]
+        sums[1, j] += s2[j]
 
 
 @njit(cache=True, parallel={"numpy": False})  # threads for the prange loop only: compiles ~2x faster
