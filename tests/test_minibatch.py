@@ -191,6 +191,22 @@ def test_a_term_whose_parameters_vary_by_row_reads_the_gathered_batch():
     np.testing.assert_allclose(model.logp_dlogp(theta)[0], prior + 10.0 * want)
 
 
+def test_fewer_rows_set_from_a_callback_take_effect_at_the_next_step():
+    data = w6_data(300, 3)
+    x = Minibatch(data, batch_size=10)
+    model = normal_model(x, total_size=data.shape)
+    positions = []
+
+    def callback(approx, losses, i):
+        positions.append(x.rows_in_place()[1].copy())
+        if i == 2:
+            x.set_value(data[:20])  # positions drawn ahead for 300 rows must not be used any more
+
+    nbvi.ADVI(model=model, random_seed=4).fit(6, progressbar=False, callbacks=[callback])
+    assert max(p.max() for p in positions[:2]) >= 20  # (300 rows: almost surely some position >= 20)
+    assert all(p.max() < 20 for p in positions[2:])
+
+
 def fit_record(seed, method="advi", n=30):
     data = w6_data(300, 3)
     x = Minibatch(data, batch_size=20)
