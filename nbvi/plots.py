@@ -220,13 +220,7 @@ def plot_lines(series, smooth=None, title=None, xlabel="step", ylabel=None, ax=N
     ax = _new_axes(ax, figsize=(6, 3.5))
     for label, values in arrays.items():
         _draw_smoothed(ax, np.arange(1, len(values) + 1), values, smooth, str(label))
-    ax.set_xlabel(xlabel)
-    if ylabel is not None:
-        ax.set_ylabel(ylabel)
-    if title is not None:
-        ax.set_title(title)
-    ax.legend()
-    return ax.figure
+    return _labelled(ax, xlabel, ylabel, title)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -426,9 +420,15 @@ def plot_densities(samples, title=None, ax=None, xlabel=None):
     ax = _new_axes(ax, figsize=(6, 3.5))
     for label, draws in arrays.items():
         ax.plot(*gaussian_kde(draws), label=str(label))
-    ax.set_ylabel("density")
+    return _labelled(ax, xlabel, "density", title)
+
+
+def _labelled(ax, xlabel, ylabel, title):
+    """Set the axis labels and title that are given, add the legend; return the Figure."""
     if xlabel is not None:
         ax.set_xlabel(xlabel)
+    if ylabel is not None:
+        ax.set_ylabel(ylabel)
     if title is not None:
         ax.set_title(title)
     ax.legend()
