@@ -16,7 +16,8 @@ from nbvi.distributions import __all__ as _families
 from nbvi.graph import Constant, Node
 from nbvi.graph.clone import clone
 from nbvi.model import Deterministic, Model, RandomVariable, modelcontext
-from nbvi.model_graph import draw_model_graph, model_to_graphviz
+from nbvi.model_graph import model_to_graphviz
+from nbvi.model_graph_drawing import draw_model_graph
 from nbvi.sampling.diagnostics import effective_sample_size, rhat, summary
 from nbvi.sampling.sample import SamplingError, sample
 from nbvi.trace import Trace
