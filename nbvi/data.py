@@ -431,8 +431,11 @@ class BatchSchedule:
         self._blocks = [None] * len(self.groups)  # per group: positions (STEPS_PER_DRAW, size), next row, n
 
     @staticmethod
-    def _check_aligned(source):
-        sizes = {(mb.name, mb.shared._value.shape[axis]) for mb, axis in source.members}
+    def _check_aligned(source, group=()):
+        """Raise ValueError unless every minibatch sharing the positions of ``source`` (and of the other
+        sources of its ``group``) has the same length along its batched axis."""
+        members = [m for other in (source, *group) for m in other.members]
+        sizes = {(mb.name, mb.shared._value.shape[axis]) for mb, axis in members}
         if len({n for _, n in sizes}) > 1:
             raise ValueError(f"aligned minibatches have different lengths: {sorted(sizes)}; "
                              f"set_value each of them to the same number of rows")
@@ -442,16 +445,19 @@ class BatchSchedule:
         reads its value; a log-density term whose rows kernel reads the rows in place never does."""
         for g, sources in enumerate(self.groups):
             first = sources[0]
-            n = first.n()
+            n = min(source.n() for source in sources)  # every member's data must hold the positions
             block = self._blocks[g]
             if block is None or block[1] == self.STEPS_PER_DRAW or block[2] != n:
+                if block is not None and block[2] != n:  # set_value between steps: still aligned?
+                    for source in sources:
+                        self._check_aligned(source, sources)
                 block = self._blocks[g] = [rng.integers(0, n, (self.STEPS_PER_DRAW, first.size)), 0, n]
             index = block[0][block[1]]
             block[1] += 1
             for source in sources:
                 source.index = index
-        for mb in self.minibatches:
-            mb._stale = True
+                for mb, _axis in source.members:  # (aligned partners outside the density too)
+                    mb._stale = True
 
 
 def depends_on_minibatch(node):

@@ -51,6 +51,9 @@ class RandomVariable(Leaf):
             return self.observed.value()
         return None
 
+    def has_value(self):
+        return isinstance(self.observed, Leaf) and self.observed.has_value()
+
     def random(self, size=None, rng=None):
         """Draws from this variable's distribution (parameters must not depend on free variables)."""
         return self.dist.random(size=size, rng=rng)

@@ -6,6 +6,7 @@ from functools import partial
 import numpy as np
 import pytest
 from gradcheck import assert_grad_close
+from scipy import stats
 
 import nbvi
 from nbvi.data import BatchSchedule, Data, Minibatch
@@ -205,6 +206,66 @@ def test_fewer_rows_set_from_a_callback_take_effect_at_the_next_step():
     nbvi.ADVI(model=model, random_seed=4).fit(6, progressbar=False, callbacks=[callback])
     assert max(p.max() for p in positions[:2]) >= 20  # (300 rows: almost surely some position >= 20)
     assert all(p.max() < 20 for p in positions[2:])
+
+
+def test_fit_then_refine_draws_the_batches_one_longer_fit_draws():
+    data = w6_data(500, 2)
+
+    def inference():
+        model = normal_model(Minibatch(data, batch_size=20), total_size=data.shape, cols=2)
+        return nbvi.ADVI(model=model, random_seed=9)
+
+    whole = inference()
+    whole.fit(12, progressbar=False)
+    refined = inference()
+    refined.fit(7, progressbar=False)
+    refined.refine(5, progressbar=False)
+    np.testing.assert_array_equal(refined.hist, whole.hist)
+    # a second fit() starts a fresh optimizer; with a stateless one it continues the same batches too
+    whole, twice = inference(), inference()
+    whole.fit(12, obj_optimizer=nbvi.sgd(1e-4), progressbar=False)
+    twice.fit(7, obj_optimizer=nbvi.sgd(1e-4), progressbar=False)
+    twice.fit(5, obj_optimizer=nbvi.sgd(1e-4), progressbar=False)
+    np.testing.assert_array_equal(twice.hist, whole.hist)
+
+
+def test_minibatches_sharing_positions_resized_apart_mid_fit_is_an_error():
+    a = Minibatch(w6_data(400, 2), batch_size=10)
+    b = Minibatch(w6_data(400, 2, seed=1), batch_size=10)  # same seed and size: the same positions as a
+    with nbvi.Model() as model:
+        mu = nbvi.Normal("mu", 0.0, 10.0, shape=2)
+        nbvi.Normal("ya", mu, 1.0, observed=a, total_size=400)
+        nbvi.Normal("yb", mu, 1.0, observed=b, total_size=400)
+
+    def shrink_b(approx, losses, i):
+        if i == 2:
+            b.set_value(b.get_value()[:30])  # positions up to 399 would read past b's 30 rows
+
+    with pytest.raises(ValueError, match="different lengths"):
+        nbvi.ADVI(model=model, random_seed=2).fit(5, progressbar=False, callbacks=[shrink_b])
+
+
+def test_aligned_partner_outside_the_density_follows_the_new_positions():
+    X, y = Minibatch(np.arange(100.0)[:, None], np.arange(100.0), batch_size=10)
+    with nbvi.Model() as model:
+        mu = nbvi.Normal("mu", 0.0, 10.0)
+        nbvi.Normal("y", mu, 1.0, observed=y, total_size=100)  # X is not in the density
+    seen = []
+    nbvi.ADVI(model=model, random_seed=3).fit(
+        3, progressbar=False, callbacks=[lambda *args: seen.append((X.eval()[:, 0], y.eval()))])
+    for x_batch, y_batch in seen:
+        np.testing.assert_array_equal(x_batch, y_batch)
+
+
+def test_parameter_of_higher_rank_than_the_minibatch_is_not_read_in_place():
+    from nbvi.graph.evaluate import eval_node
+
+    data = np.random.default_rng(1).normal(size=500)
+    x = Minibatch(data, batch_size=50)
+    mu = np.linspace(-3.0, 3.0, 50)[None, :]  # (1, 50): broadcasts the (50,) batch to (1, 50)
+    got = eval_node(nbvi.Normal.dist(mu=mu, sigma=1.0).logp(x))
+    batch = data[x.rows_in_place()[1]]
+    np.testing.assert_allclose(got, stats.norm.logpdf(batch, mu, 1.0).sum(), rtol=1e-12)
 
 
 def fit_record(seed, method="advi", n=30):

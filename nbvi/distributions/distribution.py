@@ -211,14 +211,15 @@ class Distribution:
             lp, *grads = self.kernel(*args)
         return lp, plan.from_kernel(grads, needs)
 
-    def reads_rows_in_place(self, value_node):
+    def reads_rows_in_place(self, value_node, param_nodes):
         """Whether a term of this family can read ``value_node`` in place: a Minibatch drawing only its rows,
-        a family with a rows kernel, and parameters shared by all rows (checked on static shapes)."""
+        a family with a rows kernel, and parameters (the nodes the term reads) shared by all rows and of no
+        higher rank than the value (checked on static shapes)."""
         from nbvi.data import Minibatch
 
         if self.rows_kernel is None or not isinstance(value_node, Minibatch) or not value_node.batches_rows_only():
             return False
-        shapes = [(1,) + value_node.shape] + [(1,) + node.shape for node in self.param_nodes.values()]
+        shapes = [(1,) + value_node.shape] + [(1,) + node.shape for node in param_nodes]
         return layout.KernelLayout(shapes, True, in_place=True).rows
 
     def logp_partials_in_place(self, minibatch, params, needs):
@@ -263,7 +264,7 @@ class LogpTerm(Op):
 
     def in_place_inputs(self, input_nodes):
         """The value, when it is a minibatch the family's rows kernel reads in place (no gathered copy)."""
-        return (0,) if self.dist.reads_rows_in_place(input_nodes[0]) else ()
+        return (0,) if self.dist.reads_rows_in_place(input_nodes[0], input_nodes[1:]) else ()
 
     def factor(self, value):
         """The total_size scale for a value of batched shape ``(D, *shape)`` (or the node read in place)."""

@@ -77,7 +77,11 @@ class KernelLayout:
         self.n = int(np.prod(shape, dtype=np.int64))
         split = 0
         max_split = 1 if in_place else rank
-        if use_rows and (in_place or self.n >= ROWS_KERNEL_MIN_SIZE) and lifted[0][0] == 1 and lifted[0][1:] == shape:
+        # in place, the value's own first axis must be the row axis: a parameter of higher rank would make
+        # the first lifted axis a padding axis of the value
+        own_rows = not in_place or len(shapes[0]) == rank + 1
+        if (use_rows and own_rows and (in_place or self.n >= ROWS_KERNEL_MIN_SIZE) and lifted[0][0] == 1
+                and lifted[0][1:] == shape):
             while split < max_split and all(s[1 + split] == 1 for s in lifted[1:]):
                 split += 1
         self.rows = split > 0

@@ -8,6 +8,7 @@ import numpy as np
 
 from nbvi.graph.node import Leaf, Node
 from nbvi.graph.op import NonDifferentiableError, unbroadcast
+from nbvi.graph.ops.elementwise import AddN
 
 
 def _batched(value):
@@ -248,7 +249,7 @@ def _terms_plan(program):
     if out not in steps:
         return None
     node, ins = steps[out]
-    if node.op.name == "add_n":
+    if isinstance(node.op, AddN):
         term_slots, n_steps = ins, len(ins) + 1
     else:
         term_slots, n_steps = [out], 1

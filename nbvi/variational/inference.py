@@ -49,6 +49,7 @@ class Inference:
         self.model = approx.model
         self.rng = np.random.default_rng(random_seed)
         self._last = None  # (optimizer, state, callbacks) of the last fit, for refine
+        self._batches = None  # (minibatch ids, BatchSchedule): kept across fits, so fit(a) + fit(b) = fit(a + b)
 
     @property
     def hist(self):
@@ -87,6 +88,14 @@ class Inference:
         optimizer, state, callbacks = self._last
         return self._run(n, optimizer, state, callbacks, progressbar)
 
+    def _batch_schedule(self, minibatches):
+        """The schedule of the last fit when it serves the same minibatches (its positions drawn ahead are
+        used up first, as one longer fit would), else a new one."""
+        key = tuple(id(mb) for mb in minibatches)
+        if self._batches is None or self._batches[0] != key:
+            self._batches = (key, BatchSchedule(minibatches))
+        return self._batches[1]
+
     def draws_per_step(self):
         """Points at which one step evaluates the model (1 here; obj_n_mc or the particles in subclasses)."""
         return 1
@@ -118,7 +127,7 @@ class Inference:
         # follows only the contract of ARCHITECTURE.md has none)
         find = getattr(self.model, "minibatches", None)
         minibatches = find() if find is not None else []
-        draw_batch = BatchSchedule(minibatches).draw if minibatches else None
+        draw_batch = self._batch_schedule(minibatches).draw if minibatches else None
         rng = self.rng
         try:
             with threads_for(self.work_per_step()):  # one thread when the kernels' work is small
