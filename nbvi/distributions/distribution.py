@@ -199,7 +199,7 @@ class Distribution:
         logp : ndarray (D,)
         partials : list of ndarray or None, each ``(D, *s_i)``: d logp[d] / d argument.
         """
-        key = (tuple(v.shape for v in values), needs[0])
+        key = (tuple([v.shape for v in values]), needs[0])
         plan = self._layouts.get(key)
         if plan is None:
             plan = self._layouts[key] = layout.KernelLayout(list(key[0]), self.rows_kernel is not None and not needs[0])

@@ -90,6 +90,11 @@ class KernelLayout:
         self.value_rows = (int(np.prod(shape[:split], dtype=np.int64)), self.columns)
         self.all_rows = np.arange(self.value_rows[0]) if self.rows else None
         self.specs = [self._spec(s, lf, split) for s, lf in zip(shapes, lifted)]
+        # the static shapes each argument takes for the kernel and each gradient takes back (made once here,
+        # so that a call only reshapes)
+        self.kernel_shapes = [self.value_rows if k == 0 and self.rows else (s[0], 1 if kind == "one" else self.columns)
+                              for k, (s, (kind, *_)) in enumerate(zip(shapes, self.specs))]
+        self.grad_shapes = [(self.draws,) + s[1:] for s in shapes]
 
     def _spec(self, shape, lifted, split):
         """How one argument is laid out: 'one' value per draw, 'full' size, or 'partial' (copied to full)."""
@@ -104,31 +109,29 @@ class KernelLayout:
         return kind, shape, core, sum_axes
 
     def to_kernel(self, values):
-        """Arguments as contiguous 2-D arrays: ``(D_i, 1)`` or ``(D_i, n)``; in rows mode the value is ``(R, C)``."""
+        """Arguments as contiguous 2-D arrays: ``(D_i, 1)`` or ``(D_i, n)``; in rows mode the value is ``(R, C)``
+        (None for a minibatch that its rows kernel reads in place)."""
         out = []
-        for k, (v, (kind, shape, core, _)) in enumerate(zip(values, self.specs)):
-            if k == 0 and self.rows:  # (None for a minibatch its rows kernel reads in place)
-                out.append(None if v is None else np.ascontiguousarray(v).reshape(self.value_rows))
-            elif kind == "one":
-                out.append(np.ascontiguousarray(v).reshape(shape[0], 1))
-            elif kind == "full":
-                out.append(np.ascontiguousarray(v).reshape(shape[0], self.columns))
-            else:
+        for v, target, (kind, _shape, core, _) in zip(values, self.kernel_shapes, self.specs):
+            if v is None:
+                out.append(None)
+            elif kind == "partial":  # broadcast along some axes: copy it out to full size
                 full = np.broadcast_to(v.reshape(core), core[:1] + self.trailing)
-                out.append(np.ascontiguousarray(full).reshape(shape[0], self.columns))
+                out.append(np.ascontiguousarray(full).reshape(target))
+            else:
+                out.append(np.ascontiguousarray(v).reshape(target))
         return out
 
     def from_kernel(self, grads, needs):
         """Kernel gradients ``(D, 1)`` / ``(D, n)`` back to per-draw gradients ``(D, *s_i)`` (None where not needed)."""
         out = []
-        for g, need, (kind, shape, _core, sum_axes) in zip(grads, needs, self.specs):
+        for g, need, target, (kind, _shape, _core, sum_axes) in zip(grads, needs, self.grad_shapes, self.specs):
             if g is None or not need:
                 out.append(None)
             elif kind == "partial":
-                full = g.reshape((g.shape[0],) + self.trailing).sum(axis=sum_axes, keepdims=True)
-                out.append(full.reshape((g.shape[0],) + shape[1:]))
+                out.append(g.reshape((g.shape[0],) + self.trailing).sum(axis=sum_axes, keepdims=True).reshape(target))
             else:
-                out.append(g.reshape((g.shape[0],) + shape[1:]))
+                out.append(g.reshape(target))
         return out
 
 
