@@ -15,21 +15,32 @@ import numba
 PARALLEL_MIN_ELEMENTS = 1 << 18
 
 
+_replaced = []  # the thread counts that enclosing small fits replaced by 1 (innermost last)
+
+
 @contextmanager
 def threads_for(work):
     """Run the block with numba's threads, or with one thread when ``work`` (elements per step) is small.
+
+    A large fit started inside a small one (e.g. from a callback) gets back the threads the small fit put
+    aside, for as long as it runs.
 
     Parameters
     ----------
     work : int or None
         Elements the kernels of one step loop over; None when unknown (the threads stay as they are).
     """
-    if work is None or work >= PARALLEL_MIN_ELEMENTS:
+    if work is None or (work >= PARALLEL_MIN_ELEMENTS and not _replaced):
         yield
         return
     previous = numba.get_num_threads()
-    numba.set_num_threads(1)
+    small = work < PARALLEL_MIN_ELEMENTS
+    numba.set_num_threads(1 if small else _replaced[-1])
+    if small:
+        _replaced.append(previous)
     try:
         yield
     finally:
+        if small:
+            _replaced.pop()
         numba.set_num_threads(previous)

@@ -44,3 +44,14 @@ def test_svgd_work_counts_the_stein_force():
         nbvi.Normal("x", 0.0, 1.0, shape=4)
     svgd = nbvi.SVGD(n_particles=300, model=model, random_seed=1)
     assert svgd.work_per_step() == 300 * 4 + 300 * 300 * 4
+
+
+def test_a_large_fit_inside_a_small_one_gets_the_threads_back():
+    before = numba.get_num_threads()
+    with threads_for(10):
+        with threads_for(PARALLEL_MIN_ELEMENTS):
+            assert numba.get_num_threads() == before
+        assert numba.get_num_threads() == 1
+        with threads_for(None):
+            assert numba.get_num_threads() == 1
+    assert numba.get_num_threads() == before
