@@ -449,8 +449,7 @@ class BatchSchedule:
             block = self._blocks[g]
             if block is None or block[1] == self.STEPS_PER_DRAW or block[2] != n:
                 if block is not None and block[2] != n:  # set_value between steps: still aligned?
-                    for source in sources:
-                        self._check_aligned(source, sources)
+                    self._check_aligned(first, sources)
                 block = self._blocks[g] = [rng.integers(0, n, (self.STEPS_PER_DRAW, first.size)), 0, n]
             index = block[0][block[1]]
             block[1] += 1

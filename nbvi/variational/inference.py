@@ -44,6 +44,8 @@ class Inference:
     gradient with respect to ``approx.params`` into ``grad``.
     """
 
+    uses_stein_force = False  # SVGD and ASVGD: each step also computes the O(draws^2 ndim) Stein force
+
     def __init__(self, approx, random_seed=None):
         self.approx = approx
         self.model = approx.model
@@ -102,9 +104,14 @@ class Inference:
 
     def work_per_step(self):
         """Elements the kernels of one step loop over (to decide on threads), or None when the model does not
-        say (a model that follows only the contract of ARCHITECTURE.md)."""
+        say (a model that follows only the contract of ARCHITECTURE.md): the model's work at every draw, plus
+        the Stein force's draws^2 ndim for the methods that move draws by it."""
         per_draw = getattr(self.model, "work_per_draw", None)
-        return None if per_draw is None else self.draws_per_step() * per_draw()
+        if per_draw is None:
+            return None
+        draws = self.draws_per_step()
+        stein = draws * draws * self.model.ndim if self.uses_stein_force else 0
+        return draws * per_draw() + stein
 
     def set_options(self, **kwargs):
         if kwargs:
@@ -273,6 +280,8 @@ class SVGD(Inference):
         Divides the driving term of the Stein force (1: the posterior).
     """
 
+    uses_stein_force = True
+
     def __init__(self, n_particles=100, jitter=1.0, model=None, random_seed=None, start=None, temperature=1.0):
         model = modelcontext(model)
         if int(n_particles) < 1:
@@ -287,12 +296,6 @@ class SVGD(Inference):
 
     def draws_per_step(self):
         return self.approx.histogram.shape[0]
-
-    def work_per_step(self):
-        """The model's work at every particle, plus the Stein force's n^2 ndim."""
-        model_work = super().work_per_step()
-        n, ndim = self.approx.histogram.shape
-        return None if model_work is None else model_work + n * n * ndim
 
     def _step(self, params, grad):
         particles = self.approx.histogram
@@ -313,6 +316,8 @@ class ASVGD(ADVI):
     temperature : float
     """
 
+    uses_stein_force = True
+
     def __init__(self, model=None, random_seed=None, start=None, obj_n_mc=500, temperature=1.0):
         if not temperature > 0:
             raise ValueError(f"temperature must be > 0, got {temperature}")
@@ -324,11 +329,6 @@ class ASVGD(ADVI):
         super().set_options(obj_n_mc=obj_n_mc, **kwargs)
         if obj_n_mc is not None:
             self.direction = np.empty((self.obj_n_mc, self.model.ndim))
-
-    def work_per_step(self):
-        """The model's work at every draw, plus the Stein force's obj_n_mc^2 ndim."""
-        model_work = super().work_per_step()
-        return None if model_work is None else model_work + self.obj_n_mc ** 2 * self.model.ndim
 
     def _step(self, params, grad):
         eps = self.noise.next()
