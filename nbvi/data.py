@@ -93,6 +93,9 @@ class _Index:
         self.rng = np.random.default_rng(None if seed is None else [occurrence, seed])
         self.members = []
         self.index = None
+        # the block of positions ``index`` is row ``block_row`` of, when a BatchSchedule drew it (None else)
+        self.block = None
+        self.block_row = 0
 
     def n(self):
         """Positions to draw from: the smallest length of the members' storage along their axis."""
@@ -105,6 +108,7 @@ class _Index:
         """New positions (with replacement, uniform), from ``rng`` or this source's own generator;
         every member gathers its batch again when its value is next read."""
         self.index = (self.rng if rng is None else rng).integers(0, self.n(), self.size)
+        self.block = None
         for mb, _axis in self.members:
             mb._stale = True
 
@@ -322,6 +326,7 @@ class Minibatch(Leaf):
         self._single = self._axes[0] if len(self._axes) == 1 else None
         self._batched = np.empty((1,) + self.shape, dtype=self.dtype)
         self._stale = True  # the batch buffer does not hold the current positions' entries yet
+        self._statistics = {}  # compute -> (block of positions, data, statistics of each of its batches)
         for axis, source in self._axes:
             source.members.append((self, axis))
         shared._minibatches.append(self)
@@ -361,6 +366,35 @@ class Minibatch(Leaf):
         """What a rows kernel needs to read this batch without copying it: the data as ``(N, C)`` and the
         positions of this step's rows, int64 ``(R,)``. Only for :meth:`batches_rows_only` minibatches."""
         return self.shared.rows_view, self._single[1].index
+
+    def block_statistics(self, compute):
+        """``compute``'s statistics of this step's batch, read in place; only for :meth:`batches_rows_only`.
+
+        During a fit the positions of the next ``BatchSchedule.STEPS_PER_DRAW`` batches are drawn at once;
+        the first request computes the statistics of all of them in one call (long enough for threads to
+        pay), the next steps only look theirs up. A new block, ``set_value`` or ``resample`` starts afresh.
+
+        Parameters
+        ----------
+        compute : callable ``(data (N, C), rows int64 (S, R)) -> (S, ...)``
+            Statistics of each of S sets of rows, e.g. :func:`~nbvi.distributions.normal.normal_column_statistics`.
+
+        Returns
+        -------
+        ndarray, ``compute``'s result for this step's rows (a view, not to be modified).
+        """
+        from nbvi.threads import threads_for
+
+        data = self.shared.rows_view
+        source = self._single[1]
+        block = source.block
+        if block is None:  # drawn outside a schedule: this batch alone
+            return compute(data, source.index[None])[0]
+        cached = self._statistics.get(compute)
+        if cached is None or cached[0] is not block or cached[1] is not data:
+            with threads_for(block.size * data.shape[1]):  # a block is large: threads pay, even in a small fit
+                cached = self._statistics[compute] = (block, data, compute(data, block))
+        return cached[2][source.block_row]
 
     @property
     def minibatch(self):
@@ -428,6 +462,7 @@ class BatchSchedule:
                     sources.append(source)
                 self._check_aligned(source)
         self.groups = list(groups.values())
+        self._members = [[m for source in sources for m in source.members] for sources in self.groups]
         self._blocks = [None] * len(self.groups)  # per group: positions (STEPS_PER_DRAW, size), next row, n
 
     @staticmethod
@@ -444,19 +479,22 @@ class BatchSchedule:
         """New positions for every group, from ``rng``. A minibatch gathers its batch only when something
         reads its value; a log-density term whose rows kernel reads the rows in place never does."""
         for g, sources in enumerate(self.groups):
-            first = sources[0]
-            n = min(source.n() for source in sources)  # every member's data must hold the positions
+            # every member's data must hold the positions (a list, not a generator: this runs every step)
+            n = min([mb.shared._value.shape[axis] for mb, axis in self._members[g]])
             block = self._blocks[g]
             if block is None or block[1] == self.STEPS_PER_DRAW or block[2] != n:
                 if block is not None and block[2] != n:  # set_value between steps: still aligned?
-                    self._check_aligned(first, sources)
-                block = self._blocks[g] = [rng.integers(0, n, (self.STEPS_PER_DRAW, first.size)), 0, n]
-            index = block[0][block[1]]
-            block[1] += 1
+                    self._check_aligned(sources[0], sources)
+                block = self._blocks[g] = [rng.integers(0, n, (self.STEPS_PER_DRAW, sources[0].size)), 0, n]
+            positions, row = block[0], block[1]
+            index = positions[row]
             for source in sources:
                 source.index = index
-                for mb, _axis in source.members:  # (aligned partners outside the density too)
-                    mb._stale = True
+                source.block = positions
+                source.block_row = row
+            for mb, _axis in self._members[g]:  # (aligned partners outside the density too)
+                mb._stale = True
+            block[1] = row + 1
 
 
 def depends_on_minibatch(node):

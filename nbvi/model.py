@@ -120,6 +120,7 @@ class Model:
         self.deterministics = []
         self.named_vars = {}
         self._plan = None
+        self._fused = None  # FusedDensity, False when the model is outside its class, None before deciding
 
     # -- context ----------------------------------------------------------------------------------------
     def __enter__(self):
@@ -183,6 +184,7 @@ class Model:
             self.observed_RVs.append(rv)
         self.named_vars[name] = rv
         self._plan = None
+        self._fused = None
         return rv
 
     @staticmethod
@@ -342,6 +344,9 @@ class Model:
     def logp_dlogp(self, theta):
         """Joint log-density in unconstrained space and its gradient, at D points.
 
+        Models that are a sum of scalar terms over variables and data run one compiled kernel
+        (:class:`~nbvi.fused.density.FusedDensity`); the others walk the graph.
+
         Parameters
         ----------
         theta : ndarray, shape (D, ndim)
@@ -354,6 +359,24 @@ class Model:
         program, layout, ndim = self._plan or self._joint()
         if not (type(theta) is np.ndarray and theta.ndim == 2 and theta.dtype == np.float64 and theta.shape[1] == ndim):
             theta = self._as_theta(theta, ndim)
+        fused = self.fused_density()
+        if fused is not None:
+            return fused.logp_dlogp(theta)
+        return self._graph_logp_dlogp(theta)
+
+    def fused_density(self):
+        """The model's :class:`~nbvi.fused.density.FusedDensity` (rebuilt after a ``set_value`` of data it
+        copied), or None when the model is outside what it evaluates (then the graph is walked)."""
+        fused = self._fused
+        if fused is None or (fused is not False and not fused.is_current()):
+            from nbvi.fused.density import FusedDensity
+
+            fused = self._fused = FusedDensity.build(self) or False
+        return fused or None
+
+    def _graph_logp_dlogp(self, theta):
+        """``logp_dlogp`` by walking the graph (every model; theta already checked)."""
+        program, layout, ndim = self._plan or self._joint()
         us, xs = self._constrained(theta, layout)
         logp, grads_x = program.value_and_grad(xs)
         draws = theta.shape[0]

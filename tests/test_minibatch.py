@@ -146,6 +146,7 @@ def test_one_batch_per_step_drawn_before_the_step_from_the_inference_generator()
         return original(theta)
 
     model.logp_dlogp = recording
+    model.fused_density = lambda: None  # the graph path, which asks logp_dlogp (the fused step is compared below)
     inference = nbvi.ADVI(model=model, random_seed=3)
     inference.fit(5, progressbar=False, callbacks=[lambda approx, losses, i: after.append(x.eval())])
     assert len(inside) == len(after) == 5
@@ -444,3 +445,46 @@ def test_set_value_with_other_columns_or_too_few_rows():
 def test_aligned_arrays_need_the_same_rows():
     with pytest.raises(ValueError, match=r"'b' has 9 rows but 'a' has 10"):
         Minibatch(np.ones((10, 2)), np.ones(9), batch_size=3, name=["a", "b"])
+
+
+# -- statistics of upcoming batches (the fused density's minibatch terms) --------------------------------------
+def test_block_statistics_are_computed_once_per_block_of_batches():
+    from nbvi.distributions.normal import normal_column_statistics
+
+    data = w6_data(1000, 3)
+    x = Minibatch(data, batch_size=30)
+    calls = []
+
+    def counting(rows_data, rows):
+        calls.append(rows.shape)
+        return normal_column_statistics(rows_data, rows)
+
+    schedule, rng = BatchSchedule([x]), np.random.default_rng(3)
+    for _ in range(BatchSchedule.STEPS_PER_DRAW + 2):
+        schedule.draw(rng)
+        stats = x.block_statistics(counting)
+        batch = data[x.rows_in_place()[1]]
+        np.testing.assert_allclose(stats[0], batch.mean(axis=0), rtol=1e-12)
+        np.testing.assert_allclose(stats[1], ((batch - batch.mean(axis=0)) ** 2).sum(axis=0), rtol=1e-9)
+    assert calls == [(BatchSchedule.STEPS_PER_DRAW, 30)] * 2  # one call per block of batches
+    x.resample()  # outside a schedule: this batch alone
+    np.testing.assert_allclose(x.block_statistics(counting)[0], data[x.rows_in_place()[1]].mean(axis=0))
+    assert calls[-1] == (1, 30)
+
+
+def test_new_values_of_the_same_size_mid_block_reach_the_statistics():
+    data = w6_data(500, 3)
+    x = Minibatch(data, batch_size=25)
+    model = normal_model(x, total_size=data.shape)
+    assert model.fused_density() is not None
+    theta = np.random.default_rng(2).normal(size=(2, model.ndim))
+    schedule, rng = BatchSchedule(model.minibatches()), np.random.default_rng(1)
+    for step in range(4):
+        schedule.draw(rng)
+        if step == 2:
+            x.set_value(data * 2.0 + 1.0)  # same shape: the block of positions goes on, the data changed
+            schedule.draw(rng)
+        logp, grad = model.logp_dlogp(theta)
+        want_logp, want_grad = model._graph_logp_dlogp(theta)
+        np.testing.assert_allclose(logp, want_logp, rtol=1e-10)
+        np.testing.assert_allclose(grad, want_grad, rtol=1e-9, atol=1e-9)

@@ -113,17 +113,32 @@ def normal_rows_kernel(data, rows, mu, sigma):
 
 
 @njit(cache=True)
+def normal_column_logp_grad(mean, spread, n_rows, mu, sigma):
+    """log-likelihood of one column of R rows with mean c and sum of squared deviations V, and its partial
+    derivatives with respect to mu and sigma (-inf and zeros for sigma <= 0).
+
+    The sum of squared z-scores is S2 = (V + R (c - mu)^2) / sigma^2 and the sum of z-scores
+    S1 = R (c - mu) / sigma:
+
+        logp       = -S2 / 2 - R log sigma - R log(2 pi) / 2
+        d/dmu      = S1 / sigma = R (c - mu) / sigma^2
+        d/dsigma   = (S2 - R) / sigma
+    """
+    if not sigma > 0.0:
+        return -np.inf, 0.0, 0.0
+    gap = mean - mu
+    inv_var = 1.0 / (sigma * sigma)
+    s2 = (spread + n_rows * gap * gap) * inv_var
+    logp = -0.5 * s2 - n_rows * (math.log(sigma) + HALF_LOG_2PI)
+    return logp, n_rows * gap * inv_var, (s2 - n_rows) / sigma
+
+
+@njit(cache=True)
 def normal_from_sums(sums, shift, n_rows, mu, sigma):
     """logp (D,) and the gradients for mu and sigma from the block sums of :func:`normal_rows_kernel`.
 
-    With c_j = A_j / R, V_j = Q_j - A_j c_j (the rows' sum of squared deviations from their mean) and
-    m_j = mu_j - K_j, the sum of squared z-scores is S2_j = (V_j + R (c_j - m_j)^2) / sigma_j^2 and the
-    sum of z-scores S1_j = R (c_j - m_j) / sigma_j:
-
-        logp       = sum_j [-S2_j / 2 - R log sigma_j] - R C log(2 pi) / 2
-        d/dmu_j    = S1_j / sigma_j
-        d/dsigma_j = (S2_j - R) / sigma_j
-
+    With A_j, Q_j the sums of the shifted values and their squares, the column mean is c_j = K_j + A_j / R
+    and the sum of squared deviations V_j = Q_j - A_j^2 / R; :func:`normal_column_logp_grad` does the rest.
     A draw with some sigma_j <= 0 gets logp -inf and zero gradients.
     """
     n_cols = sums.shape[2]
@@ -132,25 +147,55 @@ def normal_from_sums(sums, shift, n_rows, mu, sigma):
     spread = np.empty(n_cols)
     for j in range(n_cols):
         a = sums[:, 0, j].sum()
-        mean[j] = a / n_rows if n_rows else 0.0
-        spread[j] = max(sums[:, 1, j].sum() - a * mean[j], 0.0)
+        mean[j] = shift[j] + (a / n_rows if n_rows else 0.0)
+        spread[j] = max(sums[:, 1, j].sum() - (a * a / n_rows if n_rows else 0.0), 0.0)
     logp = np.zeros(draws)
     g_mu = np.zeros((draws, mu.shape[1]))
     g_sigma = np.zeros((draws, sigma.shape[1]))
     for d in range(draws):
         for j in range(n_cols):
-            s = at(sigma, d, j)
-            if not s > 0.0:
+            lp, dmu, dsigma = normal_column_logp_grad(mean[j], spread[j], n_rows, at(mu, d, j), at(sigma, d, j))
+            if lp == -np.inf:
                 logp[d] = -np.inf
                 g_mu[d, :] = 0.0
                 g_sigma[d, :] = 0.0
                 break
-            gap = mean[j] - (at(mu, d, j) - shift[j])  # c_j - m_j: mean of x minus mu
-            s2 = (spread[j] + n_rows * gap * gap) / (s * s)
-            logp[d] += -0.5 * s2 - n_rows * (math.log(s) + HALF_LOG_2PI)
-            g_mu[d, spot(mu, j)] += n_rows * gap / (s * s)
-            g_sigma[d, spot(sigma, j)] += (s2 - n_rows) / s
+            logp[d] += lp
+            g_mu[d, spot(mu, j)] += dmu
+            g_sigma[d, spot(sigma, j)] += dsigma
     return logp, g_mu, g_sigma
+
+
+@njit(cache=True, parallel={"numpy": False})
+def normal_column_statistics(data, rows):
+    """For each of S sets of rows (rows int64 (S, R), indexes into data (N, C)), the column means and sums
+    of squared deviations: out (S, 2, C) with out[s, 0] = c and out[s, 1] = V.
+
+    Computed ahead for a block of upcoming minibatches (each row of ``rows`` one step's batch), in one
+    parallel call long enough to pay for its threads; or once for all rows of full data (S = 1). Each set
+    is cut into blocks of at least 256 rows so that one long set also runs in parallel; the values are
+    shifted by the first row's (as in :func:`normal_rows_kernel`).
+    """
+    n_sets, n_rows = rows.shape
+    n_cols = data.shape[1]
+    n_blocks = max(1, min(n_rows // 256, 64))
+    bounds = row_blocks(n_rows, n_blocks)
+    shift = data[rows[0, 0]].copy() if n_rows else np.zeros(n_cols)
+    sums = np.zeros((n_sets * n_blocks, 2, n_cols))
+    for task in prange(n_sets * n_blocks):
+        s, b = task // n_blocks, task % n_blocks
+        normal_row_sums(data, rows[s], bounds[b], bounds[b + 1], shift, sums[task])
+    out = np.empty((n_sets, 2, n_cols))
+    for s in range(n_sets):
+        for j in range(n_cols):
+            a = 0.0
+            q = 0.0
+            for b in range(n_blocks):
+                a += sums[s * n_blocks + b, 0, j]
+                q += sums[s * n_blocks + b, 1, j]
+            out[s, 0, j] = shift[j] + (a / n_rows if n_rows else 0.0)
+            out[s, 1, j] = max(q - (a * a / n_rows if n_rows else 0.0), 0.0)
+    return out
 
 
 class Normal(Distribution):

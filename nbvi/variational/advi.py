@@ -18,11 +18,30 @@ The kernels write the gradient into a buffer the optimizer then consumes.
 """
 import math
 
+import numpy as np
 from numba import njit
 
 from nbvi.variational.approximations import HALF_LOG_2PI_E
 
 # -- mean field: params = [mu (ndim), rho (ndim)], sigma = softplus(rho) ------------------------------------
+
+
+@njit(cache=True)
+def meanfield_sigma(params, sigma, dsigma_drho):
+    """sigma = softplus(rho) and d sigma/d rho = sigmoid(rho) for rho = params[ndim:], into the (ndim,) outputs.
+
+    Both come from one e = exp(-|rho|): softplus(rho) = max(rho, 0) + log(1 + e), and sigmoid(rho) is
+    1 / (1 + e) for rho >= 0, e / (1 + e) below. Returns sum_i log sigma_i (the entropy's variable part).
+    """
+    ndim = sigma.shape[0]
+    sum_log_sigma = 0.0
+    for i in range(ndim):
+        rho = params[ndim + i]
+        e = math.exp(-abs(rho))
+        sigma[i] = max(rho, 0.0) + math.log1p(e)
+        dsigma_drho[i] = 1.0 / (1.0 + e) if rho >= 0.0 else e / (1.0 + e)
+        sum_log_sigma += math.log(sigma[i])
+    return sum_log_sigma
 
 
 @njit(cache=True)
@@ -50,30 +69,38 @@ def meanfield_loss_grad(params, eps, logp, dlogp, stl, grad):
     stl : bool, use the sticking-the-landing estimator
     grad : (2 ndim,) output
     """
+    ndim = eps.shape[1]
+    sigma = np.empty(ndim)
+    dsigma_drho = np.empty(ndim)
+    sum_log_sigma = meanfield_sigma(params, sigma, dsigma_drho)
+    return meanfield_loss_grad_given_sigma(sigma, dsigma_drho, sum_log_sigma, eps, logp, dlogp, stl, grad)
+
+
+@njit(cache=True, error_model="numpy")
+def meanfield_loss_grad_given_sigma(sigma, dsigma_drho, sum_log_sigma, eps, logp, dlogp, stl, grad):
+    """:func:`meanfield_loss_grad` with sigma, d sigma/d rho and sum log sigma already computed
+    (:func:`meanfield_sigma`)."""
     draws, ndim = eps.shape
     loss = 0.0
     for s in range(draws):
         loss -= logp[s]
     loss /= draws
+    loss -= sum_log_sigma  # H[q] = sum_i log sigma_i + const
     for i in range(ndim):
-        rho = params[ndim + i]
-        sigma = rho + math.log1p(math.exp(-rho)) if rho > 0 else math.log1p(math.exp(rho))
-        dsigma_drho = 1.0 / (1.0 + math.exp(-rho))  # d softplus(rho)/drho = sigmoid(rho)
-        loss -= math.log(sigma)  # H[q] = sum_i log sigma_i + const
         g_mu = 0.0
         g_sigma = 0.0
         for s in range(draws):
             g_theta = dlogp[s, i]
             if stl:
-                g_theta += eps[s, i] / sigma  # -grad_theta log q = (theta - mu) / sigma^2 = eps / sigma
+                g_theta += eps[s, i] / sigma[i]  # -grad_theta log q = (theta - mu) / sigma^2 = eps / sigma
             g_mu -= g_theta  # d theta/d mu = 1
             g_sigma -= g_theta * eps[s, i]  # d theta/d sigma = eps
         g_mu /= draws
         g_sigma /= draws
         if not stl:
-            g_sigma -= 1.0 / sigma  # dH/dsigma = 1/sigma
+            g_sigma -= 1.0 / sigma[i]  # dH/dsigma = 1/sigma
         grad[i] = g_mu
-        grad[ndim + i] = g_sigma * dsigma_drho
+        grad[ndim + i] = g_sigma * dsigma_drho[i]  # d softplus(rho)/drho = sigmoid(rho)
     return loss - ndim * HALF_LOG_2PI_E
 
 

@@ -254,7 +254,16 @@ class ADVI(Inference):
     def draws_per_step(self):
         return self.obj_n_mc
 
+    def _fused(self):
+        """The model's fused density, which runs a whole step in one kernel call, or None (a model that
+        follows only the contract of ARCHITECTURE.md has none)."""
+        find = getattr(self.model, "fused_density", None)
+        return find() if find is not None else None
+
     def _step(self, params, grad):
+        fused = self._fused()
+        if fused is not None:
+            return fused.meanfield_step(params, self.noise.next(), self.theta, grad, self.stl)
         return advi.meanfield_step(self.model.logp_dlogp, params, self.noise.next(), self.theta, grad, self.stl)
 
 
@@ -264,6 +273,9 @@ class FullRankADVI(ADVI):
     approximation = FullRank
 
     def _step(self, params, grad):
+        fused = self._fused()
+        if fused is not None:
+            return fused.fullrank_step(params, self.noise.next(), self.theta, grad, self.stl)
         return advi.fullrank_step(self.model.logp_dlogp, params, self.noise.next(), self.theta, grad, self.stl)
 
 

@@ -1,0 +1,55 @@
+"""The elementwise transforms of :mod:`nbvi.transforms` for one element, behind one compiled switch.
+
+For u in the unconstrained space, :func:`transform_backward` gives the constrained x = backward(u) and what
+the density in u needs (see :mod:`nbvi.transforms`):
+
+    log p_u(u) = log p_x(x) + log|dx/du|,     d log p_u / du = (dx/du) g_x + d log|dx/du| / du
+
+Each element of the flat unconstrained vector carries its transform number and its bounds, so a variable
+whose bounds are arrays just has other bounds per element.
+"""
+import math
+
+from numba import njit
+
+IDENTITY, LOG, LOGODDS, INTERVAL, LOWERBOUND, UPPERBOUND = 0, 1, 2, 3, 4, 5
+
+TRANSFORMS = {"log": LOG, "logodds": LOGODDS, "interval": INTERVAL, "lowerbound": LOWERBOUND,
+              "upperbound": UPPERBOUND}
+
+
+@njit(cache=True)
+def _log_sigmoid(u):
+    """log(1 / (1 + e^-u)), finite for every finite u."""
+    return -math.log1p(math.exp(-u)) if u >= 0.0 else u - math.log1p(math.exp(u))
+
+
+@njit(cache=True)
+def transform_backward(code, u, lower, upper):
+    """x = backward(u) of transform number ``code`` and the three derivatives the density needs.
+
+    Returns
+    -------
+    (x, log|dx/du|, dx/du, d log|dx/du| / du)
+    """
+    if code == LOG:  # x = e^u: log|dx/du| = u
+        x = math.exp(u)
+        return x, u, x, 1.0
+    if code == LOWERBOUND:  # x = lower + e^u
+        e = math.exp(u)
+        return lower + e, u, e, 1.0
+    if code == UPPERBOUND:  # x = upper - e^u: dx/du = -e^u, log|dx/du| = u
+        e = math.exp(u)
+        return upper - e, u, -e, 1.0
+    if code == LOGODDS or code == INTERVAL:
+        # x = lower + w s(u) with s the sigmoid (w = 1, lower = 0 for logodds); dx/du = w s(u) s(-u),
+        # log|dx/du| = log w + log s(u) + log s(-u), whose derivative is s(-u) - s(u)
+        width = 1.0 if code == LOGODDS else upper - lower
+        log_s, log_s_neg = _log_sigmoid(u), _log_sigmoid(-u)
+        s, s_neg = math.exp(log_s), math.exp(log_s_neg)
+        if code == LOGODDS:
+            x = s
+        else:  # measured from the nearer bound, so x stays strictly inside for large |u|
+            x = lower + width * s if u <= 0.0 else upper - width * s_neg
+        return x, math.log(width) + log_s + log_s_neg, width * s * s_neg, s_neg - s
+    return u, 0.0, 1.0, 0.0  # identity

@@ -1,0 +1,49 @@
+"""The fused ADVI steps take the same steps as the generic ones (model asked through logp_dlogp)."""
+import numpy as np
+import pytest
+
+import nbvi
+
+
+def w6_like_model(rows=300, cols=3, batch_size=20):
+    rng = np.random.default_rng(5)
+    data = rng.random((rows, cols)) * rng.integers(1, 10, cols) + rng.random(cols) * 10
+    with nbvi.Model() as model:
+        batch = nbvi.Minibatch(data, batch_size=batch_size)
+        mu = nbvi.Flat("mu", shape=(cols,))
+        sd = nbvi.HalfNormal("sd", shape=(cols,))
+        nbvi.Normal("lik", mu, sd, observed=batch, total_size=data.shape)
+    return model
+
+
+def small_model():
+    with nbvi.Model() as model:
+        p = nbvi.Beta("p", 2.0, 3.0)
+        rate = nbvi.Gamma("rate", 2.0, 1.0, shape=2)
+        bounded = nbvi.Uniform("bounded", -1.0, 2.0)
+        nbvi.Poisson("counts", rate, observed=np.array([[1, 4], [0, 3], [2, 5]]))
+        nbvi.Bernoulli("flips", p, observed=np.array([0, 1, 1, 0, 1]))
+        nbvi.Normal("y", bounded, 1.0, observed=np.array([0.5, 1.0]))
+    return model
+
+
+def fit_history(make_model, method, fused, **options):
+    model = make_model()
+    if not fused:
+        model.fused_density = lambda: None  # the generic step: draws, model.logp_dlogp, loss and gradient
+    else:
+        assert model.fused_density() is not None
+    inference = method(model=model, random_seed=11, **options)
+    inference.fit(150, obj_optimizer=nbvi.adam(learning_rate=0.05), progressbar=False)
+    return inference.hist, inference.approx.params
+
+
+@pytest.mark.parametrize("make_model", [w6_like_model, small_model])
+@pytest.mark.parametrize("method, options", [
+    (nbvi.ADVI, {}), (nbvi.ADVI, {"stl": True, "obj_n_mc": 3}), (nbvi.FullRankADVI, {}),
+])
+def test_fused_and_generic_steps_agree(make_model, method, options):
+    fused_hist, fused_params = fit_history(make_model, method, True, **options)
+    graph_hist, graph_params = fit_history(make_model, method, False, **options)
+    np.testing.assert_allclose(fused_hist, graph_hist, rtol=1e-9)
+    np.testing.assert_allclose(fused_params, graph_params, rtol=1e-8, atol=1e-10)
