@@ -367,7 +367,7 @@ class Minibatch(Leaf):
         positions of this step's rows, int64 ``(R,)``. Only for :meth:`batches_rows_only` minibatches."""
         return self.shared.rows_view, self._single[1].index
 
-    def block_statistics(self, compute):
+    def block_statistics(self, compute, steps=None):
         """``compute``'s statistics of this step's batch, read in place; only for :meth:`batches_rows_only`.
 
         During a fit the positions of the next ``BatchSchedule.STEPS_PER_DRAW`` batches are drawn at once;
@@ -378,6 +378,9 @@ class Minibatch(Leaf):
         ----------
         compute : callable ``(data (N, C), rows int64 (S, R)) -> (S, ...)``
             Statistics of each of S sets of rows, e.g. :func:`~nbvi.distributions.normal.normal_column_statistics`.
+        steps : int, optional
+            The statistics of the last ``steps`` batches of the block, up to this step's, with a leading
+            axis of that length (after ``BatchSchedule.advance(steps)``).
 
         Returns
         -------
@@ -389,12 +392,14 @@ class Minibatch(Leaf):
         source = self._single[1]
         block = source.block
         if block is None:  # drawn outside a schedule: this batch alone
-            return compute(data, source.index[None])[0]
+            stats = compute(data, source.index[None])
+            return stats[0] if steps is None else stats
         cached = self._statistics.get(compute)
         if cached is None or cached[0] is not block or cached[1] is not data:
             with threads_for(block.size * data.shape[1]):  # a block is large: threads pay, even in a small fit
                 cached = self._statistics[compute] = (block, data, compute(data, block))
-        return cached[2][source.block_row]
+        row = source.block_row
+        return cached[2][row] if steps is None else cached[2][row + 1 - steps:row + 1]
 
     @property
     def minibatch(self):
@@ -478,6 +483,16 @@ class BatchSchedule:
     def draw(self, rng):
         """New positions for every group, from ``rng``. A minibatch gathers its batch only when something
         reads its value; a log-density term whose rows kernel reads the rows in place never does."""
+        self.steps_available(rng, 1)
+        self.advance(1)
+
+    def steps_available(self, rng, most):
+        """Draw a new block of positions from ``rng`` for every group whose block is used up (or whose data
+        changed length), and return how many of the next steps, at most ``most``, every group's block holds.
+
+        ``draw`` is ``steps_available(rng, 1)`` then ``advance(1)``; a block of fused steps advances by more.
+        """
+        available = most
         for g, sources in enumerate(self.groups):
             # every member's data must hold the positions (a list, not a generator: this runs every step)
             n = min([mb.shared._value.shape[axis] for mb, axis in self._members[g]])
@@ -486,7 +501,15 @@ class BatchSchedule:
                 if block is not None and block[2] != n:  # set_value between steps: still aligned?
                     self._check_aligned(sources[0], sources)
                 block = self._blocks[g] = [rng.integers(0, n, (self.STEPS_PER_DRAW, sources[0].size)), 0, n]
-            positions, row = block[0], block[1]
+            available = min(available, self.STEPS_PER_DRAW - block[1])
+        return available
+
+    def advance(self, steps):
+        """Take ``steps`` steps of every group's block (at most :meth:`steps_available`): the minibatches then
+        hold the batch of the last one (``Minibatch.block_statistics(compute, steps)`` gives all of them)."""
+        for g, sources in enumerate(self.groups):
+            block = self._blocks[g]
+            positions, row = block[0], block[1] + steps - 1
             index = positions[row]
             for source in sources:
                 source.index = index

@@ -2,11 +2,17 @@
 
 They chain the kernels that :mod:`nbvi.variational.advi` calls one by one from Python (draw theta, ask the
 model, loss and gradient), so a step of a small model costs one call instead of three plus the model's.
+
+A block of steps (:func:`fused_advi_steps`) also runs the optimizer's updates, so a fit without callbacks
+returns to Python only between blocks.
 """
+import math
+
 import numpy as np
 from numba import njit
 
 from nbvi.fused.kernel import fused_logp_dlogp
+from nbvi.fused.optimizers import optimizer_step
 from nbvi.variational.advi import (
     fullrank_loss_grad,
     fullrank_theta,
@@ -41,3 +47,52 @@ def fused_fullrank_step(params, eps, stl, theta, transform, lower, upper, terms,
     fullrank_theta(params, eps, theta)
     fused_logp_dlogp(theta, transform, lower, upper, terms, scales, consts, index, stats, logp, dlogp)
     return fullrank_loss_grad(params, eps, logp, dlogp, stl, grad)
+
+
+# -- blocks of steps: the optimizer's updates too, so that Python is visited once per block --------------------
+
+MEANFIELD, FULLRANK = 0, 1
+
+
+@njit(cache=True, error_model="numpy")
+def fused_advi_steps(method, params, noise, stl, theta, transform, lower, upper, terms, scales, consts, index, stats,
+                     step_stats, segments, optimizer, state, hyper, grad, previous, losses):
+    """Up to ``noise.shape[0]`` ADVI steps with their optimizer updates, as the fitting loop of
+    :class:`~nbvi.variational.inference.Inference` takes them one by one.
+
+    Parameters
+    ----------
+    method : MEANFIELD or FULLRANK
+    params : (P,) q's parameters, updated in place
+    noise : (K, S, ndim) the standard normal noise of the K steps
+    stl : bool
+    theta, transform ... stats : the fused density's plan (see :func:`fused_meanfield_step`)
+    step_stats : (K, Q) each step's statistics of the minibatch terms; segment m, ``segments[m] = (offset,
+        start, size)``, is copied to ``stats[offset:offset + size]`` from ``step_stats[k, start:start + size]``
+    optimizer : int, the number of the optimizer's kernel (:mod:`nbvi.fused.optimizers`)
+    state, hyper : the optimizer's state (updated in place) and settings
+    grad, previous : (P,) work arrays: the last gradient, and params before the last update
+    losses : (K,) output, the loss of each step taken
+
+    Returns
+    -------
+    The number of steps taken. It is less than K when a loss is not finite: the loop stops at that step,
+    before its update (``previous`` then holds the parameters of the last finite step).
+    """
+    for k in range(noise.shape[0]):
+        for m in range(segments.shape[0]):
+            offset, start, size = segments[m, 0], segments[m, 1], segments[m, 2]
+            for t in range(size):
+                stats[offset + t] = step_stats[k, start + t]
+        if method == MEANFIELD:
+            loss = fused_meanfield_step(params, noise[k], stl, theta, transform, lower, upper, terms, scales, consts,
+                                        index, stats, grad)
+        else:
+            loss = fused_fullrank_step(params, noise[k], stl, theta, transform, lower, upper, terms, scales, consts,
+                                       index, stats, grad)
+        if not math.isfinite(loss):
+            return k
+        previous[:] = params
+        optimizer_step(optimizer, params, grad, state, hyper)
+        losses[k] = loss
+    return noise.shape[0]

@@ -63,7 +63,7 @@ class FusedDensity:
         self._index = []
         self._n_index = 0
         self._fixed_stats = []  # (offset, stats (2, C)) of full data
-        self._step_stats = []  # (offset, minibatch) refreshed at every call
+        self._step_stats = []  # (offset, minibatch, size) refreshed at every call
         rows, scales = zip(*[self._term(op, ins) for op, ins in program._terms])
         self.terms = np.array(rows, dtype=np.int64).reshape(len(rows), kernel.TERM_COLUMNS)
         self.scales = np.array(scales, dtype=np.float64)
@@ -72,6 +72,10 @@ class FusedDensity:
         self.stats = np.zeros(max(self._n_stats, 1))
         for offset, stats in self._fixed_stats:
             self.stats[offset:offset + stats.size] = stats.ravel()
+        # where each minibatch term's statistics go in ``stats``: (offset, start in a row of step_stats, size)
+        starts = np.cumsum([0] + [size for _offset, _minibatch, size in self._step_stats])
+        self.segments = np.array([(offset, start, size) for (offset, _minibatch, size), start
+                                  in zip(self._step_stats, starts)], dtype=np.int64).reshape(-1, 3)
 
     @classmethod
     def build(cls, model):
@@ -109,8 +113,8 @@ class FusedDensity:
             minibatch = self._in_place[value_slot]
             if family != families.NORMAL:
                 raise _Unsupported(f"minibatch of {type(dist).__name__}")
-            row, offset, _layout = self._normal_columns(ins, minibatch.shape)
-            self._step_stats.append((offset, minibatch))
+            row, offset, layout = self._normal_columns(ins, minibatch.shape)
+            self._step_stats.append((offset, minibatch, 2 * layout.columns))
             return row, op.factor(minibatch)
         value = self._array_of(value_slot)
         shapes = [self._shape_of(i) for i in ins]
@@ -199,7 +203,7 @@ class FusedDensity:
 
     def _refresh(self):
         """Copy this step's statistics of every minibatch term into ``stats``."""
-        for offset, minibatch in self._step_stats:
+        for offset, minibatch, _size in self._step_stats:
             stats = minibatch.block_statistics(normal_column_statistics)
             self.stats[offset:offset + stats.size] = stats.ravel()
 
@@ -212,6 +216,15 @@ class FusedDensity:
         kernel.fused_logp_dlogp(np.ascontiguousarray(theta), self.transform, self.lower, self.upper, self.terms,
                                 self.scales, self.consts, self.index, self.stats, logp, grad)
         return logp, grad
+
+    def step_statistics(self, steps):
+        """(steps, Q): the statistics of every minibatch term for each of the last ``steps`` steps, laid out
+        as ``segments`` says (for :func:`~nbvi.fused.advi_steps.fused_advi_steps`)."""
+        out = np.empty((steps, int(self.segments[:, 2].sum())))
+        for (_offset, minibatch, _size), (_, start, size) in zip(self._step_stats, self.segments):
+            stats = minibatch.block_statistics(normal_column_statistics, steps)
+            out[:, start:start + size] = stats.reshape(steps, size)
+        return out
 
     def meanfield_step(self, params, eps, theta, grad, stl=False):
         """One mean-field ADVI step, as :func:`~nbvi.variational.advi.meanfield_step` (loss returned,

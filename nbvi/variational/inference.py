@@ -13,6 +13,8 @@ import sys
 import numpy as np
 
 from nbvi.data import BatchSchedule
+from nbvi.fused import advi_steps
+from nbvi.fused.optimizers import optimizer_code
 from nbvi.model import modelcontext
 from nbvi.progress import ProgressBar
 from nbvi.threads import threads_for
@@ -134,11 +136,20 @@ class Inference:
         # follows only the contract of ARCHITECTURE.md has none)
         find = getattr(self.model, "minibatches", None)
         minibatches = find() if find is not None else []
-        draw_batch = self._batch_schedule(minibatches).draw if minibatches else None
+        schedule = self._batch_schedule(minibatches) if minibatches else None
+        draw_batch = schedule.draw if schedule is not None else None
         rng = self.rng
+        # without callbacks a fused model's ADVI runs blocks of steps in one kernel call (same steps, same draws)
+        blocks = self._fused_blocks(optimizer, state, schedule) if not callbacks else None
         try:
             with threads_for(self.work_per_step()):  # one thread when the kernels' work is small
-                for i in range(n):
+                while blocks is not None and done < n:
+                    taken, finite = blocks(params, grad, previous, losses[done:])
+                    done += finite
+                    if finite < taken:
+                        self._fail(offset + done + 1, params, previous, grad)
+                    bar.update(done, losses[done - 1])
+                for i in range(done, n):
                     if draw_batch is not None:
                         draw_batch(rng)
                     loss = step(params, grad)
@@ -164,6 +175,11 @@ class Inference:
         if done and not np.all(np.isfinite(params)):
             self._fail(offset + done + 1, params, previous, grad)
         return self.approx
+
+    def _fused_blocks(self, optimizer, state, schedule):
+        """A function running a block of steps in one kernel call, or None where steps go one at a time (see
+        :class:`ADVI`)."""
+        return None
 
     def _fail(self, iteration, params, previous, grad):
         """Keep the last parameters whose loss was finite and raise FloatingPointError naming variables."""
@@ -214,6 +230,16 @@ class _NoiseStream:
         self.position += 1
         return eps
 
+    def take(self, most):
+        """The noise of the next steps, at most ``most`` and no further than the end of the drawn block:
+        (k, *shape), the same numbers ``next()`` would give one step at a time."""
+        if self.position == len(self.block):
+            self.block = self.rng.standard_normal((self.steps_per_block,) + self.shape)
+            self.position = 0
+        eps = self.block[self.position:self.position + most]
+        self.position += len(eps)
+        return eps
+
 
 class ADVI(Inference):
     """Mean-field ADVI (Kucukelbir et al. 2017): q is a diagonal Gaussian in unconstrained space.
@@ -231,6 +257,7 @@ class ADVI(Inference):
     """
 
     approximation = MeanField
+    fused_method = advi_steps.MEANFIELD  # how a block of fused steps draws theta (None: never in blocks)
 
     def __init__(self, model=None, random_seed=None, start=None, obj_n_mc=1, stl=False):
         model = modelcontext(model)
@@ -260,6 +287,31 @@ class ADVI(Inference):
         find = getattr(self.model, "fused_density", None)
         return find() if find is not None else None
 
+    def _fused_blocks(self, optimizer, state, schedule):
+        """Blocks of fused steps (:func:`~nbvi.fused.advi_steps.fused_advi_steps`) when the model has a fused
+        density and the optimizer is one of nbvi's: a block ends where the drawn noise or the drawn minibatch
+        positions do, so the generator is called in the same order as step by step."""
+        fused = self._fused()
+        code = optimizer_code(optimizer)
+        if fused is None or code is None or self.fused_method is None:
+            return None
+        rng, noise, hyper, method = self.rng, self.noise, optimizer.hyper, self.fused_method
+
+        def run(params, grad, previous, losses):
+            """(steps taken, steps whose loss was finite), the losses written into ``losses``."""
+            most = len(losses) if schedule is None else schedule.steps_available(rng, len(losses))
+            eps = noise.take(most)
+            steps = len(eps)
+            if schedule is not None:
+                schedule.advance(steps)
+            finite = advi_steps.fused_advi_steps(
+                method, params, eps, self.stl, self.theta, fused.transform, fused.lower, fused.upper, fused.terms,
+                fused.scales, fused.consts, fused.index, fused.stats, fused.step_statistics(steps),
+                fused.segments, code, state, hyper, grad, previous, losses)
+            return steps, finite
+
+        return run
+
     def _step(self, params, grad):
         fused = self._fused()
         if fused is not None:
@@ -271,6 +323,7 @@ class FullRankADVI(ADVI):
     """Full-rank ADVI: q is a correlated Gaussian mu + L eps (Kucukelbir et al. 2017, sec. 2.5)."""
 
     approximation = FullRank
+    fused_method = advi_steps.FULLRANK
 
     def _step(self, params, grad):
         fused = self._fused()
@@ -329,6 +382,7 @@ class ASVGD(ADVI):
     """
 
     uses_stein_force = True
+    fused_method = None  # its step moves the draws by the Stein force, not by the ELBO gradient
 
     def __init__(self, model=None, random_seed=None, start=None, obj_n_mc=500, temperature=1.0):
         if not temperature > 0:

@@ -47,3 +47,47 @@ def test_fused_and_generic_steps_agree(make_model, method, options):
     graph_hist, graph_params = fit_history(make_model, method, False, **options)
     np.testing.assert_allclose(fused_hist, graph_hist, rtol=1e-9)
     np.testing.assert_allclose(fused_params, graph_params, rtol=1e-8, atol=1e-10)
+
+
+def noop(approx, losses, i):
+    """A callback: the fit then goes step by step (fused steps, no blocks)."""
+
+
+@pytest.mark.parametrize("make_model", [w6_like_model, small_model])
+@pytest.mark.parametrize("method", [nbvi.ADVI, nbvi.FullRankADVI])
+def test_blocks_of_steps_take_the_steps_of_one_at_a_time(make_model, method):
+    runs = []
+    for callbacks in ([], [noop]):
+        inference = method(model=make_model(), random_seed=3)
+        inference.fit(90, callbacks=callbacks, progressbar=False)  # the default optimizer, AdagradWindow
+        inference.refine(50, progressbar=False)
+        runs.append((inference.hist, inference.approx.params, inference.approx.mean.eval()))
+    (hist, params, mean), (hist_1, params_1, mean_1) = runs
+    np.testing.assert_array_equal(hist, hist_1)
+    np.testing.assert_array_equal(params, params_1)
+
+
+@pytest.mark.parametrize("method", [nbvi.ADVI, nbvi.FullRankADVI])
+def test_a_failing_block_stops_where_one_step_at_a_time_stops(method):
+    outcomes = []
+    for callbacks in ([], [noop]):
+        inference = method(model=small_model(), random_seed=3)
+        with pytest.raises(FloatingPointError) as info, np.errstate(all="ignore"):
+            inference.fit(200, obj_optimizer=nbvi.sgd(learning_rate=50.0), callbacks=callbacks, progressbar=False)
+        outcomes.append((str(info.value), inference.hist, inference.approx.params.copy()))
+    (message, hist, params), (message_1, hist_1, params_1) = outcomes
+    assert message == message_1 and "iteration" in message
+    np.testing.assert_array_equal(hist, hist_1)
+    np.testing.assert_array_equal(params, params_1)
+    assert np.all(np.isfinite(params))
+
+
+def test_the_minibatch_holds_the_last_batch_after_a_fit_in_blocks():
+    model = w6_like_model()
+    x = model.minibatches()[0]
+    seen = []
+    nbvi.ADVI(model=model, random_seed=2).fit(70, callbacks=[lambda *args: seen.append(x.eval())], progressbar=False)
+    model = w6_like_model()
+    x = model.minibatches()[0]
+    nbvi.ADVI(model=model, random_seed=2).fit(70, progressbar=False)
+    np.testing.assert_array_equal(x.eval(), seen[-1])

@@ -1,0 +1,55 @@
+"""The optimizers of :mod:`nbvi.variational.optimizers` behind one compiled switch, so that a block of fused
+ADVI steps (:mod:`nbvi.fused.advi_steps`) updates the parameters without returning to Python.
+
+Each optimizer's kernel ``(params, grad, state, hyper)`` gets a number; :func:`optimizer_step` calls the
+kernel for that number (a compiled function passed as an argument would not be cached on disk).
+"""
+from numba import njit
+
+from nbvi.variational.optimizers import (
+    adadelta_kernel,
+    adagrad_kernel,
+    adagrad_window_kernel,
+    adam_kernel,
+    adamax_kernel,
+    momentum_kernel,
+    nesterov_momentum_kernel,
+    rmsprop_kernel,
+    sgd_kernel,
+)
+
+SGD, MOMENTUM, NESTEROV, ADAGRAD, ADAGRAD_WINDOW, RMSPROP, ADADELTA, ADAM, ADAMAX = 1, 2, 3, 4, 5, 6, 7, 8, 9
+
+OPTIMIZERS = {
+    sgd_kernel: SGD, momentum_kernel: MOMENTUM, nesterov_momentum_kernel: NESTEROV, adagrad_kernel: ADAGRAD,
+    adagrad_window_kernel: ADAGRAD_WINDOW, rmsprop_kernel: RMSPROP, adadelta_kernel: ADADELTA,
+    adam_kernel: ADAM, adamax_kernel: ADAMAX,
+}
+
+
+def optimizer_code(optimizer):
+    """The number of an nbvi optimizer's kernel, or None for an optimizer defined elsewhere."""
+    return OPTIMIZERS.get(getattr(optimizer, "kernel", None))
+
+
+@njit(cache=True)
+def optimizer_step(code, params, grad, state, hyper):
+    """``optimizer.step(params, grad, state)`` of the optimizer whose kernel has number ``code``."""
+    if code == SGD:
+        sgd_kernel(params, grad, state, hyper)
+    elif code == MOMENTUM:
+        momentum_kernel(params, grad, state, hyper)
+    elif code == NESTEROV:
+        nesterov_momentum_kernel(params, grad, state, hyper)
+    elif code == ADAGRAD:
+        adagrad_kernel(params, grad, state, hyper)
+    elif code == ADAGRAD_WINDOW:
+        adagrad_window_kernel(params, grad, state, hyper)
+    elif code == RMSPROP:
+        rmsprop_kernel(params, grad, state, hyper)
+    elif code == ADADELTA:
+        adadelta_kernel(params, grad, state, hyper)
+    elif code == ADAM:
+        adam_kernel(params, grad, state, hyper)
+    elif code == ADAMAX:
+        adamax_kernel(params, grad, state, hyper)
