@@ -14,8 +14,9 @@ minibatch ahead of time for a whole block of upcoming batches in one parallel ca
 (:meth:`~nbvi.data.Minibatch.block_statistics`), so that a step reads no data at all.
 
 :meth:`FusedDensity.build` returns None for a model outside that class (a deterministic node between
-variables and terms, a vector family, a non-elementwise transform, broadcasting that is not "one value or
-the whole shape", large data of a family without statistics): the model then keeps the generic path.
+variables and terms, a vector family, a non-elementwise transform, large data or a minibatch of a family
+without statistics): the model then keeps the generic path. Broadcasting of any kind is fine: an operand
+broadcast along some axes only reads its elements through an index array.
 """
 import numpy as np
 
@@ -60,15 +61,15 @@ class FusedDensity:
         self._consts = []
         self._n_consts = 0
         self._n_stats = 0
-        self._index = []
-        self._n_index = 0
+        self._index = [np.zeros(1, dtype=np.int64)]  # index[0] = 0: what operands without a list of positions read
+        self._n_index = 1
         self._fixed_stats = []  # (offset, stats (2, C)) of full data
         self._step_stats = []  # (offset, minibatch, size) refreshed at every call
         rows, scales = zip(*[self._term(op, ins) for op, ins in program._terms])
         self.terms = np.array(rows, dtype=np.int64).reshape(len(rows), kernel.TERM_COLUMNS)
         self.scales = np.array(scales, dtype=np.float64)
         self.consts = np.concatenate(self._consts) if self._consts else np.zeros(1)
-        self.index = np.concatenate(self._index).astype(np.int64) if self._index else np.zeros(1, dtype=np.int64)
+        self.index = np.concatenate(self._index).astype(np.int64)
         self.stats = np.zeros(max(self._n_stats, 1))
         for offset, stats in self._fixed_stats:
             self.stats[offset:offset + stats.size] = stats.ravel()
@@ -135,8 +136,8 @@ class FusedDensity:
         return row, scale
 
     def _positions(self, shape, target):
-        """(stride, map) of an operand of ``shape`` read at every element of ``target``: stride 0 or 1, or
-        BY_INDEX with its positions appended to ``index`` from ``map`` on."""
+        """(stride, map) of an operand of ``shape`` read at every element of ``target``: (1, 0) for the whole
+        shape, (0, 0) for one number, else (0, map) with its positions appended to ``index`` from ``map`` on."""
         if int(np.prod(shape, dtype=np.int64)) == 1:
             return 0, 0
         if (1,) * (len(target) - len(shape)) + tuple(shape) == tuple(target):
@@ -145,7 +146,7 @@ class FusedDensity:
         start = self._n_index
         self._index.append(positions.ravel())
         self._n_index += positions.size
-        return kernel.BY_INDEX, start
+        return 0, start
 
     def _normal_columns(self, ins, value_shape):
         """A NORMAL_COLUMNS row for a value of ``value_shape`` read by rows, the offset of its statistics in

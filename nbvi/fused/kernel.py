@@ -5,10 +5,11 @@ The plan (:class:`~nbvi.fused.density.FusedDensity`) describes the model with a 
 * per element k of the flat unconstrained vector theta: its transform number and bounds;
 * per term, a row of ``terms`` (int64): ``[mode, family, n, rows, kind_0, offset_0, stride_0, map_0, ...,
   kind_3, offset_3, stride_3, map_3]``, the value then up to three parameters. Element j of operand i is
-  read from ``x[offset_i + stride_i j]`` (kind FREE: the constrained value of a free variable) or
-  ``consts[offset_i + stride_i j]`` (kind CONST: a constant or data): stride 1 for an operand of the term's
-  whole shape, 0 for one number; an operand broadcast along some axes only has stride -1 and its
-  positions listed in ``index[map_i:map_i + n]``, added to ``offset_i``.
+  read from ``x[p]`` (kind FREE: the constrained value of a free variable) or ``consts[p]`` (kind CONST: a
+  constant or data) at ``p = offset_i + stride_i j + index[map_i + (map_i > 0) j]``: stride 1 and map 0 for
+  an operand of the term's whole shape, stride 0 and map 0 for one number (``index[0]`` is 0), stride 0
+  and map > 0 for an operand broadcast along some axes only, whose positions are listed in
+  ``index[map_i:map_i + n]``. The formula has no branch, which keeps the loop over elements tight.
   A term of mode ELEMENTWISE sums ``family_logp_grad`` over its n elements; a term of mode NORMAL_COLUMNS
   is a Normal likelihood of data whose n columns are summarised by their mean and sum of squared
   deviations over ``rows`` rows, read from ``stats[offset_0 + j]`` and ``stats[offset_0 + n + j]``;
@@ -29,17 +30,14 @@ UNUSED, FREE, CONST = 0, 1, 2  # operand kinds
 OPERANDS = 4  # the value and up to three parameters
 FIRST_OPERAND = 4  # column of kind_0 in a term's row
 TERM_COLUMNS = FIRST_OPERAND + 4 * OPERANDS
-BY_INDEX = -1  # the stride of an operand whose positions are listed in ``index``
 
 
 @njit(cache=True, inline="always")
 def _where(term, i, j, index):
     """(kind, position) of element j of operand i of a term."""
     c = FIRST_OPERAND + 4 * i
-    stride = term[c + 2]
-    if stride == BY_INDEX:
-        return term[c], term[c + 1] + index[term[c + 3] + j]
-    return term[c], term[c + 1] + stride * j
+    start = term[c + 3]  # 0 for an operand read with its stride (index[0] is 0), else where its positions start
+    return term[c], term[c + 1] + term[c + 2] * j + index[start + min(start, 1) * j]
 
 
 @njit(cache=True, inline="always")

@@ -22,7 +22,10 @@ from nbvi.variational import advi, stein
 from nbvi.variational.approximations import Empirical, FullRank, MeanField
 from nbvi.variational.optimizers import Optimizer, adagrad_window
 
-NOISE_BLOCK = 4096  # numbers of noise drawn from the generator at once (the stream is the same)
+# Noise is drawn from the generator for up to this many numbers, and at most the steps of one block of
+# minibatch positions (BatchSchedule.STEPS_PER_DRAW), at once: the two blocks then end together, and a block
+# of fused steps (ADVI._fused_blocks) runs to that end in one kernel call.
+NOISE_NUMBERS = 1 << 16
 
 
 def _start_flat(model, start):
@@ -218,7 +221,7 @@ class _NoiseStream:
         self.rng = rng
         self.shape = shape
         per_step = int(np.prod(shape))
-        self.steps_per_block = max(1, NOISE_BLOCK // max(per_step, 1))
+        self.steps_per_block = max(1, min(BatchSchedule.STEPS_PER_DRAW, NOISE_NUMBERS // max(per_step, 1)))
         self.block = np.empty((0,) + shape)
         self.position = 0
 
