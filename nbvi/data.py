@@ -370,7 +370,7 @@ class Minibatch(Leaf):
     def block_statistics(self, compute, steps=None):
         """``compute``'s statistics of this step's batch, read in place; only for :meth:`batches_rows_only`.
 
-        During a fit the positions of the next ``BatchSchedule.STEPS_PER_DRAW`` batches are drawn at once;
+        During a fit the positions of the next batches (``BatchSchedule.steps_per_draw``) are drawn at once;
         the first request computes the statistics of all of them in one call (long enough for threads to
         pay), the next steps only look theirs up. A new block, ``set_value`` or ``resample`` starts afresh.
 
@@ -446,16 +446,34 @@ class BatchSchedule:
     """The minibatches a model's log-density reads, drawn anew before every optimizer step.
 
     Sources of positions with the same grouping key (see :class:`_Index`) draw once per step and share
-    the positions. The positions of ``STEPS_PER_DRAW`` steps come from one ``rng.integers`` call (a call
+    the positions. The positions of ``steps_per_draw`` steps come from one ``rng.integers`` call (a call
     costs about as much as drawing 500 positions), one row of that block per step; a change in the data's
-    length (``set_value`` from a callback) starts a new block.
+    length (``set_value`` from a callback) starts a new block. A fused minibatch term computes the
+    statistics of a whole block in one parallel call, and the threads of such a call take a few hundred
+    microseconds to wake up on this project's machine: long blocks pay for that less often. So a block
+    holds up to ``MAX_STEPS_PER_DRAW`` steps, a power of two, as many as keep it within
+    ``POSITIONS_PER_DRAW`` positions.
 
     Parameters
     ----------
     minibatches : list of Minibatch
+
+    Attributes
+    ----------
+    steps_per_draw : int
     """
 
-    STEPS_PER_DRAW = 64
+    MAX_STEPS_PER_DRAW = 256
+    POSITIONS_PER_DRAW = 1 << 17
+
+    @classmethod
+    def steps_for(cls, batch_size):
+        """Steps in a block of positions for batches of ``batch_size`` (or in a block of noise of that many
+        numbers a step): a power of two from 1 to MAX_STEPS_PER_DRAW, at most POSITIONS_PER_DRAW in all."""
+        steps = 1
+        while steps < cls.MAX_STEPS_PER_DRAW and 2 * steps * batch_size <= cls.POSITIONS_PER_DRAW:
+            steps *= 2
+        return steps
 
     def __init__(self, minibatches):
         self.minibatches = list(minibatches)
@@ -468,7 +486,8 @@ class BatchSchedule:
                 self._check_aligned(source)
         self.groups = list(groups.values())
         self._members = [[m for source in sources for m in source.members] for sources in self.groups]
-        self._blocks = [None] * len(self.groups)  # per group: positions (STEPS_PER_DRAW, size), next row, n
+        self.steps_per_draw = self.steps_for(max([sources[0].size for sources in self.groups], default=1))
+        self._blocks = [None] * len(self.groups)  # per group: positions (steps_per_draw, size), next row, n
 
     @staticmethod
     def _check_aligned(source, group=()):
@@ -497,11 +516,11 @@ class BatchSchedule:
             # every member's data must hold the positions (a list, not a generator: this runs every step)
             n = min([mb.shared._value.shape[axis] for mb, axis in self._members[g]])
             block = self._blocks[g]
-            if block is None or block[1] == self.STEPS_PER_DRAW or block[2] != n:
+            if block is None or block[1] == self.steps_per_draw or block[2] != n:
                 if block is not None and block[2] != n:  # set_value between steps: still aligned?
                     self._check_aligned(sources[0], sources)
-                block = self._blocks[g] = [rng.integers(0, n, (self.STEPS_PER_DRAW, sources[0].size)), 0, n]
-            available = min(available, self.STEPS_PER_DRAW - block[1])
+                block = self._blocks[g] = [rng.integers(0, n, (self.steps_per_draw, sources[0].size)), 0, n]
+            available = min(available, self.steps_per_draw - block[1])
         return available
 
     def advance(self, steps):

@@ -460,13 +460,14 @@ def test_block_statistics_are_computed_once_per_block_of_batches():
         return normal_column_statistics(rows_data, rows)
 
     schedule, rng = BatchSchedule([x]), np.random.default_rng(3)
-    for _ in range(BatchSchedule.STEPS_PER_DRAW + 2):
+    assert schedule.steps_per_draw == BatchSchedule.MAX_STEPS_PER_DRAW  # 30 rows a batch: the longest blocks
+    for _ in range(schedule.steps_per_draw + 2):
         schedule.draw(rng)
         stats = x.block_statistics(counting)
         batch = data[x.rows_in_place()[1]]
         np.testing.assert_allclose(stats[0], batch.mean(axis=0), rtol=1e-12)
         np.testing.assert_allclose(stats[1], ((batch - batch.mean(axis=0)) ** 2).sum(axis=0), rtol=1e-9)
-    assert calls == [(BatchSchedule.STEPS_PER_DRAW, 30)] * 2  # one call per block of batches
+    assert calls == [(schedule.steps_per_draw, 30)] * 2  # one call per block of batches
     x.resample()  # outside a schedule: this batch alone
     np.testing.assert_allclose(x.block_statistics(counting)[0], data[x.rows_in_place()[1]].mean(axis=0))
     assert calls[-1] == (1, 30)

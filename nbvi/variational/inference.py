@@ -22,11 +22,6 @@ from nbvi.variational import advi, stein
 from nbvi.variational.approximations import Empirical, FullRank, MeanField
 from nbvi.variational.optimizers import Optimizer, adagrad_window
 
-# Noise is drawn from the generator for up to this many numbers, and at most the steps of one block of
-# minibatch positions (BatchSchedule.STEPS_PER_DRAW), at once: the two blocks then end together, and a block
-# of fused steps (ADVI._fused_blocks) runs to that end in one kernel call.
-NOISE_NUMBERS = 1 << 16
-
 
 def _start_flat(model, start):
     """A start point (dict of constrained values, or a flat unconstrained array) as a flat array."""
@@ -221,7 +216,9 @@ class _NoiseStream:
         self.rng = rng
         self.shape = shape
         per_step = int(np.prod(shape))
-        self.steps_per_block = max(1, min(BatchSchedule.STEPS_PER_DRAW, NOISE_NUMBERS // max(per_step, 1)))
+        # as many steps as minibatch positions are drawn for (a power of two from step 0): the two blocks end
+        # together, and a block of fused steps (ADVI._fused_blocks) runs to that end in one kernel call
+        self.steps_per_block = BatchSchedule.steps_for(per_step)
         self.block = np.empty((0,) + shape)
         self.position = 0
 
