@@ -8,6 +8,7 @@ same batch and a seeded fit is reproducible.
 import numpy as np
 
 from nbvi.graph.node import Leaf
+from nbvi.threads import threads_for
 
 
 class Data(Leaf):
@@ -326,7 +327,7 @@ class Minibatch(Leaf):
         self._single = self._axes[0] if len(self._axes) == 1 else None
         self._batched = np.empty((1,) + self.shape, dtype=self.dtype)
         self._stale = True  # the batch buffer does not hold the current positions' entries yet
-        self._statistics = {}  # compute -> (block of positions, data, statistics of each of its batches)
+        self._statistics = {}  # compute -> (block of positions, data, first row, statistics of its rows from there)
         for axis, source in self._axes:
             source.members.append((self, axis))
         shared._minibatches.append(self)
@@ -386,20 +387,28 @@ class Minibatch(Leaf):
         -------
         ndarray, ``compute``'s result for this step's rows (a view, not to be modified).
         """
-        from nbvi.threads import threads_for
-
         data = self.shared.rows_view
         source = self._single[1]
         block = source.block
         if block is None:  # drawn outside a schedule: this batch alone
+            if steps not in (None, 1):
+                raise ValueError(f"Minibatch '{self.name}': statistics of {steps} steps need a block of positions "
+                                 f"drawn by a BatchSchedule; this batch was drawn on its own")
             stats = compute(data, source.index[None])
             return stats[0] if steps is None else stats
+        first = source.block_row + 1 - (1 if steps is None else steps)  # the first row asked for
         cached = self._statistics.get(compute)
-        if cached is None or cached[0] is not block or cached[1] is not data:
-            with threads_for(block.size * data.shape[1]):  # a block is large: threads pay, even in a small fit
-                cached = self._statistics[compute] = (block, data, compute(data, block))
-        row = source.block_row
-        return cached[2][row] if steps is None else cached[2][row + 1 - steps:row + 1]
+        if cached is None or cached[0] is not block or cached[1] is not data or cached[2] > first:
+            # a new block, or new data mid-block (set_value): the rows from the first one asked for on
+            with threads_for((len(block) - first) * block.shape[1] * data.shape[1]):  # threads pay, even in a small fit
+                cached = self._statistics[compute] = (block, data, first, compute(data, block[first:]))
+        start = first - cached[2]
+        return cached[3][start] if steps is None else cached[3][start:start + steps]
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_statistics"] = {}  # a cache of statistics of drawn batches: computed again when needed
+        return state
 
     @property
     def minibatch(self):
@@ -452,7 +461,7 @@ class BatchSchedule:
     statistics of a whole block in one parallel call, and the threads of such a call take a few hundred
     microseconds to wake up on this project's machine: long blocks pay for that less often. So a block
     holds up to ``MAX_STEPS_PER_DRAW`` steps, a power of two, as many as keep it within
-    ``POSITIONS_PER_DRAW`` positions.
+    ``POSITIONS_PER_DRAW`` numbers (positions, or two statistics per column of a batch, whichever is more).
 
     Parameters
     ----------
@@ -467,11 +476,11 @@ class BatchSchedule:
     POSITIONS_PER_DRAW = 1 << 17
 
     @classmethod
-    def steps_for(cls, batch_size):
-        """Steps in a block of positions for batches of ``batch_size`` (or in a block of noise of that many
-        numbers a step): a power of two from 1 to MAX_STEPS_PER_DRAW, at most POSITIONS_PER_DRAW in all."""
+    def steps_for(cls, per_step):
+        """Steps in a block of ``per_step`` numbers a step (positions, statistics or noise): a power of two
+        from 1 to MAX_STEPS_PER_DRAW, at most POSITIONS_PER_DRAW numbers in all."""
         steps = 1
-        while steps < cls.MAX_STEPS_PER_DRAW and 2 * steps * batch_size <= cls.POSITIONS_PER_DRAW:
+        while steps < cls.MAX_STEPS_PER_DRAW and 2 * steps * per_step <= cls.POSITIONS_PER_DRAW:
             steps *= 2
         return steps
 
@@ -486,7 +495,10 @@ class BatchSchedule:
                 self._check_aligned(source)
         self.groups = list(groups.values())
         self._members = [[m for source in sources for m in source.members] for sources in self.groups]
-        self.steps_per_draw = self.steps_for(max([sources[0].size for sources in self.groups], default=1))
+        # a block holds positions and, for a fused term, two statistics per column of each step's batch
+        width = [max(source.size, 2 * int(np.prod(mb.shape, dtype=np.int64)) // mb.shape[axis])
+                 for sources in self.groups for source in sources for mb, axis in source.members]
+        self.steps_per_draw = self.steps_for(max(width, default=1))
         self._blocks = [None] * len(self.groups)  # per group: positions (steps_per_draw, size), next row, n
 
     @staticmethod
@@ -537,6 +549,13 @@ class BatchSchedule:
             for mb, _axis in self._members[g]:  # (aligned partners outside the density too)
                 mb._stale = True
             block[1] = row + 1
+
+    def rewind(self, steps):
+        """Hand back the last ``steps`` steps taken by :meth:`advance` (a block of fused steps that stopped at
+        a non-finite loss): the minibatches then hold the batch of the step before them again."""
+        for block in self._blocks:
+            block[1] -= steps + 1
+        self.advance(1)
 
 
 def depends_on_minibatch(node):

@@ -120,7 +120,7 @@ class Model:
         self.deterministics = []
         self.named_vars = {}
         self._plan = None
-        self._fused = None  # FusedDensity, False when the model is outside its class, None before deciding
+        self._fused = None  # FusedDensity, a (falsy) Refusal when the model is outside its class, None before
 
     # -- context ----------------------------------------------------------------------------------------
     def __enter__(self):
@@ -366,13 +366,17 @@ class Model:
 
     def fused_density(self):
         """The model's :class:`~nbvi.fused.density.FusedDensity` (rebuilt after a ``set_value`` of data it
-        copied), or None when the model is outside what it evaluates (then the graph is walked)."""
+        copied), or None: when the model is outside what it evaluates (then the graph is walked; a
+        ``set_value`` makes it look again), or when ``logp_dlogp`` is overridden (by a subclass or on the
+        instance), which the inference methods must then ask instead."""
+        if type(self).logp_dlogp is not Model.logp_dlogp or "logp_dlogp" in vars(self):
+            return None
         fused = self._fused
-        if fused is None or (fused is not False and not fused.is_current()):
+        if fused is None or not fused.is_current():
             from nbvi.fused.density import FusedDensity
 
-            fused = self._fused = FusedDensity.build(self) or False
-        return fused or None
+            fused = self._fused = FusedDensity.build(self)
+        return fused if fused else None
 
     def _graph_logp_dlogp(self, theta):
         """``logp_dlogp`` by walking the graph (every model; theta already checked)."""

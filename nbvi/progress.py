@@ -118,6 +118,16 @@ class ProgressBar:
         if step >= self._next_check:
             self._check(step)
 
+    def update_many(self, step, losses):
+        """Record the losses of the steps up to the 1-based ``step`` (the last ``len(losses)`` of them), as
+        many ``update`` calls would; a fit that runs steps in blocks reports a block at once."""
+        first = step - len(losses) + 1
+        for k in range(max(first, step - self._window + 1), step + 1):
+            self._losses[k % self._window] = losses[k - first]
+        self._step = step
+        if step >= self._next_check:
+            self._check(step)
+
     # -- the slow path -----------------------------------------------------------------------------
     def _check(self, step):
         if not self._tty:

@@ -489,3 +489,51 @@ def test_new_values_of_the_same_size_mid_block_reach_the_statistics():
         want_logp, want_grad = model._graph_logp_dlogp(theta)
         np.testing.assert_allclose(logp, want_logp, rtol=1e-10)
         np.testing.assert_allclose(grad, want_grad, rtol=1e-9, atol=1e-9)
+
+
+def test_integer_minibatch_data_with_a_normal_likelihood():
+    data = np.random.default_rng(3).integers(0, 20, size=(400, 3))
+    x = Minibatch(data, batch_size=40)
+    model = normal_model(x, total_size=data.shape)
+    assert x.dtype.kind == "i" and model.fused_density() is not None
+    theta = np.random.default_rng(2).normal(size=(2, model.ndim))
+    schedule, rng = BatchSchedule(model.minibatches()), np.random.default_rng(1)
+    schedule.draw(rng)
+    logp, grad = model.logp_dlogp(theta)
+    want_logp, want_grad = model._graph_logp_dlogp(theta)
+    np.testing.assert_allclose(logp, want_logp, rtol=1e-10)
+    np.testing.assert_allclose(grad, want_grad, rtol=1e-9, atol=1e-9)
+
+
+def test_block_statistics_of_several_steps_need_a_schedule():
+    from nbvi.distributions.normal import normal_column_statistics
+
+    x = Minibatch(w6_data(100, 2), batch_size=10)
+    assert x.block_statistics(normal_column_statistics, 1).shape == (1, 2, 2)
+    with pytest.raises(ValueError, match="need a block of positions"):
+        x.block_statistics(normal_column_statistics, 3)
+
+
+def test_set_value_mid_block_recomputes_from_the_current_step_and_pickling_drops_the_statistics():
+    import pickle
+
+    from nbvi.distributions.normal import normal_column_statistics
+
+    data = w6_data(1000, 3)
+    x = Minibatch(data, batch_size=30)
+    calls = []
+
+    def counting(rows_data, rows):
+        calls.append(rows.shape[0])
+        return normal_column_statistics(rows_data, rows)
+
+    schedule, rng = BatchSchedule([x]), np.random.default_rng(3)
+    for _ in range(5):
+        schedule.draw(rng)
+        x.block_statistics(counting)
+    x.set_value(data + 1.0)
+    schedule.draw(rng)  # the sixth step of the block
+    stats = x.block_statistics(counting)
+    assert calls == [schedule.steps_per_draw, schedule.steps_per_draw - 5]
+    np.testing.assert_allclose(stats[0], (data + 1.0)[x.rows_in_place()[1]].mean(axis=0), rtol=1e-12)
+    assert x._statistics and pickle.loads(pickle.dumps(x))._statistics == {}

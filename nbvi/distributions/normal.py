@@ -103,7 +103,7 @@ def normal_rows_kernel(data, rows, mu, sigma):
     Returns logp (D,), d logp/d mu (D, C_mu), d logp/d sigma (D, C_sigma).
     """
     n_rows, n_cols = rows.shape[0], data.shape[1]
-    shift = data[rows[0]].copy() if n_rows else np.zeros(n_cols)
+    shift = data[rows[0]].astype(np.float64) if n_rows else np.zeros(n_cols)  # (integer data too)
     n_blocks = max(1, min(n_rows // 64, 64))  # blocks of at least 64 rows
     bounds = row_blocks(n_rows, n_blocks)
     sums = np.zeros((n_blocks, 2, n_cols))
@@ -112,7 +112,8 @@ def normal_rows_kernel(data, rows, mu, sigma):
     return normal_from_sums(sums, shift, n_rows, mu, sigma)
 
 
-@njit(cache=True)
+# error_model="numpy": a sigma whose square underflows to 0 gives inf (then logp -inf), not ZeroDivisionError
+@njit(cache=True, error_model="numpy")
 def normal_column_logp_grad(mean, spread, n_rows, mu, sigma):
     """log-likelihood of one column of R rows with mean c and sum of squared deviations V, and its partial
     derivatives with respect to mu and sigma (-inf and zeros for sigma <= 0).
@@ -130,6 +131,8 @@ def normal_column_logp_grad(mean, spread, n_rows, mu, sigma):
     inv_var = 1.0 / (sigma * sigma)
     s2 = (spread + n_rows * gap * gap) * inv_var
     logp = -0.5 * s2 - n_rows * (math.log(sigma) + HALF_LOG_2PI)
+    if logp == -np.inf:  # sigma^2 underflowed: no gradient, as for sigma <= 0 (not inf or NaN)
+        return -np.inf, 0.0, 0.0
     return logp, n_rows * gap * inv_var, (s2 - n_rows) / sigma
 
 
@@ -174,18 +177,19 @@ def normal_column_statistics(data, rows):
     Computed ahead for a block of upcoming minibatches (each row of ``rows`` one step's batch), in one
     parallel call long enough to pay for its threads; or once for all rows of full data (S = 1). Each set
     is cut into blocks of at least 256 rows so that one long set also runs in parallel; the values are
-    shifted by the first row's (as in :func:`normal_rows_kernel`).
+    shifted by the first row's (as in :func:`normal_rows_kernel`). With one block per set (a minibatch)
+    the sums are turned into the statistics in place: no (S, 2, C) temporary besides the result.
     """
     n_sets, n_rows = rows.shape
     n_cols = data.shape[1]
     n_blocks = max(1, min(n_rows // 256, 64))
     bounds = row_blocks(n_rows, n_blocks)
-    shift = data[rows[0, 0]].copy() if n_rows else np.zeros(n_cols)
+    shift = data[rows[0, 0]].astype(np.float64) if n_rows else np.zeros(n_cols)  # (integer data too)
     sums = np.zeros((n_sets * n_blocks, 2, n_cols))
     for task in prange(n_sets * n_blocks):
         s, b = task // n_blocks, task % n_blocks
         normal_row_sums(data, rows[s], bounds[b], bounds[b + 1], shift, sums[task])
-    out = np.empty((n_sets, 2, n_cols))
+    out = sums if n_blocks == 1 else np.zeros((n_sets, 2, n_cols))
     for s in range(n_sets):
         for j in range(n_cols):
             a = 0.0

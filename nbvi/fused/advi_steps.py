@@ -76,8 +76,9 @@ def fused_advi_steps(method, params, noise, stl, theta, transform, lower, upper,
 
     Returns
     -------
-    The number of steps taken. It is less than K when a loss is not finite: the loop stops at that step,
-    before its update (``previous`` then holds the parameters of the last finite step).
+    The number of steps whose loss was finite: K, or the index of the first step whose loss is not, where
+    the loop stopped before that step's update (``previous`` then holds the parameters of the last finite
+    step, ``params`` those the failing loss was computed at).
     """
     for k in range(noise.shape[0]):
         for m in range(segments.shape[0]):

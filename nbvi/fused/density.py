@@ -28,11 +28,28 @@ from nbvi.fused import advi_steps, families, kernel
 from nbvi.fused.transforms import INTERVAL, LOWERBOUND, TRANSFORMS, UPPERBOUND
 from nbvi.graph.node import Constant
 from nbvi.model import RandomVariable
-from nbvi.transforms import ElementwiseTransform
 
 
 class _Unsupported(Exception):
     """The model is outside what the fused kernel evaluates (the message says why)."""
+
+
+class Refusal:
+    """What :meth:`FusedDensity.build` returns for a model outside the fused class: false in a test, with
+    the reason, and the data values seen until then (after a ``set_value`` the model may fit: ask again)."""
+
+    def __init__(self, reason, watched):
+        self.reason = reason
+        self.watched = watched
+
+    def __bool__(self):
+        return False
+
+    def is_current(self):
+        return all(leaf._value is value for leaf, value in self.watched.values())
+
+    def __repr__(self):
+        return f"Refusal({self.reason!r})"
 
 
 class FusedDensity:
@@ -43,6 +60,7 @@ class FusedDensity:
     """
 
     def __init__(self, model):
+        self.watched = {}  # id -> (Data, the value array the plan copied)
         program, layout, ndim = model._joint()
         if program._terms is None:
             raise _Unsupported("the log-density is not a sum of terms over variables and data")
@@ -57,7 +75,6 @@ class FusedDensity:
         self._free = {k: (program.inputs[k], offsets[k]) for k in offsets}
         self._leaves = dict(program.leaves)
         self._in_place = dict(program.leaves_in_place)
-        self.watched = {}  # id -> (Data, the value array the plan copied)
         self._consts = []
         self._n_consts = 0
         self._n_stats = 0
@@ -80,19 +97,23 @@ class FusedDensity:
 
     @classmethod
     def build(cls, model):
-        """The fused density of ``model``, or None when the model is outside its class (module docstring)."""
+        """The fused density of ``model``, or a :class:`Refusal` (false in a test) when the model is outside its
+        class (module docstring)."""
+        density = cls.__new__(cls)
+        density.watched = {}
         try:
-            return cls(model)
-        except _Unsupported:
-            return None
+            density.__init__(model)
+        except _Unsupported as why:
+            return Refusal(str(why), density.watched)
+        return density
 
     # -- the plan -----------------------------------------------------------------------------------------
     def _set_transform(self, rv, where):
         t = rv.transform
         if t is None:
             return
-        code = TRANSFORMS.get(getattr(t, "name", None))
-        if code is None or not isinstance(t, ElementwiseTransform):
+        code = TRANSFORMS.get(type(t))  # the exact class: a subclass may compute something else
+        if code is None:
             raise _Unsupported(f"transform {t!r} of '{rv.name}'")
         self.transform[where] = code
         if code in (INTERVAL, LOWERBOUND):

@@ -12,10 +12,13 @@ import math
 
 from numba import njit
 
+from nbvi.transforms import Interval, LogOddsTransform, LogTransform, LowerBound, UpperBound
+
 IDENTITY, LOG, LOGODDS, INTERVAL, LOWERBOUND, UPPERBOUND = 0, 1, 2, 3, 4, 5
 
-TRANSFORMS = {"log": LOG, "logodds": LOGODDS, "interval": INTERVAL, "lowerbound": LOWERBOUND,
-              "upperbound": UPPERBOUND}
+# transform class -> number (the exact class: a user's subclass may compute something else)
+TRANSFORMS = {LogTransform: LOG, LogOddsTransform: LOGODDS, Interval: INTERVAL, LowerBound: LOWERBOUND,
+              UpperBound: UPPERBOUND}
 
 
 @njit(cache=True)

@@ -142,11 +142,12 @@ class Inference:
         try:
             with threads_for(self.work_per_step()):  # one thread when the kernels' work is small
                 while blocks is not None and done < n:
-                    taken, finite = blocks(params, grad, previous, losses[done:])
+                    drawn, finite = blocks(params, grad, previous, losses[done:])
+                    if finite:
+                        bar.update_many(done + finite, losses[done:done + finite])
                     done += finite
-                    if finite < taken:
+                    if finite < drawn:  # the loss of step done + 1 is not finite
                         self._fail(offset + done + 1, params, previous, grad)
-                    bar.update(done, losses[done - 1])
                 for i in range(done, n):
                     if draw_batch is not None:
                         draw_batch(rng)
@@ -216,8 +217,8 @@ class _NoiseStream:
         self.rng = rng
         self.shape = shape
         per_step = int(np.prod(shape))
-        # as many steps as minibatch positions are drawn for (a power of two from step 0): the two blocks end
-        # together, and a block of fused steps (ADVI._fused_blocks) runs to that end in one kernel call
+        # a power of two of steps, as the minibatch positions (from step 0): the shorter blocks' ends fall on
+        # the longer ones', and a block of fused steps (ADVI._fused_blocks) runs to the nearer end in one call
         self.steps_per_block = BatchSchedule.steps_for(per_step)
         self.block = np.empty((0,) + shape)
         self.position = 0
@@ -288,17 +289,25 @@ class ADVI(Inference):
         return find() if find is not None else None
 
     def _fused_blocks(self, optimizer, state, schedule):
-        """Blocks of fused steps (:func:`~nbvi.fused.advi_steps.fused_advi_steps`) when the model has a fused
-        density and the optimizer is one of nbvi's: a block ends where the drawn noise or the drawn minibatch
-        positions do, so the generator is called in the same order as step by step."""
+        """Blocks of fused steps (:func:`~nbvi.fused.advi_steps.fused_advi_steps`), or None.
+
+        Only where a block takes exactly the steps ``_step`` and ``optimizer.step`` would: the model has a
+        fused density, this class's ``_step`` is ADVI's or FullRankADVI's own (not a subclass's), and the
+        optimizer is one of nbvi's with its own ``step``. A block ends where the drawn noise or the drawn
+        minibatch positions end, so the generator is called in the same order as step by step.
+        """
         fused = self._fused()
         code = optimizer_code(optimizer)
-        if fused is None or code is None or self.fused_method is None:
+        own_step = {advi_steps.MEANFIELD: ADVI._step, advi_steps.FULLRANK: FullRankADVI._step}.get(self.fused_method)
+        if (fused is None or code is None or type(self)._step is not own_step
+                or type(optimizer).step is not Optimizer.step):
             return None
         rng, noise, hyper, method = self.rng, self.noise, optimizer.hyper, self.fused_method
 
         def run(params, grad, previous, losses):
-            """(steps taken, steps whose loss was finite), the losses written into ``losses``."""
+            """(steps drawn, steps whose loss was finite), the losses written into ``losses``. When a loss is
+            not finite, the noise and positions drawn for the steps after it are handed back, so the
+            generator stands where a step-by-step fit would stand."""
             most = len(losses) if schedule is None else schedule.steps_available(rng, len(losses))
             eps = noise.take(most)
             steps = len(eps)
@@ -308,6 +317,11 @@ class ADVI(Inference):
                 method, params, eps, self.stl, self.theta, fused.transform, fused.lower, fused.upper, fused.terms,
                 fused.scales, fused.consts, fused.index, fused.stats, fused.step_statistics(steps),
                 fused.segments, code, state, hyper, grad, previous, losses)
+            unused = steps - finite - 1  # steps after the failing one
+            if unused > 0:
+                noise.position -= unused
+                if schedule is not None:
+                    schedule.rewind(unused)
             return steps, finite
 
         return run

@@ -3,6 +3,8 @@ import numpy as np
 import pytest
 
 import nbvi
+from nbvi.variational import inference as inference_module
+from nbvi.variational.optimizers import SGD
 
 
 def w6_like_model(rows=300, cols=3, batch_size=20):
@@ -91,3 +93,84 @@ def test_the_minibatch_holds_the_last_batch_after_a_fit_in_blocks():
     x = model.minibatches()[0]
     nbvi.ADVI(model=model, random_seed=2).fit(70, progressbar=False)
     np.testing.assert_array_equal(x.eval(), seen[-1])
+
+
+# -- the fused path only where it takes the same steps (review findings) ---------------------------------------
+class TemperedModel(nbvi.Model):
+    """A model whose logp_dlogp is overridden: every method must ask it, not the fused density."""
+
+    def logp_dlogp(self, theta):
+        logp, grad = super().logp_dlogp(theta)
+        return 0.01 * logp, 0.01 * grad
+
+
+def test_an_overridden_logp_dlogp_is_what_advi_fits():
+    with TemperedModel() as model:
+        nbvi.Normal("x", 0.0, 1.0)
+    assert model.fused_density() is None
+    approx = nbvi.ADVI(model=model, random_seed=1).fit(3000, obj_optimizer=nbvi.adam(0.05), progressbar=False)
+    assert 7.0 < approx.std.eval()[0] < 13.0  # the tempered density: sd 10
+    plain = small_model()
+    plain.logp_dlogp = lambda theta, original=plain.logp_dlogp: original(theta)  # on the instance
+    assert plain.fused_density() is None
+
+
+class FrozenSGD(SGD):
+    """An optimizer whose own step never moves the parameters."""
+
+    def step(self, params, grad, state):
+        pass
+
+
+class HalvedADVI(nbvi.ADVI):
+    """An ADVI whose step reports half the loss (a subclass's own ``_step``)."""
+
+    def _step(self, params, grad):
+        return 0.5 * super()._step(params, grad)
+
+
+def test_subclasses_with_their_own_step_are_not_run_in_blocks():
+    start = nbvi.ADVI(model=small_model(), random_seed=0).approx.params.copy()
+    approx = nbvi.ADVI(model=small_model(), random_seed=0).fit(20, obj_optimizer=FrozenSGD(0.1), progressbar=False)
+    np.testing.assert_array_equal(approx.params, start)
+    halved = HalvedADVI(model=small_model(), random_seed=0).fit(20, progressbar=False)
+    plain = nbvi.ADVI(model=small_model(), random_seed=0).fit(20, progressbar=False)
+    np.testing.assert_allclose(halved.hist, 0.5 * plain.hist, rtol=1e-12)
+
+
+def test_after_a_failing_block_the_generator_stands_where_one_step_at_a_time_leaves_it():
+    outcomes = []
+    for callbacks in ([], [noop]):
+        model = w6_like_model()
+        x = model.minibatches()[0]
+        inference = nbvi.ADVI(model=model, random_seed=3)
+        with pytest.raises(FloatingPointError), np.errstate(all="ignore"):
+            inference.fit(300, obj_optimizer=nbvi.sgd(learning_rate=1.0), callbacks=callbacks, progressbar=False)
+        held = x.eval().copy()
+        inference.approx.params[:] = 0.0  # start afresh and go on: the same noise and batches must follow
+        inference.fit(40, obj_optimizer=nbvi.adam(learning_rate=1e-3), callbacks=callbacks, progressbar=False)
+        outcomes.append((held, inference.hist.copy()))
+    (held, hist), (held_1, hist_1) = outcomes
+    np.testing.assert_array_equal(held, held_1)
+    np.testing.assert_array_equal(hist, hist_1)
+
+
+def test_the_progress_bar_averages_every_step_of_a_block():
+    import io
+
+    texts = []
+    for callbacks in ([], [noop]):
+        stream = io.StringIO()
+        inference = nbvi.ADVI(model=w6_like_model(), random_seed=3)
+        real = inference_module.ProgressBar
+
+        def bar(*args, real=real, stream=stream, **kwargs):
+            return real(*args, stream=stream, **kwargs)
+
+        inference_module.ProgressBar = bar
+        try:
+            inference.fit(600, callbacks=callbacks)
+        finally:
+            inference_module.ProgressBar = real
+        texts.append(stream.getvalue().strip().splitlines()[-1])
+    assert "Average Loss" in texts[0] and texts[0] == texts[1]

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import stats
 
 import nbvi
 from nbvi import transforms
@@ -516,3 +517,51 @@ def test_theta_of_any_memory_layout():
         logp, grad = model.logp_dlogp(view)
         np.testing.assert_allclose(logp, expected[0], rtol=RTOL, atol=ATOL)
         np.testing.assert_allclose(grad, expected[1], rtol=RTOL, atol=ATOL)
+
+
+# -- review findings ------------------------------------------------------------------------------------------
+class ShiftedLog(transforms.LogTransform):
+    """A user's subclass of the log transform with its own map: x = exp(u) + 1."""
+
+    def backward(self, u):
+        return np.exp(u) + 1.0
+
+    def forward(self, x):
+        return np.log(x - 1.0)
+
+    def density_terms(self, u, x, g_x):
+        return u.reshape(u.shape[0], -1).sum(axis=1), (x - 1.0) * g_x + 1.0
+
+
+def test_a_subclass_of_a_known_transform_keeps_the_graph_path():
+    with nbvi.Model() as model:
+        nbvi.Gamma("g", 3.0, 1.0, transform=ShiftedLog())
+    assert model.fused_density() is None
+    logp, _ = model.logp_dlogp(np.array([[0.3]]))
+    want = stats.gamma(3.0).logpdf(np.exp(0.3) + 1.0) + 0.3
+    np.testing.assert_allclose(logp, [want])
+
+
+def test_an_underflowing_sigma_gives_the_graph_paths_gradient():
+    data = np.random.default_rng(0).normal(size=(5000, 4))
+    with nbvi.Model() as model:
+        mu = nbvi.Normal("mu", 0.0, 1.0, shape=4)
+        sd = nbvi.HalfNormal("sd", 1.0)
+        nbvi.Normal("y", mu, sd, observed=data)
+    assert kernel.NORMAL_COLUMNS in model.fused_density().terms[:, 0]
+    theta = np.array([[0.1, 0.2, 0.3, 0.4, np.log(1e-180)]])
+    logp, grad = model.logp_dlogp(theta)
+    logp_graph, grad_graph = model._graph_logp_dlogp(theta)
+    assert logp[0] == logp_graph[0] == -np.inf
+    np.testing.assert_array_equal(grad, grad_graph)
+
+
+def test_a_refused_model_is_looked_at_again_after_set_value():
+    counts = nbvi.Data(np.random.default_rng(1).poisson(3.0, size=20000))
+    with nbvi.Model() as model:
+        rate = nbvi.Gamma("rate", 2.0, 1.0)
+        nbvi.Poisson("y", rate, observed=counts)
+    assert model.fused_density() is None  # large data of a family without statistics
+    counts.set_value(np.array([1, 4, 2]))
+    assert model.fused_density() is not None
+    assert_same_density(model, points_near_start(model, 2))

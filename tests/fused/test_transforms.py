@@ -36,7 +36,7 @@ def test_identity():
 @pytest.mark.parametrize("code", list(CLASSES), ids=lambda c: CLASSES[c].name)
 def test_matches_transform_class(code):
     transform = CLASSES[code]
-    assert TRANSFORMS[transform.name] == code  # the density maps the class to this number by its name
+    assert TRANSFORMS[type(transform)] == code  # the density maps the exact class to this number
     out = fused(code, U, LOWER, UPPER)
     u = U[None]  # the classes take a draw axis
     expected = np.stack([transform.backward(u)[0],
