@@ -448,6 +448,14 @@ def test_aligned_arrays_need_the_same_rows():
 
 
 # -- statistics of upcoming batches (the fused density's minibatch terms) --------------------------------------
+def assert_fused_equals_graph(model, theta):
+    """The fused density (statistics of this step's batch) equals the graph walk (its rows read in place)."""
+    logp, grad = model.logp_dlogp(theta)
+    want_logp, want_grad = model._graph_logp_dlogp(theta)
+    np.testing.assert_allclose(logp, want_logp, rtol=1e-10)
+    np.testing.assert_allclose(grad, want_grad, rtol=1e-9, atol=1e-9)
+
+
 def test_block_statistics_are_computed_once_per_block_of_batches():
     from nbvi.distributions.normal import normal_column_statistics
 
@@ -485,10 +493,7 @@ def test_new_values_of_the_same_size_mid_block_reach_the_statistics():
         if step == 2:
             x.set_value(data * 2.0 + 1.0)  # same shape: the block of positions goes on, the data changed
             schedule.draw(rng)
-        logp, grad = model.logp_dlogp(theta)
-        want_logp, want_grad = model._graph_logp_dlogp(theta)
-        np.testing.assert_allclose(logp, want_logp, rtol=1e-10)
-        np.testing.assert_allclose(grad, want_grad, rtol=1e-9, atol=1e-9)
+        assert_fused_equals_graph(model, theta)
 
 
 def test_integer_minibatch_data_with_a_normal_likelihood():
@@ -499,10 +504,7 @@ def test_integer_minibatch_data_with_a_normal_likelihood():
     theta = np.random.default_rng(2).normal(size=(2, model.ndim))
     schedule, rng = BatchSchedule(model.minibatches()), np.random.default_rng(1)
     schedule.draw(rng)
-    logp, grad = model.logp_dlogp(theta)
-    want_logp, want_grad = model._graph_logp_dlogp(theta)
-    np.testing.assert_allclose(logp, want_logp, rtol=1e-10)
-    np.testing.assert_allclose(grad, want_grad, rtol=1e-9, atol=1e-9)
+    assert_fused_equals_graph(model, theta)
 
 
 def test_block_statistics_of_several_steps_need_a_schedule():
