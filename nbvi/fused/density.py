@@ -13,9 +13,10 @@ per-column statistics (mean and sum of squared deviations): computed once for fu
 minibatch ahead of time for a whole block of upcoming batches in one parallel call
 (:meth:`~nbvi.data.Minibatch.block_statistics`), so that a step reads no data at all.
 
-:meth:`FusedDensity.build` returns None for a model outside that class (a deterministic node between
-variables and terms, a vector family, a non-elementwise transform, large data or a minibatch of a family
-without statistics): the model then keeps the generic path. Broadcasting of any kind is fine: an operand
+:meth:`FusedDensity.build` returns a :class:`Refusal` (false in a test, with the reason) for a model
+outside that class (a deterministic node between variables and terms, a vector family, a non-elementwise
+transform, large data or a minibatch of a family without statistics): the model then keeps the generic
+path. Broadcasting of any kind is fine: an operand
 broadcast along some axes only reads its elements through an index array.
 """
 import numpy as np
