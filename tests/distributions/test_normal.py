@@ -118,3 +118,18 @@ def test_random_shape_and_moments():
 
 def test_moment_is_mu():
     np.testing.assert_allclose(Normal.dist(np.array([1.0, 2.0]), 1.0).initial_value(), [1.0, 2.0])
+
+
+@given(st.floats(-5.0, 5.0), st.floats(0.0, 50.0), st.integers(1, 500), st.floats(-5.0, 5.0), st.floats(0.1, 5.0))
+def test_column_statistics_gradient_matches_finite_differences(mean, spread, n_rows, mu, sigma):
+    """normal_column_logp_grad: the log-likelihood of a column from its mean and sum of squared deviations,
+    equal to the sum over rows, with d/dmu and d/dsigma checked by central differences."""
+    from nbvi.distributions.normal import normal_column_logp_grad
+
+    logp, d_mu, d_sigma = normal_column_logp_grad(mean, spread, n_rows, mu, sigma)
+    want = -(spread + n_rows * (mean - mu) ** 2) / (2 * sigma**2) - n_rows * np.log(sigma * np.sqrt(2 * np.pi))
+    np.testing.assert_allclose(logp, want, rtol=1e-12)
+    params = np.array([mu, sigma])
+    assert_grad_close(lambda p: normal_column_logp_grad(mean, spread, n_rows, p[0], p[1])[0],
+                      np.array([d_mu, d_sigma]), params)
+    assert normal_column_logp_grad(mean, spread, n_rows, mu, 0.0) == (-np.inf, 0.0, 0.0)
