@@ -35,6 +35,11 @@ class _Unsupported(Exception):
     """The model is outside what the fused kernel evaluates (the message says why)."""
 
 
+def _unchanged(watched):
+    """Whether every Data in ``watched`` (id -> (Data, the value array seen)) still holds that array."""
+    return all(leaf._value is value for leaf, value in watched.values())
+
+
 class Refusal:
     """What :meth:`FusedDensity.build` returns for a model outside the fused class: false in a test, with
     the reason, and the data values seen until then (after a ``set_value`` the model may fit: ask again)."""
@@ -47,7 +52,7 @@ class Refusal:
         return False
 
     def is_current(self):
-        return all(leaf._value is value for leaf, value in self.watched.values())
+        return _unchanged(self.watched)
 
     def __repr__(self):
         return f"Refusal({self.reason!r})"
@@ -56,8 +61,9 @@ class Refusal:
 class FusedDensity:
     """The plan of :mod:`nbvi.fused.kernel` for one model, and the call that runs it.
 
-    Build it with :meth:`build`. Attributes are the kernel's plan arrays; ``watched`` lists the data
-    leaves whose current value the plan copied, and :meth:`is_current` says whether they still hold it.
+    Build it with :meth:`build`. Attributes are the kernel's plan arrays (``plan``: all of them, in the
+    order the kernels take them after theta); ``watched`` lists the data leaves whose current value the
+    plan copied, and :meth:`is_current` says whether they still hold it.
     """
 
     def __init__(self, model):
@@ -91,6 +97,9 @@ class FusedDensity:
         self.stats = np.zeros(max(self._n_stats, 1))
         for offset, stats in self._fixed_stats:
             self.stats[offset:offset + stats.size] = stats.ravel()
+        # the kernels' plan arguments, in their order (``stats`` is updated in place, so the tuple stays valid)
+        self.plan = (self.transform, self.lower, self.upper, self.terms, self.scales, self.consts, self.index,
+                     self.stats)
         # where each minibatch term's statistics go in ``stats``: (offset, start in a row of step_stats, size)
         starts = np.cumsum([0] + [size for _offset, _minibatch, size in self._step_stats])
         self.segments = np.array([(offset, start, size) for (offset, _minibatch, size), start
@@ -222,7 +231,7 @@ class FusedDensity:
     # -- evaluation ---------------------------------------------------------------------------------------
     def is_current(self):
         """Whether every data value the plan copied is still the data's value (no ``set_value`` since)."""
-        return all(leaf._value is value for leaf, value in self.watched.values())
+        return _unchanged(self.watched)
 
     def _refresh(self):
         """Copy this step's statistics of every minibatch term into ``stats``."""
@@ -236,8 +245,7 @@ class FusedDensity:
         draws = theta.shape[0]
         logp = np.empty(draws)
         grad = np.empty((draws, self.ndim))
-        kernel.fused_logp_dlogp(np.ascontiguousarray(theta), self.transform, self.lower, self.upper, self.terms,
-                                self.scales, self.consts, self.index, self.stats, logp, grad)
+        kernel.fused_logp_dlogp(np.ascontiguousarray(theta), *self.plan, logp, grad)
         return logp, grad
 
     def step_statistics(self, steps):
@@ -253,11 +261,9 @@ class FusedDensity:
         """One mean-field ADVI step, as :func:`~nbvi.variational.advi.meanfield_step` (loss returned,
         gradient in ``grad``), in one kernel call."""
         self._refresh()
-        return advi_steps.fused_meanfield_step(params, eps, stl, theta, self.transform, self.lower, self.upper,
-                                               self.terms, self.scales, self.consts, self.index, self.stats, grad)
+        return advi_steps.fused_meanfield_step(params, eps, stl, theta, *self.plan, grad)
 
     def fullrank_step(self, params, eps, theta, grad, stl=False):
         """One full-rank ADVI step, as :func:`~nbvi.variational.advi.fullrank_step`, in one kernel call."""
         self._refresh()
-        return advi_steps.fused_fullrank_step(params, eps, stl, theta, self.transform, self.lower, self.upper,
-                                              self.terms, self.scales, self.consts, self.index, self.stats, grad)
+        return advi_steps.fused_fullrank_step(params, eps, stl, theta, *self.plan, grad)

@@ -12,6 +12,7 @@ import math
 
 from numba import njit
 
+from nbvi.distributions.bernoulli import log_sigmoid
 from nbvi.transforms import Interval, LogOddsTransform, LogTransform, LowerBound, UpperBound
 
 IDENTITY, LOG, LOGODDS, INTERVAL, LOWERBOUND, UPPERBOUND = 0, 1, 2, 3, 4, 5
@@ -19,12 +20,6 @@ IDENTITY, LOG, LOGODDS, INTERVAL, LOWERBOUND, UPPERBOUND = 0, 1, 2, 3, 4, 5
 # transform class -> number (the exact class: a user's subclass may compute something else)
 TRANSFORMS = {LogTransform: LOG, LogOddsTransform: LOGODDS, Interval: INTERVAL, LowerBound: LOWERBOUND,
               UpperBound: UPPERBOUND}
-
-
-@njit(cache=True)
-def _log_sigmoid(u):
-    """log(1 / (1 + e^-u)), finite for every finite u."""
-    return -math.log1p(math.exp(-u)) if u >= 0.0 else u - math.log1p(math.exp(u))
 
 
 @njit(cache=True)
@@ -48,7 +43,7 @@ def transform_backward(code, u, lower, upper):
         # x = lower + w s(u) with s the sigmoid (w = 1, lower = 0 for logodds); dx/du = w s(u) s(-u),
         # log|dx/du| = log w + log s(u) + log s(-u), whose derivative is s(-u) - s(u)
         width = 1.0 if code == LOGODDS else upper - lower
-        log_s, log_s_neg = _log_sigmoid(u), _log_sigmoid(-u)
+        log_s, log_s_neg = log_sigmoid(u), log_sigmoid(-u)
         s, s_neg = math.exp(log_s), math.exp(log_s_neg)
         if code == LOGODDS:
             x = s

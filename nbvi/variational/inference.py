@@ -314,9 +314,8 @@ class ADVI(Inference):
             if schedule is not None:
                 schedule.advance(steps)
             finite = advi_steps.fused_advi_steps(
-                method, params, eps, self.stl, self.theta, fused.transform, fused.lower, fused.upper, fused.terms,
-                fused.scales, fused.consts, fused.index, fused.stats, fused.step_statistics(steps),
-                fused.segments, code, state, hyper, grad, previous, losses)
+                method, params, eps, self.stl, self.theta, *fused.plan, fused.step_statistics(steps), fused.segments,
+                code, state, hyper, grad, previous, losses)
             unused = steps - finite - 1  # steps after the failing one
             if unused > 0:
                 noise.position -= unused
