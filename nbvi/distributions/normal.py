@@ -9,6 +9,7 @@ from numba import njit, prange
 
 from nbvi.distributions.distribution import Distribution, require, resolve_sigma
 from nbvi.distributions.layout import at, row_blocks, spot
+from nbvi.distributions.row_chunks import chunk_bits, chunking_pays, pairs_by_chunk
 
 HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
@@ -169,26 +170,93 @@ def normal_from_sums(sums, shift, n_rows, mu, sigma):
     return logp, g_mu, g_sigma
 
 
-@njit(cache=True, parallel={"numpy": False})
 def normal_column_statistics(data, rows):
     """For each of S sets of rows (rows int64 (S, R), indexes into data (N, C)), the column means and sums
     of squared deviations: out (S, 2, C) with out[s, 0] = c and out[s, 1] = V.
 
     Computed ahead for a block of upcoming minibatches (each row of ``rows`` one step's batch), in one
-    parallel call long enough to pay for its threads; or once for all rows of full data (S = 1). Each set
-    is cut into blocks of at least 256 rows so that one long set also runs in parallel; the values are
-    shifted by the first row's (as in :func:`normal_rows_kernel`). With one block per set (a minibatch)
-    the sums are turned into the statistics in place: no (S, 2, C) temporary besides the result.
+    parallel call long enough to pay for its threads; or once for all rows of full data (S = 1). Sets of
+    many random rows of a large array are summed by chunk of the array (:func:`normal_chunk_statistics`,
+    see :mod:`nbvi.distributions.row_chunks`), others set by set (:func:`normal_set_statistics`). The
+    choice depends on the shapes only, and each set's values are shifted by its first row's (as in
+    :func:`normal_rows_kernel`), so a set gets the same numbers whichever other sets come with it.
+    """
+    n_data, n_cols = data.shape
+    n_rows = rows.shape[1]
+    if chunking_pays(n_data, n_rows, n_cols, data.itemsize):
+        bits = chunk_bits(n_cols, data.itemsize)
+        n_chunks = ((n_data - 1) >> bits) + 1
+        return normal_chunk_statistics(data, rows, *pairs_by_chunk(rows, bits, n_chunks), min(n_chunks, CHUNK_PARTS))
+    return normal_set_statistics(data, rows)
+
+
+@njit(cache=True)
+def set_shifts(data, rows):
+    """The first row of each set, (S, C) float64 (zeros for empty sets): the shift that keeps the sums of
+    squares free of cancellation (integer data too)."""
+    shifts = np.zeros((rows.shape[0], data.shape[1]))
+    if rows.shape[1]:
+        for s in range(rows.shape[0]):
+            shifts[s] = data[rows[s, 0]]
+    return shifts
+
+
+CHUNK_PARTS = 4  # the chunks are summed in this many parts, in parallel, each into its own sums
+
+
+@njit(cache=True, parallel={"numpy": False})
+def normal_chunk_statistics(data, rows, start, row_of, set_of, n_parts):
+    """:func:`normal_column_statistics` from the pairs (set, row) sorted by chunk of data rows
+    (:func:`~nbvi.distributions.row_chunks.pairs_by_chunk`: ``start`` (n_chunks + 1,), ``row_of``, ``set_of``).
+
+    The chunks are cut into ``n_parts`` parts of consecutive chunks, summed in parallel, each into its own
+    (S, 2, C) sums; within a chunk, each set's run of rows is summed by :func:`normal_row_sums`. A set's
+    sums are thus taken in an order fixed by its own rows and the data's shape: part by part, chunk by
+    chunk, its rows in the order drawn.
+    """
+    n_sets, n_rows = rows.shape
+    n_cols = data.shape[1]
+    n_chunks = start.shape[0] - 1
+    shift = set_shifts(data, rows)
+    sums = np.zeros((n_parts, n_sets, 2, n_cols))
+    for part in prange(n_parts):
+        for c in range(n_chunks * part // n_parts, n_chunks * (part + 1) // n_parts):
+            i = start[c]
+            while i < start[c + 1]:  # the run of set s's rows in chunk c
+                s = set_of[i]
+                end = i + 1
+                while end < start[c + 1] and set_of[end] == s:
+                    end += 1
+                normal_row_sums(data, row_of, i, end, shift[s], sums[part, s])
+                i = end
+    out = np.empty((n_sets, 2, n_cols))
+    for s in prange(n_sets):
+        for j in range(n_cols):
+            a = 0.0
+            q = 0.0
+            for part in range(n_parts):
+                a += sums[part, s, 0, j]
+                q += sums[part, s, 1, j]
+            out[s, 0, j] = shift[s, j] + a / n_rows
+            out[s, 1, j] = max(q - a * a / n_rows, 0.0)
+    return out
+
+
+@njit(cache=True, parallel={"numpy": False})
+def normal_set_statistics(data, rows):
+    """:func:`normal_column_statistics` set by set: each set is cut into blocks of at least 256 rows so that
+    one long set (full data) also runs in parallel. With one block per set (a minibatch) the sums are
+    turned into the statistics in place: no (S, 2, C) temporary besides the result.
     """
     n_sets, n_rows = rows.shape
     n_cols = data.shape[1]
     n_blocks = max(1, min(n_rows // 256, 64))
     bounds = row_blocks(n_rows, n_blocks)
-    shift = data[rows[0, 0]].astype(np.float64) if n_rows else np.zeros(n_cols)  # (integer data too)
+    shift = set_shifts(data, rows)
     sums = np.zeros((n_sets * n_blocks, 2, n_cols))
     for task in prange(n_sets * n_blocks):
         s, b = task // n_blocks, task % n_blocks
-        normal_row_sums(data, rows[s], bounds[b], bounds[b + 1], shift, sums[task])
+        normal_row_sums(data, rows[s], bounds[b], bounds[b + 1], shift[s], sums[task])
     out = sums if n_blocks == 1 else np.zeros((n_sets, 2, n_cols))
     for s in range(n_sets):
         for j in range(n_cols):
@@ -197,7 +265,7 @@ def normal_column_statistics(data, rows):
             for b in range(n_blocks):
                 a += sums[s * n_blocks + b, 0, j]
                 q += sums[s * n_blocks + b, 1, j]
-            out[s, 0, j] = shift[j] + (a / n_rows if n_rows else 0.0)
+            out[s, 0, j] = shift[s, j] + (a / n_rows if n_rows else 0.0)
             out[s, 1, j] = max(q - (a * a / n_rows if n_rows else 0.0), 0.0)
     return out
 
