@@ -21,38 +21,53 @@ import math
 import numpy as np
 from numba import njit
 
+from nbvi.numerics import EXP_MIN_ARG, exp_nonpositive, log_positive
 from nbvi.variational.approximations import HALF_LOG_2PI_E
 
 # -- mean field: params = [mu (ndim), rho (ndim)], sigma = softplus(rho) ------------------------------------
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def meanfield_sigma(params, sigma, dsigma_drho):
     """sigma = softplus(rho) and d sigma/d rho = sigmoid(rho) for rho = params[ndim:], into the (ndim,) outputs.
 
     Both come from one e = exp(-|rho|): softplus(rho) = max(rho, 0) + log(1 + e), and sigmoid(rho) is
-    1 / (1 + e) for rho >= 0, e / (1 + e) below. Returns sum_i log sigma_i (the entropy's variable part).
+    1 / (1 + e) for rho >= 0, e / (1 + e) below. log(1 + e) is log(u) + (e - (u - 1)) / u with u = 1 + e
+    rounded (the second term restores what the rounding lost). Returns sum_i log sigma_i (the entropy's
+    variable part). exp and log come from :mod:`nbvi.numerics`, whose loops run four elements at a time
+    (with libm this function took a fifth of a W6 step).
     """
     ndim = sigma.shape[0]
-    sum_log_sigma = 0.0
+    e = np.empty(ndim)
+    for i in range(ndim):
+        e[i] = -abs(params[ndim + i])
+    exp_nonpositive(e, np.empty(ndim, dtype=np.int64))
+    for i in range(ndim):
+        if params[ndim + i] < EXP_MIN_ARG:  # (rare) exp_nonpositive stops at ~3e-308; libm goes to 0
+            e[i] = math.exp(params[ndim + i])
+    log_u = np.empty(ndim)
+    for i in range(ndim):
+        log_u[i] = 1.0 + e[i]
+    log_positive(log_u)
     for i in range(ndim):
         rho = params[ndim + i]
-        e = math.exp(-abs(rho))
-        sigma[i] = max(rho, 0.0) + math.log1p(e)
-        dsigma_drho[i] = 1.0 / (1.0 + e) if rho >= 0.0 else e / (1.0 + e)
-        sum_log_sigma += math.log(sigma[i])
-    return sum_log_sigma
+        u = 1.0 + e[i]
+        sigma[i] = max(rho, 0.0) + (log_u[i] + (e[i] - (u - 1.0)) / u)
+        dsigma_drho[i] = (1.0 if rho >= 0.0 else e[i]) / u
+    log_sigma = sigma.copy()
+    log_positive(log_sigma)
+    return np.sum(log_sigma)
 
 
 @njit(cache=True)
 def meanfield_theta(params, eps, theta):
     """theta_s = mu + softplus(rho) * eps_s for eps (S, ndim), into theta (S, ndim)."""
     ndim = eps.shape[1]
-    for i in range(ndim):
-        rho = params[ndim + i]
-        sigma = rho + math.log1p(math.exp(-rho)) if rho > 0 else math.log1p(math.exp(rho))
-        for s in range(eps.shape[0]):
-            theta[s, i] = params[i] + sigma * eps[s, i]
+    sigma = np.empty(ndim)
+    meanfield_sigma(params, sigma, np.empty(ndim))
+    for s in range(eps.shape[0]):
+        for i in range(ndim):
+            theta[s, i] = params[i] + sigma[i] * eps[s, i]
 
 
 # error_model="numpy": a zero sigma (rho below about -745) or a zero diagonal of L must give inf/NaN, which the

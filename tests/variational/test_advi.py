@@ -307,3 +307,18 @@ def test_stl_option_makes_the_fit_land_exactly(method, model, exact_mean, exact_
         results[stl] = max(np.max(np.abs(approx.mean.eval() - exact_mean)), np.max(np.abs(cov - exact_cov)))
     assert results[True] < 1e-6
     assert results[False] > 1e-3
+
+
+def test_meanfield_sigma_matches_libm_softplus_sigmoid_and_log_over_every_rho():
+    rho = np.concatenate([np.linspace(-40.0, 40.0, 801), [-745.5, -720.0, -708.5, -700.0, 0.0, 700.0, 720.0, 800.0]])
+    params = np.concatenate([np.zeros_like(rho), rho])
+    sigma, dsigma = np.empty_like(rho), np.empty_like(rho)
+    sum_log = advi.meanfield_sigma(params, sigma, dsigma)
+    expected = np.array([max(r, 0.0) + math.log1p(math.exp(-abs(r))) for r in rho])
+    expected_d = np.array([1.0 / (1.0 + math.exp(-r)) if r >= 0 else math.exp(r) / (1.0 + math.exp(r)) for r in rho])
+    np.testing.assert_allclose(sigma, expected, rtol=4e-16, atol=0)  # subnormal sigma too (rho < -708)
+    np.testing.assert_allclose(dsigma, expected_d, rtol=4e-16, atol=0)
+    assert sum_log == -np.inf  # rho = -745.5: sigma underflows to 0, as with libm
+    finite = rho > -745.0
+    sum_finite = advi.meanfield_sigma(np.concatenate([np.zeros(finite.sum()), rho[finite]]), sigma[finite], dsigma[finite])
+    np.testing.assert_allclose(sum_finite, sum(math.log(s) for s in expected[finite]), rtol=1e-14)
