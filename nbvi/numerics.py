@@ -19,6 +19,7 @@ LN2_LO = 1.90821492927058770002e-10
 INV_LN2 = 1.0 / math.log(2.0)
 MAGIC = 1.5 * 2.0**52 + 1023.0
 EXP_MIN_ARG = -708.0  # exp(-708) ~ 3e-308, the smallest scale 2^n that is still a normal float64
+EXP_SERIES = tuple(1.0 / math.factorial(k) for k in range(12, -1, -1))  # 1/12!, 1/11!, ..., 1/1!, 1/0!
 
 
 @njit(cache=True, fastmath={"contract"})
@@ -35,19 +36,10 @@ def exp_nonpositive(values, scale_bits):
         t = v * INV_LN2 + MAGIC
         n = t - MAGIC  # round(v / ln2)
         r = (v - n * LN2_HI) - n * LN2_LO
-        p = 1.0 / 479001600.0
-        p = p * r + 1.0 / 39916800.0
-        p = p * r + 1.0 / 3628800.0
-        p = p * r + 1.0 / 362880.0
-        p = p * r + 1.0 / 40320.0
-        p = p * r + 1.0 / 5040.0
-        p = p * r + 1.0 / 720.0
-        p = p * r + 1.0 / 120.0
-        p = p * r + 1.0 / 24.0
-        p = p * r + 1.0 / 6.0
-        p = p * r + 0.5
-        p = p * r + 1.0
-        values[j] = p * r + 1.0
+        p = 0.0
+        for c in EXP_SERIES:  # Horner's rule (a constant tuple: the loop is unrolled)
+            p = p * r + c
+        values[j] = p
         shifted[j] = t
     for j in range(values.size):
         scale_bits[j] = scale_bits[j] << 52  # the low bits n + 1023 become the exponent field of 2^n
@@ -68,6 +60,7 @@ MANTISSA_BITS = (1 << 52) - 1
 ONE_BITS = 1023 << 52  # the exponent field of floats in [1, 2)
 TWO_52_BITS = 1075 << 52  # the bits of 2^52
 TWO_52 = 2.0**52
+ATANH_SERIES = tuple(2.0 / (2 * k + 1) for k in range(10, 0, -1))  # 2/21, 2/19, ..., 2/3
 
 
 @njit(cache=True, fastmath={"contract"}, error_model="numpy")  # numpy: no zero-division check per element
@@ -97,16 +90,9 @@ def log_positive(values):
         e = exponent_plus[j] - (TWO_52 + (1023.0 + 54.0 if values[j] < MIN_NORMAL else 1023.0))
         s = f / (2.0 + f)
         z = s * s
-        r = 2.0 / 21.0
-        r = r * z + 2.0 / 19.0
-        r = r * z + 2.0 / 17.0
-        r = r * z + 2.0 / 15.0
-        r = r * z + 2.0 / 13.0
-        r = r * z + 2.0 / 11.0
-        r = r * z + 2.0 / 9.0
-        r = r * z + 2.0 / 7.0
-        r = r * z + 2.0 / 5.0
-        r = r * z + 2.0 / 3.0
+        r = 0.0
+        for c in ATANH_SERIES:
+            r = r * z + c
         r *= z
         # 0, inf, negative numbers and NaN (each a select, which vectorises, where a chain of ifs would not)
         x = values[j]
