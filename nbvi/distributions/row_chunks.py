@@ -17,6 +17,7 @@ from numba import njit, prange
 
 CHUNK_BYTES = 2**21  # chunks of at most this many bytes of data (L2 / L3 sized; 2048 rows of 100 float64)
 ROWS_PER_RUN = 8  # chunking pays when a set has about this many rows per chunk (a set's rows are read 8 at once)
+MIN_CHUNKS = 8  # and when the array spans this many chunks (a smaller one stays in the cache anyway)
 MAX_GROUPS = 8  # the sort counts in parallel over at most this many groups of sets
 
 
@@ -28,10 +29,13 @@ def chunk_bits(n_cols, itemsize=8):
 
 
 def chunking_pays(n_data, n_rows, n_cols, itemsize=8):
-    """Whether sets of ``n_rows`` random rows of an (n_data, n_cols) array are better summed by chunk:
-    a set has at least ROWS_PER_RUN rows in a chunk on average, and is not the whole array (which streams
-    in order anyway)."""
-    return 0 < n_rows < n_data and n_rows << chunk_bits(n_cols, itemsize) >= ROWS_PER_RUN * n_data
+    """Whether sets of ``n_rows`` random rows of an (n_data, n_cols) array are better summed by chunk: the
+    array spans at least MIN_CHUNKS chunks (a smaller one stays in the cache, and summing set by set runs
+    on every thread: 10,000 x 10, one chunk, took 2 - 3 times as long by chunk), a set has at least
+    ROWS_PER_RUN rows in a chunk on average, and is not the whole array (which streams in order anyway)."""
+    bits = chunk_bits(n_cols, itemsize)
+    return (0 < n_rows < n_data and n_data >= MIN_CHUNKS << bits
+            and n_rows << bits >= ROWS_PER_RUN * n_data)
 
 
 @njit(cache=True, parallel={"numpy": False})

@@ -35,64 +35,57 @@ TERM_COLUMNS = FIRST_OPERAND + 4 * OPERANDS
 # Operands are decoded in the loop bodies below, not by helper functions taking ``term``, ``x``, ``consts`` and
 # ``index``: for a helper that branches, numba keeps an atomic reference-count increment and decrement per
 # array argument and call, which on the 2-core machine made a cheap term three times slower (about 70 ns per
-# element instead of 25).
+# element instead of 25). For the same reason the term functions read their row of ``terms`` in place and
+# get their scratch arrays from the caller: a view or an allocation per call costs a term of one element
+# more than its arithmetic.
 
 
 @njit(cache=True)
-def _elementwise_term(term, scale, x, consts, index, g_x):
-    """sum_j log p(value_j | params_j) times ``scale``; adds scale * partials to g_x."""
-    family, n = term[1], term[2]
-    kinds = term[FIRST_OPERAND::4]  # the four operands' (kind, offset, stride, map), see the module docstring
-    offsets = term[FIRST_OPERAND + 1::4]
-    strides = term[FIRST_OPERAND + 2::4]
-    maps = term[FIRST_OPERAND + 3::4]
-    values = np.zeros(OPERANDS)  # an UNUSED operand reads 0
-    positions = np.zeros(OPERANDS, dtype=np.int64)
+def _elementwise_term(terms, t, scale, x, consts, index, g_x, values, positions):
+    """sum_j log p(value_j | params_j) of term t times ``scale``; adds scale * partials to g_x.
+    ``values`` (OPERANDS,) and ``positions`` int64 (OPERANDS,) are scratch."""
+    family, n = terms[t, 1], terms[t, 2]
     total = 0.0
     for j in range(n):
-        for i in range(OPERANDS):
-            p = offsets[i] + strides[i] * j + index[maps[i] + min(maps[i], 1) * j]
+        for i in range(OPERANDS):  # operand i's (kind, offset, stride, map): see the module docstring
+            c = FIRST_OPERAND + 4 * i
+            kind, start = terms[t, c], terms[t, c + 3]
+            p = terms[t, c + 1] + terms[t, c + 2] * j + index[start + min(start, 1) * j]
             positions[i] = p
-            if kinds[i] == FREE:
-                values[i] = x[p]
-            elif kinds[i] == CONST:
-                values[i] = consts[p]
+            values[i] = x[p] if kind == FREE else (consts[p] if kind == CONST else 0.0)
         lp, d_0, d_1, d_2, d_3 = family_logp_grad(family, values[0], values[1], values[2], values[3])
         total += lp
         # constants have no gradient
-        if kinds[0] == FREE:
+        if terms[t, FIRST_OPERAND] == FREE:
             g_x[positions[0]] += scale * d_0
-        if kinds[1] == FREE:
+        if terms[t, FIRST_OPERAND + 4] == FREE:
             g_x[positions[1]] += scale * d_1
-        if kinds[2] == FREE:
+        if terms[t, FIRST_OPERAND + 8] == FREE:
             g_x[positions[2]] += scale * d_2
-        if kinds[3] == FREE:
+        if terms[t, FIRST_OPERAND + 12] == FREE:
             g_x[positions[3]] += scale * d_3
     return scale * total
 
 
 @njit(cache=True)
-def _normal_columns_term(term, scale, x, consts, index, stats, g_x):
-    """A Normal likelihood from per-column statistics (see :func:`normal_column_logp_grad`), times ``scale``."""
-    n_cols, n_rows, offset = term[2], term[3], term[FIRST_OPERAND + 1]
-    kinds = term[FIRST_OPERAND::4]  # operand 0 (the data) is summarised by stats; 1 is mu, 2 is sigma
-    offsets = term[FIRST_OPERAND + 1::4]
-    strides = term[FIRST_OPERAND + 2::4]
-    maps = term[FIRST_OPERAND + 3::4]
-    values = np.zeros(3)
-    positions = np.zeros(3, dtype=np.int64)
+def _normal_columns_term(terms, t, scale, x, consts, index, stats, g_x, values, positions):
+    """A Normal likelihood from per-column statistics (see :func:`normal_column_logp_grad`) of term t, times
+    ``scale``. Operand 0 (the data) is summarised by ``stats``; operands 1 and 2 are mu and sigma."""
+    n_cols, n_rows, offset = terms[t, 2], terms[t, 3], terms[t, FIRST_OPERAND + 1]
     total = 0.0
     for j in range(n_cols):
         for i in range(1, 3):
-            p = offsets[i] + strides[i] * j + index[maps[i] + min(maps[i], 1) * j]
+            c = FIRST_OPERAND + 4 * i
+            kind, start = terms[t, c], terms[t, c + 3]
+            p = terms[t, c + 1] + terms[t, c + 2] * j + index[start + min(start, 1) * j]
             positions[i] = p
-            values[i] = x[p] if kinds[i] == FREE else consts[p]
+            values[i] = x[p] if kind == FREE else (consts[p] if kind == CONST else 0.0)
         lp, d_mu, d_sigma = normal_column_logp_grad(stats[offset + j], stats[offset + n_cols + j], n_rows,
                                                     values[1], values[2])
         total += lp
-        if kinds[1] == FREE:
+        if terms[t, FIRST_OPERAND + 4] == FREE:
             g_x[positions[1]] += scale * d_mu
-        if kinds[2] == FREE:
+        if terms[t, FIRST_OPERAND + 8] == FREE:
             g_x[positions[2]] += scale * d_sigma
     return scale * total
 
@@ -116,6 +109,8 @@ def fused_logp_dlogp(theta, transform, lower, upper, terms, scales, consts, inde
     dx_du = np.empty(ndim)
     dlog_jac = np.empty(ndim)
     g_x = np.empty(ndim)
+    values = np.empty(OPERANDS)  # the terms' scratch
+    positions = np.empty(OPERANDS, dtype=np.int64)
     for d in range(draws):
         total = 0.0
         for k in range(ndim):
@@ -124,9 +119,9 @@ def fused_logp_dlogp(theta, transform, lower, upper, terms, scales, consts, inde
             g_x[k] = 0.0
         for t in range(terms.shape[0]):
             if terms[t, 0] == NORMAL_COLUMNS:
-                total += _normal_columns_term(terms[t], scales[t], x, consts, index, stats, g_x)
+                total += _normal_columns_term(terms, t, scales[t], x, consts, index, stats, g_x, values, positions)
             else:
-                total += _elementwise_term(terms[t], scales[t], x, consts, index, g_x)
+                total += _elementwise_term(terms, t, scales[t], x, consts, index, g_x, values, positions)
         logp[d] = total
         for k in range(ndim):
             grad[d, k] = dx_du[k] * g_x[k] + dlog_jac[k]  # chain rule through x = backward(u), plus d log|J|/du

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from nbvi.distributions import row_chunks
 from nbvi.distributions.normal import normal_column_statistics, normal_set_statistics
 from nbvi.distributions.row_chunks import chunk_bits, chunking_pays, pairs_by_chunk
+from nbvi.threads import threads_for
 
 
 @given(st.integers(1, 20), st.integers(1, 40), st.integers(1, 300), st.integers(0, 6), st.integers(0, 2**31))
@@ -38,16 +39,26 @@ def test_chunk_bits_fit_chunk_bytes():
     assert chunk_bits(10**7) == 0  # rows larger than a chunk: one row per chunk
 
 
-def test_chunking_pays_for_many_rows_per_chunk_but_not_for_full_data():
-    assert chunking_pays(40_000, 500, 100)  # W6: 25 rows of a batch per chunk
+def test_chunking_pays_for_many_rows_per_chunk_of_a_large_array_only():
+    assert chunking_pays(40_000, 500, 100)  # W6: 20 chunks, 25 rows of a batch per chunk
     assert not chunking_pays(40_000, 40_000, 100)  # every row: streams in order anyway
     assert not chunking_pays(10_000_000, 500, 100)  # a batch has 0.1 rows per chunk
+    assert not chunking_pays(10_000, 100, 10)  # 0.6 chunks: stays in the cache, summed set by set
+    assert not chunking_pays(5000, 50, 50)
     assert not chunking_pays(100, 0, 3)
 
 
+def use_small_chunks(monkeypatch, n_data, n_cols):
+    """Chunks of at most an eighth of the array (a power of two of rows), so that small arrays take the
+    chunked path when their sets are long enough."""
+    rows_per_chunk = 1 << ((n_data // row_chunks.MIN_CHUNKS).bit_length() - 1)
+    monkeypatch.setattr(row_chunks, "CHUNK_BYTES", rows_per_chunk * n_cols * 8)
+
+
 @pytest.mark.parametrize("n_data, n_cols, n_sets, n_rows", [(40_000, 100, 16, 500), (3000, 3, 7, 300),
-                                                            (100_000, 1, 3, 2000), (1000, 600, 5, 900)])
-def test_chunked_statistics_match_the_set_by_set_ones(n_data, n_cols, n_sets, n_rows):
+                                                            (100_000, 1, 3, 2000), (1000, 60, 5, 900)])
+def test_chunked_statistics_match_the_set_by_set_ones(monkeypatch, n_data, n_cols, n_sets, n_rows):
+    use_small_chunks(monkeypatch, n_data, n_cols)
     rng = np.random.default_rng(n_cols)
     data = rng.normal(size=(n_data, n_cols)) * 3.0 + 1e4  # far from 0: the shift matters
     rows = rng.integers(0, n_data, (n_sets, n_rows))
@@ -61,17 +72,35 @@ def test_chunked_statistics_match_the_set_by_set_ones(n_data, n_cols, n_sets, n_
     np.testing.assert_allclose(chunked[1, 1], ((batch - batch.mean(axis=0)) ** 2).sum(axis=0), rtol=1e-9)
 
 
-def test_a_set_gets_the_same_statistics_whatever_sets_come_with_it():
-    rng = np.random.default_rng(5)
-    data = rng.normal(size=(20_000, 10))
-    rows = rng.integers(0, 20_000, (9, 400))
+def sets_of_rows(monkeypatch, chunked, n_sets, seed):
+    """A 20,000 x 10 array and ``n_sets`` sets of 400 of its rows, summed by chunk or set by set."""
+    if chunked:
+        use_small_chunks(monkeypatch, 20_000, 10)
+    rng = np.random.default_rng(seed)
+    assert chunking_pays(20_000, 400, 10) == chunked
+    return rng.normal(size=(20_000, 10)), rng.integers(0, 20_000, (n_sets, 400))
+
+
+@pytest.mark.parametrize("chunked", [True, False])
+def test_a_set_gets_the_same_statistics_whatever_sets_come_with_it(monkeypatch, chunked):
+    data, rows = sets_of_rows(monkeypatch, chunked, 9, seed=5)
     together = normal_column_statistics(data, rows)
     for s in (0, 4, 8):
         np.testing.assert_array_equal(normal_column_statistics(data, rows[s:s + 1])[0], together[s])
         np.testing.assert_array_equal(normal_column_statistics(data, rows[s:])[0], together[s])
 
 
-def test_chunked_statistics_of_integer_data():
+@pytest.mark.parametrize("chunked", [True, False])
+def test_statistics_do_not_depend_on_the_number_of_threads(monkeypatch, chunked):
+    data, rows = sets_of_rows(monkeypatch, chunked, 33, seed=6)
+    both = normal_column_statistics(data, rows)
+    with threads_for(0):  # one thread
+        one = normal_column_statistics(data, rows)
+    np.testing.assert_array_equal(one, both)
+
+
+def test_chunked_statistics_of_integer_data(monkeypatch):
+    use_small_chunks(monkeypatch, 5000, 4)
     rng = np.random.default_rng(2)
     data = rng.integers(-50, 50, (5000, 4))
     rows = rng.integers(0, 5000, (3, 1000))

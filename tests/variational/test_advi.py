@@ -316,8 +316,13 @@ def test_meanfield_sigma_matches_libm_softplus_sigmoid_and_log_over_every_rho():
     sum_log = advi.meanfield_sigma(params, sigma, dsigma)
     expected = np.array([max(r, 0.0) + math.log1p(math.exp(-abs(r))) for r in rho])
     expected_d = np.array([1.0 / (1.0 + math.exp(-r)) if r >= 0 else math.exp(r) / (1.0 + math.exp(r)) for r in rho])
-    np.testing.assert_allclose(sigma, expected, rtol=4e-16, atol=0)  # subnormal sigma too (rho < -708)
-    np.testing.assert_allclose(dsigma, expected_d, rtol=4e-16, atol=0)
+    np.testing.assert_allclose(sigma, expected, rtol=1e-15, atol=0)  # a few ulp; subnormal sigma too (rho < -708)
+    np.testing.assert_allclose(dsigma, expected_d, rtol=1e-15, atol=0)
+    eps = np.random.default_rng(0).standard_normal((3, rho.size))
+    mu = np.linspace(-1.0, 1.0, rho.size)
+    theta = np.empty_like(eps)
+    advi.meanfield_theta(np.concatenate([mu, rho]), eps, theta)
+    np.testing.assert_allclose(theta, mu + expected * eps, rtol=1e-15, atol=1e-15)
     assert sum_log == -np.inf  # rho = -745.5: sigma underflows to 0, as with libm
     finite = rho > -745.0
     sum_finite = advi.meanfield_sigma(np.concatenate([np.zeros(finite.sum()), rho[finite]]), sigma[finite], dsigma[finite])
