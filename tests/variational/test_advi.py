@@ -323,6 +323,13 @@ def test_meanfield_sigma_matches_libm_softplus_sigmoid_and_log_over_every_rho():
     theta = np.empty_like(eps)
     advi.meanfield_theta(np.concatenate([mu, rho]), eps, theta)
     np.testing.assert_allclose(theta, mu + expected * eps, rtol=1e-15, atol=1e-15)
+    for start in range(0, rho.size, 5):  # a few parameters at a time: libm per element
+        few = rho[start:start + 5]
+        assert few.size < advi.VECTORISE_FROM
+        s, d = np.empty_like(few), np.empty_like(few)
+        advi.meanfield_sigma(np.concatenate([np.zeros_like(few), few]), s, d)
+        np.testing.assert_allclose(s, expected[start:start + 5], rtol=1e-15, atol=0)
+        np.testing.assert_allclose(d, expected_d[start:start + 5], rtol=1e-15, atol=0)
     assert sum_log == -np.inf  # rho = -745.5: sigma underflows to 0, as with libm
     finite = rho > -745.0
     sum_finite = advi.meanfield_sigma(np.concatenate([np.zeros(finite.sum()), rho[finite]]), sigma[finite], dsigma[finite])
