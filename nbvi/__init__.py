@@ -9,6 +9,7 @@ Write models the PyMC way::
 Importing nbvi compiles nothing: numba kernels compile (or load from the cache) on first use.
 """
 from nbvi import callbacks, config, math
+from nbvi.compiled.explain import explain
 from nbvi.config import floatX_array as floatX
 from nbvi.data import Data, Minibatch
 from nbvi.distributions import *  # noqa: F401,F403 - every family under nbvi.<Name>
@@ -27,7 +28,7 @@ from nbvi.variational import __all__ as _variational
 __version__ = "0.1.0"
 
 __all__ = ["Constant", "Data", "Deterministic", "Minibatch", "Model", "Node", "RandomVariable", "SamplingError", "Trace", "callbacks", "clone",
-           "config", "draw_model_graph", "effective_sample_size", "floatX", "math", "model_to_graphviz", "modelcontext", "rhat", "sample", "summary", *_families, *_variational]
+           "config", "draw_model_graph", "effective_sample_size", "explain", "floatX", "math", "model_to_graphviz", "modelcontext", "rhat", "sample", "summary", *_families, *_variational]
 
 
 def __getattr__(name):

@@ -121,6 +121,7 @@ class Model:
         self.named_vars = {}
         self._plan = None
         self._fused = None  # FusedDensity, a (falsy) Refusal when the model is outside its class, None before
+        self._compiled = None  # CompiledDensity (the tape) or a Refusal, for models outside the fused class
 
     # -- context ----------------------------------------------------------------------------------------
     def __enter__(self):
@@ -185,6 +186,7 @@ class Model:
         self.named_vars[name] = rv
         self._plan = None
         self._fused = None
+        self._compiled = None
         return rv
 
     @staticmethod
@@ -344,8 +346,9 @@ class Model:
     def logp_dlogp(self, theta):
         """Joint log-density in unconstrained space and its gradient, at D points.
 
-        Models that are a sum of scalar terms over variables and data run one compiled kernel
-        (:class:`~nbvi.fused.density.FusedDensity`); the others walk the graph.
+        Models that are a sum of scalar terms over variables and data run one specialised kernel
+        (:class:`~nbvi.fused.density.FusedDensity`), most others the tape interpreter
+        (:class:`~nbvi.compiled.density.CompiledDensity`); the rest walk the graph (``nbvi.explain``).
 
         Parameters
         ----------
@@ -359,10 +362,26 @@ class Model:
         program, layout, ndim = self._plan or self._joint()
         if not (type(theta) is np.ndarray and theta.ndim == 2 and theta.dtype == np.float64 and theta.shape[1] == ndim):
             theta = self._as_theta(theta, ndim)
+        density = self.compiled_density()
+        if density is not None:
+            return density.logp_dlogp(theta)
+        return self._graph_logp_dlogp(theta)
+
+    def compiled_density(self):
+        """The compiled density ``logp_dlogp`` runs: the fused kernel when the model is in its class, else
+        the tape (:class:`~nbvi.compiled.density.CompiledDensity`), else None (the graph is walked; see
+        ``nbvi.explain``). Rebuilt after a ``set_value`` of data it copied."""
         fused = self.fused_density()
         if fused is not None:
-            return fused.logp_dlogp(theta)
-        return self._graph_logp_dlogp(theta)
+            return fused
+        if type(self).logp_dlogp is not Model.logp_dlogp or "logp_dlogp" in vars(self):
+            return None
+        compiled = self._compiled
+        if compiled is None or not compiled.is_current():
+            from nbvi.compiled.density import CompiledDensity
+
+            compiled = self._compiled = CompiledDensity.build(self)
+        return compiled if compiled else None
 
     def fused_density(self):
         """The model's :class:`~nbvi.fused.density.FusedDensity` (rebuilt after a ``set_value`` of data it

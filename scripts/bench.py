@@ -1,17 +1,28 @@
 """The benchmark workloads of ../shared/WORKLOADS.md, run with nbvi; one JSON line each.
 
     python scripts/bench.py W1 W3 ...      (or `all`; default: all that nbvi implements so far)
+    python scripts/bench.py models [NAME ...]
 
 For W7 (NUTS) ``iters_per_s`` is draws + tune per second over both chains, as in the WORKLOADS table.
 
 Timings exclude model construction and numba compilation: each workload first runs a few warm-up steps
 on a throwaway inference of the same kind (reported as ``compile_s``: compile or cache load), then times
 the real run from a fresh inference with RANDOM_SEED = 42.
+
+``models`` (only as the first argument; ``all`` means W1-W7 only) times ``model.logp_dlogp(theta)`` on the
+small models of ``bench_models.py`` (the names after ``models`` select some; default: all), one JSON line
+each: ``ndim``; ``logp_dlogp_us``, the median over 5 batches of about 0.2 s of the microseconds per call at
+one fixed point theta (1, ndim) near the initial point; ``first_call_s``, the first call on the fresh model
+(planning plus numba compile or cache load); ``path``, ``nbvi.explain(model).path``. Models
+with a hand-written numba yardstick (``bench_models.HANDWRITTEN``) are checked against it to 1e-8 relative
+at a few points, which it then times alike on an extra line ``models/<name>-handwritten``; the model's
+line gets ``vs_handwritten``, its time over the yardstick's.
 """
 import json
 import sys
 import time
 
+import bench_models
 import numpy as np
 
 import nbvi
@@ -173,14 +184,79 @@ def w7(draws=50_000, tune=1000, chains=2):
 WORKLOADS = {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "W6": w6, "W7": w7}
 
 
+def time_per_call(f, theta, batches=5, batch_s=0.2):
+    """Median over ``batches`` of the seconds per call of ``f(theta)``, each batch calling it for about
+    ``batch_s`` seconds (in chunks sized to about 1 ms, so reading the clock costs nothing)."""
+    for _ in range(3):
+        f(theta)
+    chunk, start = 0, time.perf_counter()
+    while time.perf_counter() - start < 1e-3:
+        f(theta)
+        chunk += 1
+    per_call = []
+    for _ in range(batches):
+        calls, start = 0, time.perf_counter()
+        while True:
+            for _ in range(chunk):
+                f(theta)
+            calls += chunk
+            elapsed = time.perf_counter() - start
+            if elapsed >= batch_s:
+                break
+        per_call.append(elapsed / calls)
+    return float(np.median(per_call))
+
+
+def check_handwritten(model, hand, theta, rng, points=4, rtol=1e-8):
+    """Assert that ``hand`` and ``model.logp_dlogp`` agree at theta and a few points around it: logp to
+    ``rtol`` relative, each gradient entry to ``rtol`` relative to the largest entry of that gradient."""
+    thetas = np.vstack([theta, theta + 0.5 * rng.standard_normal((points - 1, model.ndim))])
+    for point in thetas:
+        logp, grad = model.logp_dlogp(point[None])
+        hand_logp, hand_grad = hand(point[None])
+        np.testing.assert_allclose(hand_logp, logp, rtol=rtol, atol=0)
+        np.testing.assert_allclose(hand_grad, grad, rtol=rtol, atol=rtol * np.max(np.abs(grad)))
+
+
+def bench_model(name):
+    """The JSON results (one or two dicts) of the ``models`` workload for one model of bench_models."""
+    model = bench_models.MODELS[name]()
+    rng = np.random.default_rng(RANDOM_SEED)
+    theta = model.initial_point_flat()[None] + 0.1 * rng.standard_normal((1, model.ndim))
+    start = time.perf_counter()
+    model.logp_dlogp(theta)
+    first_call_s = time.perf_counter() - start
+    seconds = time_per_call(model.logp_dlogp, theta)
+    result = {"workload": f"models/{name}", "ndim": model.ndim, "logp_dlogp_us": seconds * 1e6,
+              "first_call_s": first_call_s,
+              "path": nbvi.explain(model).path}
+    if name not in bench_models.HANDWRITTEN:
+        return [result]
+    hand = bench_models.HANDWRITTEN[name]()
+    check_handwritten(model, hand, theta, rng)
+    hand_seconds = time_per_call(hand, theta)
+    result["vs_handwritten"] = seconds / hand_seconds
+    return [result, {"workload": f"models/{name}-handwritten", "ndim": model.ndim,
+                     "logp_dlogp_us": hand_seconds * 1e6}]
+
+
+def print_json(result):
+    print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in result.items()}), flush=True)
+
+
 def main(names):
+    if names and names[0] == "models":
+        for name in names[1:] or list(bench_models.MODELS):
+            for result in bench_model(name):
+                print_json(result)
+        return
     if not names or names == ["all"]:
         names = list(WORKLOADS)
     for name in names:
         result = WORKLOADS[name.upper()]()
         result = {"workload": result.pop("workload"), "system": "nbvi", **result}
         result["iters_per_s"] = result["iters"] / result["seconds"]
-        print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in result.items()}), flush=True)
+        print_json(result)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from nbvi.distributions.distribution import Distribution
 from nbvi.distributions.layout import ROWS_KERNEL_MIN_SIZE, KernelLayout
 from nbvi.distributions.normal import normal_column_statistics
 from nbvi.fused import advi_steps, families, kernel
-from nbvi.fused.transforms import INTERVAL, LOWERBOUND, TRANSFORMS, UPPERBOUND
+from nbvi.fused.transforms import transform_plan
 from nbvi.graph.node import Constant
 from nbvi.model import RandomVariable
 
@@ -72,13 +72,11 @@ class FusedDensity:
         if program._terms is None:
             raise _Unsupported("the log-density is not a sum of terms over variables and data")
         self.ndim = ndim
-        self.transform = np.zeros(ndim, dtype=np.int64)
-        self.lower = np.zeros(ndim)
-        self.upper = np.zeros(ndim)
-        offsets = {}  # input slot -> offset of the free variable in theta
-        for k, (rv, where, _ushape) in enumerate(layout):
-            self._set_transform(rv, where)
-            offsets[k] = where.start
+        plan, why = transform_plan(layout, ndim)
+        if plan is None:
+            raise _Unsupported(why)
+        self.transform, self.lower, self.upper = plan
+        offsets = {k: where.start for k, (_rv, where, _ushape) in enumerate(layout)}  # input slot -> theta offset
         self._free = {k: (program.inputs[k], offsets[k]) for k in offsets}
         self._leaves = dict(program.leaves)
         self._in_place = dict(program.leaves_in_place)
@@ -118,19 +116,6 @@ class FusedDensity:
         return density
 
     # -- the plan -----------------------------------------------------------------------------------------
-    def _set_transform(self, rv, where):
-        t = rv.transform
-        if t is None:
-            return
-        code = TRANSFORMS.get(type(t))  # the exact class: a subclass may compute something else
-        if code is None:
-            raise _Unsupported(f"transform {t!r} of '{rv.name}'")
-        self.transform[where] = code
-        if code in (INTERVAL, LOWERBOUND):
-            self.lower[where] = np.broadcast_to(t.lower, rv.shape).ravel()
-        if code in (INTERVAL, UPPERBOUND):
-            self.upper[where] = np.broadcast_to(t.upper, rv.shape).ravel()
-
     def _term(self, op, ins):
         """The kernel's row for one log-density term and its scale."""
         dist = op.dist

@@ -10,6 +10,7 @@ whose bounds are arrays just has other bounds per element.
 """
 import math
 
+import numpy as np
 from numba import njit
 
 from nbvi.distributions.bernoulli import log_sigmoid
@@ -51,3 +52,36 @@ def transform_backward(code, u, lower, upper):
             x = lower + width * s if u <= 0.0 else upper - width * s_neg
         return x, math.log(width) + log_s + log_s_neg, width * s * s_neg, s_neg - s
     return u, 0.0, 1.0, 0.0  # identity
+
+
+def transform_plan(layout, ndim):
+    """Per element of theta: the transform number and its bounds, for a model's variable layout.
+
+    Parameters
+    ----------
+    layout : list of (RandomVariable, slice of theta, unconstrained shape)
+        ``Model.variable_layout()``.
+    ndim : int
+
+    Returns
+    -------
+    transform : int64 (ndim,), lower : (ndim,), upper : (ndim,)
+        Or None when a variable has a transform that is not elementwise (its name and transform are then
+        in the second value).
+    """
+    transform = np.zeros(ndim, dtype=np.int64)
+    lower = np.zeros(ndim)
+    upper = np.zeros(ndim)
+    for rv, where, _ushape in layout:
+        t = rv.transform
+        if t is None:
+            continue
+        code = TRANSFORMS.get(type(t))  # the exact class: a subclass may compute something else
+        if code is None:
+            return None, f"transform {t!r} of '{rv.name}'"
+        transform[where] = code
+        if code in (INTERVAL, LOWERBOUND):
+            lower[where] = np.broadcast_to(t.lower, rv.shape).ravel()
+        if code in (INTERVAL, UPPERBOUND):
+            upper[where] = np.broadcast_to(t.upper, rv.shape).ravel()
+    return (transform, lower, upper), None

@@ -357,15 +357,17 @@ REFUSED = [_deterministic_between, _tau_of_a_free_variable, _dirichlet, _mvnorma
 
 
 @pytest.mark.parametrize("make", REFUSED, ids=lambda f: f.__name__.strip("_"))
-def test_refused_models_keep_the_graph_path(make):
+def test_refused_models_keep_the_generic_path(make):
+    """A model the fused kernel refuses runs on the tape (nbvi.compiled) or walks the graph: either way
+    the graph walk's numbers, up to the order of the sums."""
     model = make()
     assert model.fused_density() is None
     theta = points_near_start(model, 3, seed=7)
     logp, grad = model.logp_dlogp(theta)
     logp_graph, grad_graph = model._graph_logp_dlogp(theta)
     assert np.all(np.isfinite(logp)) and np.all(np.isfinite(grad))
-    np.testing.assert_array_equal(logp, logp_graph)
-    np.testing.assert_array_equal(grad, grad_graph)
+    np.testing.assert_allclose(logp, logp_graph, rtol=1e-10)
+    np.testing.assert_allclose(grad, grad_graph, rtol=1e-10, atol=1e-10 * np.abs(grad_graph).max())
 
 
 @pytest.mark.parametrize("mu_shape, sd_shape", [((4,), ()), ((3, 1), (4,)), ((1, 4), (3, 1))])

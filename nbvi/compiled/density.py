@@ -1,0 +1,69 @@
+"""CompiledDensity: any model's log-density and gradient from one call of the tape interpreter.
+
+:class:`CompiledDensity` lowers a model once (:mod:`nbvi.compiled.lowering`) and evaluates it with
+:func:`~nbvi.compiled.interpreter.tape_logp_dlogp`, which is compiled once for every model (no per-model
+compile). A model outside what the tape runs gets a :class:`~nbvi.fused.density.Refusal` with the reason.
+"""
+import numpy as np
+
+from nbvi.compiled.interpreter import tape_logp_dlogp
+from nbvi.compiled.lowering import Tape, Unsupported
+from nbvi.fused.density import Refusal, _unchanged
+
+
+class CompiledDensity:
+    """The tape of one model and the call that runs it; build it with :meth:`build`.
+
+    Attributes
+    ----------
+    ndim : int
+    tape : :class:`~nbvi.compiled.lowering.Tape`
+    watched : dict id -> (Data, value array): the data values the tape copied (see :meth:`is_current`)
+    """
+
+    kind = "compiled tape"
+
+    def __init__(self, tape):
+        self.tape = tape
+        self.ndim = tape.ndim
+        self.watched = tape.watched
+        self._workspace = tape.workspace.copy()
+        self._plan = (tape.transform, tape.lower, tape.upper, tape.code, tape.fparams, tape.micro, tape.mparams,
+                      tape.index, tape.n_registers)
+
+    @classmethod
+    def build(cls, model):
+        """The compiled density of ``model``, or a :class:`~nbvi.fused.density.Refusal` (false in a test)
+        saying why the tape cannot run it."""
+        try:
+            return cls(Tape(model))
+        except Unsupported as why:
+            return Refusal(str(why), {})
+
+    def is_current(self):
+        """Whether every data value the tape copied is still the data's value (no ``set_value`` since)."""
+        return _unchanged(self.watched)
+
+    def _refresh(self):
+        """Recompute the values that read a Minibatch (its batch changes between calls); their terms' sum."""
+        program, places = self.tape.refresh
+        outputs = program.run()
+        w = self._workspace
+        for offset, value in zip(places, outputs):
+            flat = value[0].ravel()
+            w[offset:offset + flat.size] = flat
+        return float(sum(value[0] for value in outputs[len(places):]))
+
+    def logp_dlogp(self, theta):
+        """logp (D,) and its gradient (D, ndim) at theta (D, ndim), as ``Model.logp_dlogp``."""
+        constant = self.tape.constant_logp
+        if self.tape.refresh is not None:
+            constant += self._refresh()
+        draws = theta.shape[0]
+        logp = np.empty(draws)
+        grad = np.empty((draws, self.ndim))
+        tape_logp_dlogp(np.ascontiguousarray(theta), *self._plan, self._workspace, self.tape.n_dynamic, logp,
+                        grad)
+        if constant != 0.0:
+            logp += constant
+        return logp, grad

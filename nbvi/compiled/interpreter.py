@@ -1,0 +1,671 @@
+"""One compiled interpreter for the tape of any model: log-density and gradient at D points in one call.
+
+A tape (:mod:`nbvi.compiled.lowering`) is a list of instructions over one float64 workspace ``w`` per
+point: the constrained free variables come first, then one region per computed node, then scratch, then
+the constants (folded once when the tape is built). ``gw`` holds d logp / d w for the computed part.
+
+Each instruction is a row of ``code`` (int64) and of ``fparams`` (float64)::
+
+    [opcode, n, out(off, stride, map), a(off, stride, map), b(...), c(...), e(...), flags, aux0, aux1, aux2]
+
+Element j of an operand lives at ``p = off + stride * j + index[map + (map > 0) * j]``: stride 1 and map 0
+for an operand of the instruction's whole shape, stride 0 and map 0 for one number (``index[0]`` is 0),
+stride 0 and map > 0 for any other layout (broadcast, gathered, transposed), whose positions are listed in
+``index[map:map + n]``. The formula has no branch, so the loops stay tight. ``flags`` has bit i set when
+input operand i (a, b, c, e) depends on the free variables, i.e. needs a gradient.
+
+Forward runs the instructions in order; log-density terms (opcode TERM) add their value to logp and their
+partial derivatives straight into ``gw`` (their output's gradient is 1). Backward then runs the other
+instructions in reverse, each pushing ``gw`` of its output to its inputs (reverse-mode differentiation).
+Finally the transforms map x back to theta: d logp/d theta = dx/du * gw[x] + d log|dx/du| / du.
+"""
+import math
+
+import numpy as np
+from numba import njit
+
+from nbvi.distributions.bernoulli import log_sigmoid
+from nbvi.distributions.normal import HALF_LOG_2PI
+from nbvi.distributions.special import digamma
+from nbvi.fused.families import NORMAL, family_logp_grad
+from nbvi.fused.transforms import transform_backward
+
+# -- opcodes -----------------------------------------------------------------------------------------------
+# unary elementwise: out_j = f(a_j)
+NEG, EXP, LOG, LOG1P, EXPM1, SQRT, SQUARE, ABS, SIN, COS, TAN, TANH, SIGMOID, SOFTPLUS, ERF, CLIP = range(1, 17)
+# binary elementwise: out_j = f(a_j, b_j)
+ADD, SUB, MUL, DIV, POW, MAXIMUM, MINIMUM = range(20, 27)
+# comparisons (forward only, 1.0 or 0.0) and where(cond = a, b, c)
+EQ, NEQ, LT, LE, GT, GE, WHERE = range(30, 37)
+# moves: out[p_out(j)] = a[p_a(j)] (indexing, transposes, concatenation)
+COPY = 40
+# reductions of n input elements into aux0 outputs at p_out(j); b is scratch of aux0 numbers
+SUM, MAX, MIN, LOGSUMEXP = range(50, 54)
+# matrix product of a (aux0 x aux1) and b (aux1 x aux2), both contiguous, into out (aux0 x aux2)
+DOT = 60
+# log-density terms of families with a core axis of aux0 components (element j, component k of a parameter
+# at e = j aux0 + k); out is scratch; they add their partials to gw going forward, as loops of terms do
+MIXTURE, DIRICHLET = 61, 62
+# the stick-breaking transform of n rows: u (a, aux0 - 1 per row) to the simplex x (out, aux0 per row)
+STICKBREAKING = 63
+# a loop over n elements running micro rows aux0..aux1 of ``micro`` in blocks (see _loop); aux2: STORED
+LOOP = 80
+# micro rows only: load an operand into a register, store a register, a log-density term of scalar family
+LOAD, STORE, TERM = 90, 91, 92
+
+SINK, STORED = 0, 1  # a loop whose values are only used by its terms, or one that stores values
+BLOCK = 64  # elements per block: a register holds one block
+
+UNARY_FIRST, UNARY_LAST = NEG, CLIP
+BINARY_FIRST, BINARY_LAST = ADD, MINIMUM
+
+OUT, A, B, C, E = 2, 5, 8, 11, 14  # first column of each operand's (offset, stride, map)
+FLAGS, AUX0, AUX1, AUX2 = 17, 18, 19, 20
+CODE_COLUMNS = 21
+# a micro row: [opcode, dst, a, b, c, e (registers), offset, stride, map (a LOAD's or STORE's operand),
+# flags, family]; a LOAD's flags bit 0: its operand needs a gradient; a TERM's flags bit 0: its sigma
+# register holds one number for the whole loop (Normal terms then take log sigma once per block)
+M_DST, M_A, M_B, M_C, M_E, M_OFF, M_STRIDE, M_MAP, M_FLAGS, M_FAMILY = range(1, 11)
+MICRO_COLUMNS = 11
+SQRT_PI_HALF = 2.0 / math.sqrt(math.pi)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _unary(op, a, lo, hi):
+    """f(a) of unary opcode ``op`` (``lo``, ``hi``: the bounds of CLIP)."""
+    if op == NEG:
+        return -a
+    if op == EXP:
+        return math.exp(a)
+    if op == LOG:
+        return math.log(a) if a > 0.0 else (-math.inf if a == 0.0 else math.nan)
+    if op == LOG1P:
+        return math.log1p(a) if a > -1.0 else (-math.inf if a == -1.0 else math.nan)
+    if op == EXPM1:
+        return math.expm1(a)
+    if op == SQRT:
+        return math.sqrt(a) if a >= 0.0 else math.nan
+    if op == SQUARE:
+        return a * a
+    if op == ABS:
+        return abs(a)
+    if op == SIN:
+        return math.sin(a)
+    if op == COS:
+        return math.cos(a)
+    if op == TAN:
+        return math.tan(a)
+    if op == TANH:
+        return math.tanh(a)
+    if op == SIGMOID:  # 1 / (1 + e^-a) without overflow
+        if a >= 0.0:
+            return 1.0 / (1.0 + math.exp(-a))
+        e = math.exp(a)
+        return e / (1.0 + e)
+    if op == SOFTPLUS:  # log(1 + e^a), stable both ways
+        return max(a, 0.0) + math.log1p(math.exp(-abs(a)))
+    if op == ERF:
+        return math.erf(a)
+    # CLIP
+    return min(max(a, lo), hi)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _unary_derivative(op, a, out, lo, hi):
+    """df/da of unary opcode ``op`` at a, given out = f(a)."""
+    if op == NEG:
+        return -1.0
+    if op == EXP:
+        return out  # d e^a = e^a
+    if op == LOG:
+        return 1.0 / a
+    if op == LOG1P:
+        return 1.0 / (1.0 + a)
+    if op == EXPM1:
+        return out + 1.0  # d (e^a - 1) = e^a
+    if op == SQRT:
+        return 0.5 / out  # d sqrt(a) = 1 / (2 sqrt(a))
+    if op == SQUARE:
+        return 2.0 * a
+    if op == ABS:
+        return 1.0 if a > 0.0 else (-1.0 if a < 0.0 else 0.0)  # sign(a), 0 at 0 as numpy's sign
+    if op == SIN:
+        return math.cos(a)
+    if op == COS:
+        return -math.sin(a)
+    if op == TAN:
+        return 1.0 + out * out  # 1 + tan^2
+    if op == TANH:
+        return 1.0 - out * out  # 1 - tanh^2
+    if op == SIGMOID:
+        return out * (1.0 - out)  # s (1 - s)
+    if op == SOFTPLUS:  # d log(1 + e^a) = sigmoid(a)
+        if a >= 0.0:
+            return 1.0 / (1.0 + math.exp(-a))
+        e = math.exp(a)
+        return e / (1.0 + e)
+    if op == ERF:
+        return SQRT_PI_HALF * math.exp(-a * a)  # 2/sqrt(pi) e^{-a^2}
+    # CLIP: 1 inside [lo, hi] (bounds included, as the graph's clip), 0 where clipped
+    return 1.0 if lo <= a <= hi else 0.0
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _binary(op, a, b):
+    """f(a, b) of binary opcode ``op``."""
+    if op == ADD:
+        return a + b
+    if op == SUB:
+        return a - b
+    if op == MUL:
+        return a * b
+    if op == DIV:
+        return a / b
+    if op == POW:
+        return a ** b
+    if op == MAXIMUM:
+        return a if a >= b else b
+    return a if a <= b else b  # MINIMUM
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _binary_partials(op, a, b, out):
+    """(df/da, df/db) of binary opcode ``op`` at (a, b), given out = f(a, b)."""
+    if op == ADD:
+        return 1.0, 1.0
+    if op == SUB:
+        return 1.0, -1.0
+    if op == MUL:
+        return b, a
+    if op == DIV:
+        return 1.0 / b, -out / b  # d(a/b)/db = -a/b^2
+    if op == POW:
+        # d a^b/da = b a^(b-1); d a^b/db = a^b log a, taken as 0 where a^b = 0
+        return b * a ** (b - 1.0), (0.0 if out == 0.0 else out * math.log(a if a > 0.0 else 1.0))
+    if op == MAXIMUM:  # the larger input gets the gradient; a tie gives it to the first
+        return (1.0, 0.0) if a >= b else (0.0, 1.0)
+    return (1.0, 0.0) if a <= b else (0.0, 1.0)  # MINIMUM
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _compare(op, a, b):
+    if op == EQ:
+        return 1.0 if a == b else 0.0
+    if op == NEQ:
+        return 1.0 if a != b else 0.0
+    if op == LT:
+        return 1.0 if a < b else 0.0
+    if op == LE:
+        return 1.0 if a <= b else 0.0
+    if op == GT:
+        return 1.0 if a > b else 0.0
+    return 1.0 if a >= b else 0.0  # GE
+
+
+# Operands are decoded in the loop bodies below rather than by a helper taking ``code`` and ``index``: numba
+# keeps an atomic reference count per array argument of a helper it does not inline (docs/fused.md).
+
+
+@njit(cache=True, error_model="numpy", fastmath={"reassoc"})
+def _loop_block(start, end, j0, nb, backward, micro, mparams, index, w, gw, reg, adj):
+    """One block of a LOOP: elements j0 .. j0 + nb - 1, one register row per value.
+
+    Forward: LOADs fill registers, ops compute theirs, TERMs return their value (and, when ``backward``,
+    add their partials to the adjoints ``adj``), STOREs write values out (or, when ``backward``, add the
+    gradient the stored values received to their adjoints). Backward, when asked: the micro rows in
+    reverse push adjoints to their inputs, LOADs of operands with a gradient add theirs to ``gw``.
+    """
+    total = 0.0
+    for u in range(start, end):
+        op, d, a, b = micro[u, 0], micro[u, M_DST], micro[u, M_A], micro[u, M_B]
+        if op == LOAD:
+            off, stride, mp = micro[u, M_OFF], micro[u, M_STRIDE], micro[u, M_MAP]
+            if mp > 0:  # laid out otherwise: positions listed in index
+                for i in range(nb):
+                    reg[d, i] = w[off + index[mp + j0 + i]]
+            elif stride == 1:  # contiguous: a plain copy, which the compiler vectorises
+                for i in range(nb):
+                    reg[d, i] = w[off + j0 + i]
+            else:  # one number for every element
+                value = w[off]
+                for i in range(nb):
+                    reg[d, i] = value
+            if backward:
+                for i in range(nb):
+                    adj[d, i] = 0.0
+        elif op == STORE:
+            off, stride, mp = micro[u, M_OFF], micro[u, M_STRIDE], micro[u, M_MAP]
+            f = min(mp, 1)
+            if backward:  # the gradient the stored value received from the instructions that read it
+                for i in range(nb):
+                    j = j0 + i
+                    adj[a, i] += gw[off + stride * j + index[mp + f * j]]
+            elif mp == 0 and stride == 1:
+                for i in range(nb):
+                    w[off + j0 + i] = reg[a, i]
+            else:
+                for i in range(nb):
+                    j = j0 + i
+                    w[off + stride * j + index[mp + f * j]] = reg[a, i]
+        elif op == TERM:
+            c, e = micro[u, M_C], micro[u, M_E]
+            family, scale = micro[u, M_FAMILY], mparams[u, 0]
+            term = 0.0
+            if family == NORMAL and micro[u, M_FLAGS] & 1 and reg[c, 0] > 0.0:
+                # a Normal term with one sigma: log sigma once; z = (x - mu) / sigma,
+                # log p = -z^2 / 2 - log sigma - log(2 pi) / 2, d/dx = -z / sigma = -d/dmu,
+                # d/dsigma = (z^2 - 1) / sigma
+                inv = 1.0 / reg[c, 0]
+                if backward:
+                    for i in range(nb):
+                        z = (reg[a, i] - reg[b, i]) * inv
+                        term -= 0.5 * z * z
+                        adj[a, i] -= scale * z * inv
+                        adj[b, i] += scale * z * inv
+                        adj[c, i] += scale * (z * z - 1.0) * inv
+                else:
+                    for i in range(nb):
+                        z = (reg[a, i] - reg[b, i]) * inv
+                        term -= 0.5 * z * z
+                total += scale * (term - nb * (math.log(reg[c, 0]) + HALF_LOG_2PI))
+                continue
+            for i in range(nb):
+                lp, d_a, d_b, d_c, d_e = family_logp_grad(family, reg[a, i], reg[b, i], reg[c, i], reg[e, i])
+                term += lp
+                if backward:
+                    adj[a, i] += scale * d_a
+                    adj[b, i] += scale * d_b
+                    adj[c, i] += scale * d_c
+                    adj[e, i] += scale * d_e
+            total += scale * term
+        else:
+            if backward:
+                for i in range(nb):
+                    adj[d, i] = 0.0
+            if op == ADD:
+                for i in range(nb):
+                    reg[d, i] = reg[a, i] + reg[b, i]
+            elif op == SUB:
+                for i in range(nb):
+                    reg[d, i] = reg[a, i] - reg[b, i]
+            elif op == MUL:
+                for i in range(nb):
+                    reg[d, i] = reg[a, i] * reg[b, i]
+            elif UNARY_FIRST <= op <= UNARY_LAST:
+                lo, hi = mparams[u, 0], mparams[u, 1]
+                for i in range(nb):
+                    reg[d, i] = _unary(op, reg[a, i], lo, hi)
+            elif BINARY_FIRST <= op <= BINARY_LAST:
+                for i in range(nb):
+                    reg[d, i] = _binary(op, reg[a, i], reg[b, i])
+            elif EQ <= op <= GE:
+                for i in range(nb):
+                    reg[d, i] = _compare(op, reg[a, i], reg[b, i])
+            else:  # WHERE: the condition is a, the values b and c
+                c = micro[u, M_C]
+                for i in range(nb):
+                    reg[d, i] = reg[b, i] if reg[a, i] != 0.0 else reg[c, i]
+    if not backward:
+        return total
+    for u in range(end - 1, start - 1, -1):
+        op, d, a, b = micro[u, 0], micro[u, M_DST], micro[u, M_A], micro[u, M_B]
+        if op == LOAD:
+            if micro[u, M_FLAGS] & 1:
+                off, stride, mp = micro[u, M_OFF], micro[u, M_STRIDE], micro[u, M_MAP]
+                if stride == 0 and mp == 0:  # one number read by every element: its gradient is the sum
+                    g = 0.0
+                    for i in range(nb):
+                        g += adj[d, i]
+                    gw[off] += g
+                elif mp > 0:
+                    for i in range(nb):
+                        gw[off + index[mp + j0 + i]] += adj[d, i]
+                else:
+                    for i in range(nb):
+                        gw[off + j0 + i] += adj[d, i]
+        elif op == STORE or op == TERM or (EQ <= op <= GE):
+            continue  # stores and terms added theirs going forward; comparisons have no gradient
+        elif op == ADD:
+            for i in range(nb):
+                adj[a, i] += adj[d, i]
+                adj[b, i] += adj[d, i]
+        elif op == SUB:
+            for i in range(nb):
+                adj[a, i] += adj[d, i]
+                adj[b, i] -= adj[d, i]
+        elif op == MUL:
+            for i in range(nb):
+                adj[a, i] += adj[d, i] * reg[b, i]
+                adj[b, i] += adj[d, i] * reg[a, i]
+        elif UNARY_FIRST <= op <= UNARY_LAST:
+            lo, hi = mparams[u, 0], mparams[u, 1]
+            for i in range(nb):
+                adj[a, i] += adj[d, i] * _unary_derivative(op, reg[a, i], reg[d, i], lo, hi)
+        elif BINARY_FIRST <= op <= BINARY_LAST:
+            for i in range(nb):
+                d_a, d_b = _binary_partials(op, reg[a, i], reg[b, i], reg[d, i])
+                adj[a, i] += adj[d, i] * d_a
+                adj[b, i] += adj[d, i] * d_b
+        else:  # WHERE: the gradient goes to the value that was chosen
+            c = micro[u, M_C]
+            for i in range(nb):
+                if reg[a, i] != 0.0:
+                    adj[b, i] += adj[d, i]
+                else:
+                    adj[c, i] += adj[d, i]
+    return total
+
+
+@njit(cache=True, error_model="numpy")
+def _loop(t, backward, code, micro, mparams, index, w, gw, reg, adj):
+    """A LOOP instruction, block by block; returns the sum of its terms."""
+    n, start, end = code[t, 1], code[t, AUX0], code[t, AUX1]
+    total = 0.0
+    for j0 in range(0, n, BLOCK):
+        total += _loop_block(start, end, j0, min(BLOCK, n - j0), backward, micro, mparams, index, w, gw, reg, adj)
+    return total
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _mixture(t, first_draw, code, fparams, index, w, gw):
+    """A NormalMixture term: sum_j log sum_k w_jk N(x_j | mu_jk, sigma_jk); partials into gw (see
+    :mod:`nbvi.distributions.mixture` for the math). Scratch (out): a_k, log c_k, 1 / sigma_k, z_k, then
+    the positions of the w and sigma rows that log c and 1 / sigma were computed for (kept from draw to
+    draw when w and sigma are constants)."""
+    n, n_comp, flags, scale = code[t, 1], code[t, AUX0], code[t, FLAGS], fparams[t, 0]
+    s0 = code[t, OUT]
+    a0, as_, am = code[t, A], code[t, A + 1], code[t, A + 2]
+    b0, bs, bm = code[t, B], code[t, B + 1], code[t, B + 2]
+    c0, cs, cm = code[t, C], code[t, C + 1], code[t, C + 2]
+    e0, es, em = code[t, E], code[t, E + 1], code[t, E + 2]
+    af, bf, cf, ef = min(am, 1), min(bm, 1), min(cm, 1), min(em, 1)
+    total = 0.0
+    last_w, last_sigma, ok = -1, -1, True
+    if not (first_draw or flags & 10):  # constant w and sigma: the constants of the last row still hold
+        last_w, last_sigma = int(w[s0 + 4 * n_comp]), int(w[s0 + 4 * n_comp + 1])
+    for j in range(n):
+        pa = a0 + as_ * j + index[am + af * j]
+        x = w[pa]
+        first = j * n_comp
+        pw, ps = b0 + bs * first + index[bm + bf * first], e0 + es * first + index[em + ef * first]
+        if pw != last_w or ps != last_sigma:  # log c_k = log w_k - log sigma_k - log(2 pi)/2 change with the rows
+            last_w, last_sigma, ok = pw, ps, True
+            for k in range(n_comp):
+                e = first + k
+                wk, sk = w[b0 + bs * e + index[bm + bf * e]], w[e0 + es * e + index[em + ef * e]]
+                if not (wk >= 0.0 and sk > 0.0):
+                    ok = False
+                    break
+                w[s0 + n_comp + k] = (math.log(wk) if wk > 0.0 else -math.inf) - math.log(sk) - HALF_LOG_2PI
+                w[s0 + 2 * n_comp + k] = 1.0 / sk
+            w[s0 + 4 * n_comp], w[s0 + 4 * n_comp + 1] = (pw, ps) if ok else (-1, -1)
+        if not ok:
+            return -math.inf
+        top = -math.inf
+        for k in range(n_comp):  # a_k = log w_k + log N(x | mu_k, sigma_k)
+            e = first + k
+            z = (x - w[c0 + cs * e + index[cm + cf * e]]) * w[s0 + 2 * n_comp + k]
+            w[s0 + 3 * n_comp + k] = z
+            w[s0 + k] = w[s0 + n_comp + k] - 0.5 * z * z
+            top = max(top, w[s0 + k])
+        if top == -math.inf:
+            return -math.inf
+        sum_exp = 0.0
+        for k in range(n_comp):
+            w[s0 + k] = math.exp(w[s0 + k] - top)
+            sum_exp += w[s0 + k]
+        logp = top + math.log(sum_exp)  # logsumexp_k a_k
+        total += logp
+        d_x = 0.0
+        for k in range(n_comp):
+            e = first + k
+            r = w[s0 + k] / sum_exp  # the responsibility of component k
+            inv_sigma, z = w[s0 + 2 * n_comp + k], w[s0 + 3 * n_comp + k]
+            d_x -= r * z * inv_sigma  # d/dx = -sum_k r_k z_k / sigma_k
+            if flags & 2:  # d/dw_k = N_k / p(x) = r_k / w_k
+                pw = b0 + bs * e + index[bm + bf * e]
+                wk = w[pw]
+                gw[pw] += scale * (r / wk if wk > 0.0 else
+                                   math.exp(-0.5 * z * z + math.log(inv_sigma) - HALF_LOG_2PI - logp))
+            if flags & 4:  # d/dmu_k = r_k z_k / sigma_k
+                gw[c0 + cs * e + index[cm + cf * e]] += scale * r * z * inv_sigma
+            if flags & 8:  # d/dsigma_k = r_k (z_k^2 - 1) / sigma_k
+                gw[e0 + es * e + index[em + ef * e]] += scale * r * (z * z - 1.0) * inv_sigma
+        if flags & 1:
+            gw[pa] += scale * d_x
+    return scale * total
+
+
+@njit(cache=True, error_model="numpy")
+def _dirichlet(t, code, fparams, index, w, gw):
+    """A Dirichlet term over n rows of K: log p = lgamma(sum a) - sum_k lgamma(a_k) + sum_k (a_k - 1) log x_k,
+    d/dx_k = (a_k - 1) / x_k, d/da_k = digamma(sum a) - digamma(a_k) + log x_k; partials into gw."""
+    n, n_comp, flags, scale = code[t, 1], code[t, AUX0], code[t, FLAGS], fparams[t, 0]
+    a0, as_, am = code[t, A], code[t, A + 1], code[t, A + 2]
+    b0, bs, bm = code[t, B], code[t, B + 1], code[t, B + 2]
+    af, bf = min(am, 1), min(bm, 1)
+    total = 0.0
+    for j in range(n):
+        alpha_sum, log_norm = 0.0, 0.0
+        for k in range(n_comp):
+            e = j * n_comp + k
+            alpha = w[b0 + bs * e + index[bm + bf * e]]
+            if not alpha > 0.0:
+                return -math.inf
+            alpha_sum += alpha
+            log_norm -= math.lgamma(alpha)
+        total += log_norm + math.lgamma(alpha_sum)
+        psi_sum = digamma(alpha_sum)
+        for k in range(n_comp):
+            e = j * n_comp + k
+            pa, pb = a0 + as_ * e + index[am + af * e], b0 + bs * e + index[bm + bf * e]
+            x, alpha = w[pa], w[pb]
+            if not (x > 0.0 and x < 1.0):
+                return -math.inf
+            log_x = math.log(x)
+            total += (alpha - 1.0) * log_x
+            if flags & 1:
+                gw[pa] += scale * (alpha - 1.0) / x
+            if flags & 2:
+                gw[pb] += scale * (psi_sum - digamma(alpha) + log_x)
+    return scale * total
+
+
+@njit(cache=True, error_model="numpy")
+def _stick_breaking(t, backward, code, w, gw):
+    """x = stick-breaking(u) row by row (:class:`~nbvi.transforms.StickBreaking`), returning the log-Jacobian
+    sum_k [log z_k + (K-1-k) log(1 - z_k)]; or, ``backward``, gw[u] += (dx/du)^T gw[x] + d log|J| / du.
+
+    With v_k = u_k - log(K-1-k), z_k = sigmoid(v_k), r_0 = 1, r_{k+1} = r_k (1 - z_k): x_k = r_k z_k and
+    x_{K-1} = r_{K-1}. Backward: g_u_k = x_k g_k - z_k S_k with S_k = sum_{j>=k} x_j g_j, and
+    d log|J| / du_k = 1 - (K-k) z_k.
+    """
+    n, n_comp = code[t, 1], code[t, AUX0]
+    x0, u0 = code[t, OUT], code[t, A]
+    m = n_comp - 1
+    log_jac = 0.0
+    for j in range(n):
+        u_row, x_row = u0 + j * m, x0 + j * n_comp
+        if not backward:
+            log_r = 0.0  # log of the stick left
+            for k in range(m):
+                v = w[u_row + k] - math.log(m - k)
+                log_z, log_1mz = log_sigmoid(v), log_sigmoid(-v)
+                w[x_row + k] = math.exp(log_r + log_z)
+                log_r += log_1mz
+                log_jac += log_z + (m - k) * log_1mz
+            w[x_row + m] = math.exp(log_r)
+            continue
+        tail = w[x_row + m] * gw[x_row + m]  # S_k, the reverse cumulative sum of x_j g_j
+        for k in range(m - 1, -1, -1):
+            xg = w[x_row + k] * gw[x_row + k]
+            tail += xg
+            z = math.exp(log_sigmoid(w[u_row + k] - math.log(m - k)))
+            gw[u_row + k] += xg - z * tail + 1.0 - (n_comp - k) * z
+    return log_jac
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _forward(first_draw, code, fparams, micro, mparams, index, w, gw, reg, adj):
+    """Run every instruction forward on workspace ``w``; a loop that stores nothing also runs its backward
+    sweep now (its terms are its only outputs). Returns the sum of the terms. ``first_draw``: whether this
+    is the call's first point (instructions may keep what depends on constants only from point to point)."""
+    total = 0.0
+    for t in range(code.shape[0]):
+        op, n = code[t, 0], code[t, 1]
+        o0, os, om = code[t, OUT], code[t, OUT + 1], code[t, OUT + 2]
+        a0, as_, am = code[t, A], code[t, A + 1], code[t, A + 2]
+        b0 = code[t, B]
+        of, af = min(om, 1), min(am, 1)
+        if op == LOOP:
+            total += _loop(t, code[t, AUX2] == SINK, code, micro, mparams, index, w, gw, reg, adj)
+        elif op == MIXTURE:
+            total += _mixture(t, first_draw, code, fparams, index, w, gw)
+        elif op == DIRICHLET:
+            total += _dirichlet(t, code, fparams, index, w, gw)
+        elif op == STICKBREAKING:
+            total += _stick_breaking(t, False, code, w, gw)
+        elif op == COPY:
+            for j in range(n):
+                w[o0 + os * j + index[om + of * j]] = w[a0 + as_ * j + index[am + af * j]]
+        elif op == SUM:
+            scale = fparams[t, 0]
+            for i in range(code[t, AUX0]):
+                w[o0 + i] = 0.0
+            for j in range(n):
+                w[o0 + os * j + index[om + of * j]] += scale * w[a0 + as_ * j + index[am + af * j]]
+        elif op == MAX or op == MIN:
+            sign = 1.0 if op == MAX else -1.0  # min x = -max(-x)
+            m = code[t, AUX0]
+            for i in range(m):
+                w[o0 + i] = -math.inf
+                w[b0 + i] = 0.0  # how many elements attain the extremum (they share its gradient)
+            for j in range(n):
+                p = o0 + os * j + index[om + of * j]
+                w[p] = max(w[p], sign * w[a0 + as_ * j + index[am + af * j]])
+            for j in range(n):
+                p = os * j + index[om + of * j]
+                if sign * w[a0 + as_ * j + index[am + af * j]] == w[o0 + p]:
+                    w[b0 + p] += 1.0
+            for i in range(m):
+                w[o0 + i] *= sign
+        elif op == LOGSUMEXP:
+            m = code[t, AUX0]
+            for i in range(m):
+                w[o0 + i] = -math.inf
+                w[b0 + i] = 0.0
+            for j in range(n):  # the largest element of each group, subtracted before exp
+                p = o0 + os * j + index[om + of * j]
+                w[p] = max(w[p], w[a0 + as_ * j + index[am + af * j]])
+            for j in range(n):
+                p = os * j + index[om + of * j]
+                top = w[o0 + p] if math.isfinite(w[o0 + p]) else 0.0
+                w[b0 + p] += math.exp(w[a0 + as_ * j + index[am + af * j]] - top)
+            for i in range(m):
+                top = w[o0 + i] if math.isfinite(w[o0 + i]) else 0.0
+                w[o0 + i] = math.log(w[b0 + i]) + top
+        elif op == DOT:
+            rows, inner, cols = code[t, AUX0], code[t, AUX1], code[t, AUX2]
+            for i in range(rows):
+                for k in range(cols):
+                    acc = 0.0
+                    for r in range(inner):
+                        acc += w[a0 + i * inner + r] * w[b0 + r * cols + k]
+                    w[o0 + i * cols + k] = acc
+    return total
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _backward(code, fparams, micro, mparams, index, w, gw, reg, adj):
+    """Push ``gw`` from every instruction's output back to its inputs, last instruction first."""
+    for t in range(code.shape[0] - 1, -1, -1):
+        op, n, flags = code[t, 0], code[t, 1], code[t, FLAGS]
+        if op == LOOP:
+            if code[t, AUX2] == STORED:
+                _loop(t, True, code, micro, mparams, index, w, gw, reg, adj)
+            continue
+        if op == STICKBREAKING:
+            _stick_breaking(t, True, code, w, gw)
+            continue
+        if flags == 0:
+            continue
+        o0, os, om = code[t, OUT], code[t, OUT + 1], code[t, OUT + 2]
+        a0, as_, am = code[t, A], code[t, A + 1], code[t, A + 2]
+        b0 = code[t, B]
+        of, af = min(om, 1), min(am, 1)
+        if op == COPY:
+            for j in range(n):
+                gw[a0 + as_ * j + index[am + af * j]] += gw[o0 + os * j + index[om + of * j]]
+        elif op == SUM:  # d(scale sum a)/da_j = scale
+            scale = fparams[t, 0]
+            for j in range(n):
+                gw[a0 + as_ * j + index[am + af * j]] += scale * gw[o0 + os * j + index[om + of * j]]
+        elif op == MAX or op == MIN:  # shared equally by the elements that attain the extremum
+            for j in range(n):
+                p = os * j + index[om + of * j]
+                pa = a0 + as_ * j + index[am + af * j]
+                if w[pa] == w[o0 + p]:
+                    gw[pa] += gw[o0 + p] / w[b0 + p]
+        elif op == LOGSUMEXP:  # d lse / da_j = e^{a_j - lse}
+            for j in range(n):
+                p = o0 + os * j + index[om + of * j]
+                pa = a0 + as_ * j + index[am + af * j]
+                gw[pa] += gw[p] * math.exp(w[pa] - w[p])
+        elif op == DOT:  # G = d/d(AB): dA = G B^T, dB = A^T G
+            rows, inner, cols = code[t, AUX0], code[t, AUX1], code[t, AUX2]
+            for i in range(rows):
+                for k in range(cols):
+                    g = gw[o0 + i * cols + k]
+                    if g == 0.0:
+                        continue
+                    for r in range(inner):
+                        if flags & 1:
+                            gw[a0 + i * inner + r] += g * w[b0 + r * cols + k]
+                        if flags & 2:
+                            gw[b0 + r * cols + k] += g * w[a0 + i * inner + r]
+
+
+@njit(cache=True, error_model="numpy")
+def tape_logp_dlogp(theta, transform, lower, upper, code, fparams, micro, mparams, index, n_registers, w,
+                    n_dynamic, logp, grad):
+    """Joint log-density in unconstrained space and its gradient at D points, from a tape.
+
+    Parameters
+    ----------
+    theta : (D, ndim)
+        Unconstrained points.
+    transform : int64 (ndim,), lower, upper : (ndim,)
+        Each element's transform number and bounds (:mod:`nbvi.fused.transforms`).
+    code : int64 (I, CODE_COLUMNS), fparams : (I, 2)
+        The instructions (module docstring).
+    micro : int64 (U, MICRO_COLUMNS), mparams : (U, 2)
+        The loops' micro rows.
+    index : int64 (P,)
+        Positions of operands laid out otherwise than contiguously.
+    n_registers : int
+        The most registers a loop uses.
+    w : (W,)
+        The workspace: x in ``w[:ndim]``, computed values up to ``n_dynamic``, constants after; the
+        constants are read, everything before ``n_dynamic`` is overwritten.
+    n_dynamic : int
+        Size of the computed part of the workspace (the part with a gradient).
+    logp : (D,), grad : (D, ndim)
+        Outputs: log p(theta_d) including the log-Jacobians, and its gradient.
+    """
+    draws, ndim = theta.shape
+    gw = np.empty(n_dynamic)
+    dx_du = np.empty(ndim)
+    dlog_jac = np.empty(ndim)
+    reg = np.empty((n_registers, BLOCK))
+    adj = np.empty((n_registers, BLOCK))
+    for d in range(draws):
+        log_jac = 0.0
+        for k in range(ndim):
+            w[k], lj, dx_du[k], dlog_jac[k] = transform_backward(transform[k], theta[d, k], lower[k], upper[k])
+            log_jac += lj
+        for k in range(n_dynamic):
+            gw[k] = 0.0
+        logp[d] = _forward(d == 0, code, fparams, micro, mparams, index, w, gw, reg, adj) + log_jac
+        _backward(code, fparams, micro, mparams, index, w, gw, reg, adj)
+        for k in range(ndim):
+            grad[d, k] = dx_du[k] * gw[k] + dlog_jac[k]  # chain rule through x = backward(u), plus d log|J|/du

@@ -1,0 +1,552 @@
+"""Lowering a model's log-density graph to a tape for :mod:`nbvi.compiled.interpreter`.
+
+The model's planned graph walk (``Model._joint()``: a :class:`~nbvi.graph.evaluate.Program` whose output
+is the sum of the log-density terms) is read step by step:
+
+* a node that does not depend on the free variables is *folded*: its value is computed once, by the graph
+  walk itself, and copied into the constant part of the workspace (nodes reading a Minibatch are
+  recomputed before every call instead, as the batch changes);
+* elementwise nodes that depend on them (arithmetic, functions, comparisons, where) and the log-density
+  terms of scalar families are gathered into *loops*, one per shape: a loop reads its inputs once per
+  element, keeps every intermediate value in a register and stores only the values that other
+  instructions read (a regression's mean and its Normal term are one pass over the rows, with nothing
+  stored);
+* any other node that depends on them becomes one or a few instructions writing its own region of the
+  workspace; ``reshape`` moves no element and shares its input's region.
+
+A loop is emitted when an instruction needs one of its values (or at the end), so every loop comes after
+what it reads and before what reads it.
+
+A graph outside what the tape can run raises :class:`Unsupported` with the reason; the model then walks its
+graph. Shapes come from the values of one walk at the initial point, so data whose rows changed since the
+model was built (``set_value``) is laid out as it is now.
+"""
+import numpy as np
+
+from nbvi.compiled import interpreter as ins
+from nbvi.data import Data, Minibatch, depends_on_minibatch
+from nbvi.distributions.dirichlet import Dirichlet
+from nbvi.distributions.distribution import Distribution, LogpTerm
+from nbvi.distributions.mixture import NormalMixture
+from nbvi.fused.families import NORMAL, family_of
+from nbvi.fused.transforms import transform_plan
+from nbvi.graph.evaluate import Program
+from nbvi.graph.ops import elementwise as ew
+from nbvi.graph.ops import reductions as red
+from nbvi.graph.ops.linalg import Dot
+from nbvi.graph.ops.shape import Concatenate, GetItem, Reshape, Stack, Transpose
+from nbvi.transforms import StickBreaking
+
+
+class Unsupported(Exception):
+    """The graph holds something the tape cannot run (the message says what)."""
+
+
+UNARY = {ew.Neg: ins.NEG, ew.Exp: ins.EXP, ew.Log: ins.LOG, ew.Log1p: ins.LOG1P, ew.Expm1: ins.EXPM1,
+         ew.Sqrt: ins.SQRT, ew.Square: ins.SQUARE, ew.Abs: ins.ABS, ew.Sin: ins.SIN, ew.Cos: ins.COS,
+         ew.Tan: ins.TAN, ew.Tanh: ins.TANH, ew.Sigmoid: ins.SIGMOID, ew.Softplus: ins.SOFTPLUS,
+         ew.Erf: ins.ERF}
+BINARY = {ew.Add: ins.ADD, ew.Sub: ins.SUB, ew.Mul: ins.MUL, ew.Div: ins.DIV, ew.Pow: ins.POW,
+          ew.Maximum: ins.MAXIMUM, ew.Minimum: ins.MINIMUM}
+COMPARE = {"eq": ins.EQ, "neq": ins.NEQ, "lt": ins.LT, "le": ins.LE, "gt": ins.GT, "ge": ins.GE}
+
+
+def _size(shape):
+    return int(np.prod(shape, dtype=np.int64))
+
+
+class Operand:
+    """Where an instruction reads or writes element j: region ``key`` at ``stride * j`` plus, when ``positions``
+    is given, ``positions[j]`` (see the interpreter's module docstring)."""
+
+    def __init__(self, key, stride=1, positions=None, shift=0):
+        self.key, self.stride, self.positions, self.shift = key, stride, positions, shift
+
+
+class Loop:
+    """A LOOP instruction being built: micro rows over the elements of one shape, values in registers.
+
+    Attributes
+    ----------
+    shape : tuple, n : int
+    rows : list of (opcode, dst, [a, b, c, e], Operand or None, flags, family, mparams)
+    registers : dict key -> register: the loop's values (graph slots) and loaded operands (("load", key))
+    """
+
+    def __init__(self, shape):
+        self.shape, self.n = tuple(shape), _size(shape)
+        self.rows = []
+        self.registers = {}
+        self.n_registers = 0
+        self.terms = set()  # slots of the log-density terms the loop adds up
+        self.open = True
+
+    def new_register(self, key):
+        self.registers[key] = self.n_registers
+        self.n_registers += 1
+        return self.registers[key]
+
+    def add(self, opcode, dst=0, sources=(), operand=None, flags=0, family=0, mparams=(0.0, 0.0)):
+        sources = list(sources) + [sources[0] if sources else 0] * (4 - len(sources))  # unused: any register
+        self.rows.append((opcode, dst, sources, operand, flags, family, mparams))
+
+
+class Tape:
+    """The lowered form of one model.
+
+    Attributes (after construction)
+    -------------------------------
+    ndim : int
+    transform, lower, upper : per-element transforms of theta
+    code : int64 (I, CODE_COLUMNS), fparams : (I, 2), index : int64 (P,)
+    workspace : (W,) with the constants in place; ``n_dynamic`` : size of its computed part
+    watched : dict id -> (Data, value array): the data values the tape copied
+    refresh : (Program, [offset]) or None: values reading a Minibatch, recomputed before each call; the
+        program's outputs are those values (copied to the offsets), then the terms that read a Minibatch
+        but no free variable (added to logp)
+    constant_logp : float, the sum of the other terms that do not depend on the free variables
+    """
+
+    def __init__(self, model):
+        program, layout, ndim = model._joint()
+        self.ndim = ndim
+        # elementwise transforms run element by element before the tape; stick-breaking is an instruction
+        simplexes = [k for k, (rv, _where, _ushape) in enumerate(layout) if type(rv.transform) is StickBreaking]
+        plan, why = transform_plan([entry for k, entry in enumerate(layout) if k not in simplexes], ndim)
+        if plan is None:
+            raise Unsupported(why)
+        self.transform, self.lower, self.upper = plan
+        self.program = program
+        self.watched = {}
+        self._watch_leaves(program)
+
+        # one walk at the initial point gives every slot's value (the folded constants) and shape
+        xs = model.constrained_values(model.initial_point_flat()[None]) if model.free_RVs else []
+        self.values, _ = program.forward(xs)
+        for slot, leaf in program.leaves_in_place:  # a minibatch read in place by its term: its batch
+            self.values[slot] = leaf.value()
+        self.depends = [False] * program.n_slots
+        for k in range(len(program.inputs)):
+            self.depends[k] = True
+        for k, _node, inputs in program.steps:
+            self.depends[k] = any(self.depends[i] for i in inputs)
+
+        self.regions = {}  # key -> (part, offset, size): part "x", "dynamic" or "const"
+        self._dynamic_size = ndim
+        self._consts = {}  # slot -> its folded value, flat
+        self._const_size = 0
+        self.instructions = []  # (opcode, n, out, [a, b], flags, aux, fparams); a LOOP's aux is its Loop
+        self._open_loops = {}  # shape -> the open Loop of that shape
+        self._in_loop = {}  # slot -> the open Loop computing it
+        self.consumers = {}  # slot -> slots of the steps that read it
+        for k, _node, inputs in program.steps:
+            for i in inputs:
+                self.consumers.setdefault(i, set()).add(k)
+        self._refresh_nodes = []  # (slot, node) of folded values that read a Minibatch
+        self.constant_logp = 0.0
+        self._constant_terms = []  # nodes of folded terms that read a Minibatch
+        for k, (rv, where, _ushape) in enumerate(layout):
+            if k in simplexes:  # u in theta; x = stick-breaking(u) in a region of its own
+                self.regions[("u", k)] = ("x", where.start, where.stop - where.start)
+                self._new_region(k, rv.size)
+                n_comp = rv.shape[-1]
+                self._emit(ins.STICKBREAKING, rv.size // n_comp, Operand(k), [Operand(("u", k))], aux=(n_comp, 0, 0))
+            else:
+                self.regions[k] = ("x", where.start, where.stop - where.start)
+        terms = self._terms()
+        steps = {k: (node, inputs) for k, node, inputs in program.steps}
+        total = program.output_slots[0]  # the sum of the terms, added up by the interpreter itself
+        for k, node, inputs in program.steps:
+            if self.depends[k] and k not in terms and k != total:
+                self._lower(k, node, inputs)
+        for k in terms:
+            node, inputs = steps[k]
+            if self.depends[k]:
+                self._term(k, node.op, inputs)
+            elif depends_on_minibatch(node):
+                self._constant_terms.append(node)
+            else:
+                self.constant_logp += float(self.values[k][0])
+        for loop in list(self._open_loops.values()):
+            self._close(loop)
+        self._finish()
+        del self.values  # (the walk's values: the folded ones are in the workspace now)
+
+    # -- what the tape reads --------------------------------------------------------------------------------
+    def _watch_leaves(self, program):
+        for _slot, leaf in program.leaves + program.leaves_in_place:
+            for node in (leaf, getattr(leaf, "observed", None), getattr(leaf, "shared", None)):
+                if type(node) is Data or isinstance(node, Minibatch):
+                    data = node.shared if isinstance(node, Minibatch) else node
+                    self.watched[id(data)] = (data, data._value)
+
+    def _terms(self):
+        """Slots of the log-density terms: the output, or the inputs of the output's add_n."""
+        program = self.program
+        out = program.output_slots[0]
+        steps = {k: (node, inputs) for k, node, inputs in program.steps}
+        if out not in steps:
+            raise Unsupported("the log-density is not computed by any op")
+        node, inputs = steps[out]
+        slots = list(inputs) if isinstance(node.op, ew.AddN) else [out]
+        for k in slots:
+            if k not in steps or not isinstance(steps[k][0].op, LogpTerm):
+                raise Unsupported("the log-density is not a sum of distribution terms")
+        for k, _node, inputs in program.steps:
+            if k != out and any(i in slots for i in inputs):
+                raise Unsupported("a log-density term is used inside another expression")
+        return slots
+
+    # -- regions -----------------------------------------------------------------------------------------------
+    def _shape(self, slot):
+        value = self.values[slot]
+        return tuple(value.shape[1:])
+
+    def _region(self, slot):
+        """The region key of a slot's value, folding (copying) it into the constants the first time; a value
+        of an open loop is stored by closing the loop."""
+        if slot in self._in_loop:
+            self._close(self._in_loop[slot])
+        if slot in self.regions:
+            return slot
+        if self.depends[slot]:
+            raise Unsupported("internal: a computed value was read before it was written")
+        value = self.values[slot]
+        if value.shape[0] != 1:
+            raise Unsupported("a constant with a draw axis")
+        if value.dtype.kind not in "fiub":
+            raise Unsupported(f"a value of dtype {value.dtype}")
+        array = np.ascontiguousarray(value[0], dtype=np.float64).ravel()
+        self.regions[slot] = ("const", self._const_size, array.size)
+        self._consts[slot] = array
+        self._const_size += array.size
+        node = self.program.nodes[slot]
+        if depends_on_minibatch(node):
+            self._refresh_nodes.append((slot, node))
+        return slot
+
+    def _new_region(self, key, size):
+        self.regions[key] = ("dynamic", self._dynamic_size, size)
+        self._dynamic_size += size
+        return key
+
+    def _broadcast(self, slot, target):
+        """The operand reading ``slot`` at every element of shape ``target`` (numpy broadcasting)."""
+        key = self._region(slot)
+        shape = self._shape(slot)
+        if _size(shape) == 1:
+            return Operand(key, 0)
+        if (1,) * (len(target) - len(shape)) + shape == tuple(target):
+            return Operand(key, 1)
+        positions = np.broadcast_to(np.arange(_size(shape)).reshape(shape), target)
+        return Operand(key, 0, positions.ravel())
+
+    def _emit(self, opcode, n, out, operands, aux=(0, 0, 0), fparams=(0.0, 0.0)):
+        """Append an instruction; input operands that carry a gradient get their bit in ``flags``."""
+        flags = 0
+        for i, operand in enumerate(operands):
+            if operand is not None and self._needs_gradient(operand.key):
+                flags |= 1 << i
+        self.instructions.append((opcode, n, out, list(operands), flags, aux, fparams))
+
+    def _needs_gradient(self, key):
+        """Whether d logp / d(region ``key``) is wanted: free variables and computed values, not constants or
+        scratch (intermediate regions of a node's instructions are keyed by tuples)."""
+        if isinstance(key, tuple):
+            return key[0] != "scratch"
+        return self.regions[key][0] != "const" and self.depends[key]
+
+    # -- ops -------------------------------------------------------------------------------------------------
+    def _lower(self, k, node, inputs):
+        op = node.op
+        shape = self._shape(k)
+        n = _size(shape)
+        kind = type(op)
+        if node.dtype.kind != "f" and not isinstance(op, ew.Compare):
+            raise Unsupported(f"'{op.name}' gives {node.dtype} values that depend on the free variables")
+        for i in inputs:
+            if self.depends[i] and self.program.nodes[i].dtype.kind != "f" and not (
+                    kind is ew.Where and i == inputs[0]):
+                raise Unsupported(f"'{op.name}' takes a non-differentiable value of the free variables "
+                                  f"(the graph walk says why)")
+        if kind is Reshape:  # moves no element: the same region
+            self._region(inputs[0])
+            self.regions[k] = self.regions[inputs[0]]
+            return
+        if kind in UNARY or kind in BINARY or kind in (ew.Clip, ew.Compare, ew.Where, ew.AddN):
+            self._elementwise(k, op, inputs, shape)
+            return
+        if kind in (red.Sum, red.Mean, red.Max, red.Min, red.LogSumExp):
+            source = self._shape(inputs[0])
+            self._reduce(k, op, self._broadcast(inputs[0], source), source)
+            return
+        if kind is red.Var:
+            self._var(k, op, inputs[0])
+            return
+        if kind in (red.Softmax, red.LogSoftmax):
+            self._softmax(k, op, inputs[0])
+            return
+        if kind is Dot:
+            self._dot(k, op, inputs, shape)
+            return
+        if kind is GetItem:
+            source = self._shape(inputs[0])
+            positions = np.arange(_size(source)).reshape((1,) + source)[op.batched_index].ravel()
+            out = self._new_region(k, n)
+            self._emit(ins.COPY, n, Operand(out), [Operand(self._region(inputs[0]), 0, positions)])
+            return
+        if kind is Transpose:
+            source = self._shape(inputs[0])
+            perm = tuple(a - 1 for a in op.perm[1:])
+            positions = np.arange(_size(source)).reshape(source).transpose(perm).ravel()
+            out = self._new_region(k, n)
+            self._emit(ins.COPY, n, Operand(out), [Operand(self._region(inputs[0]), 0, positions)])
+            return
+        if kind in (Concatenate, Stack):
+            self._join(k, op, inputs, shape)
+            return
+        raise Unsupported(f"op '{op.name}' ({kind.__name__})")
+
+    # -- loops -------------------------------------------------------------------------------------------------
+    def _loop_of(self, shape):
+        """The open loop over ``shape``, opened if there is none."""
+        loop = self._open_loops.get(tuple(shape))
+        if loop is None:
+            loop = self._open_loops[tuple(shape)] = Loop(shape)
+        return loop
+
+    def _in_register(self, loop, slot):
+        """The register of ``loop`` holding ``slot``'s value at each element: the loop's own, or a LOAD."""
+        if slot in loop.registers:
+            return loop.registers[slot]
+        if ("load", slot) in loop.registers:
+            return loop.registers[("load", slot)]
+        operand = self._broadcast(slot, loop.shape)  # (stores it first when another open loop computes it)
+        return self._load(loop, ("load", slot), operand)
+
+    def _load(self, loop, key, operand):
+        register = loop.new_register(key)
+        loop.add(ins.LOAD, register, operand=operand, flags=int(self._needs_gradient(operand.key)))
+        return register
+
+    def _elementwise(self, k, op, inputs, shape):
+        """An elementwise node as micro rows of the open loop of its shape."""
+        loop = self._loop_of(shape)
+        sources = [self._in_register(loop, i) for i in inputs]
+        kind = type(op)
+        if kind is ew.AddN:  # x_1 + ... + x_m as a chain of additions in registers
+            total = sources[0]
+            for position, source in enumerate(sources[1:], start=1):
+                dst = loop.new_register(k if position == len(sources) - 1 else ("add_n", k, position))
+                loop.add(ins.ADD, dst, [total, source])
+                total = dst
+            if len(sources) == 1:
+                loop.registers[k] = total
+            self._in_loop[k] = loop
+            return
+        dst = loop.new_register(k)
+        if kind is ew.Clip:
+            lo = -np.inf if op.lower is None else float(op.lower)
+            hi = np.inf if op.upper is None else float(op.upper)
+            loop.add(ins.CLIP, dst, sources, mparams=(lo, hi))
+        elif kind is ew.Compare:
+            loop.add(COMPARE[op.name], dst, sources)
+        elif kind is ew.Where:
+            loop.add(ins.WHERE, dst, sources)
+        else:
+            loop.add(UNARY[kind] if kind in UNARY else BINARY[kind], dst, sources)
+        self._in_loop[k] = loop
+
+    def _close(self, loop):
+        """Emit ``loop``: its values that other instructions read are stored into regions of their own."""
+        if not loop.open:
+            return
+        loop.open = False
+        del self._open_loops[loop.shape]
+        for key, register in list(loop.registers.items()):
+            if isinstance(key, tuple):
+                continue  # loaded operands and intermediate sums
+            del self._in_loop[key]
+            if any(c not in loop.registers and c not in loop.terms for c in self.consumers.get(key, ())):
+                self._new_region(key, loop.n)
+                loop.add(ins.STORE, 0, [register], operand=Operand(key, 1))
+        self.instructions.append((ins.LOOP, loop.n, None, [], 1, loop, (0.0, 0.0)))
+
+    def _standalone(self, key, opcode, shape, operands):
+        """``key = opcode(operands)`` over ``shape`` as a loop of its own (the steps of var and softmax)."""
+        loop = Loop(shape)
+        sources = [self._load(loop, ("load", position), operand) for position, operand in enumerate(operands)]
+        dst = loop.new_register(("value",))
+        loop.add(opcode, dst, sources)
+        self._new_region(key, loop.n)
+        loop.add(ins.STORE, 0, [dst], operand=Operand(key, 1))
+        loop.open = False
+        self.instructions.append((ins.LOOP, loop.n, None, [], 1, loop, (0.0, 0.0)))
+        return key
+
+    def _reduce_positions(self, op, source):
+        """For each input element, the position of its reduction's output (within the output)."""
+        kept = tuple(1 if i in op.axes else m for i, m in enumerate(source))
+        return np.broadcast_to(np.arange(_size(kept)).reshape(kept), source).ravel(), _size(kept)
+
+    def _reduce(self, key, op, operand, source):
+        """Reduce ``operand`` (read at every element of shape ``source``) along ``op.axes`` into region ``key``."""
+        positions, m = self._reduce_positions(op, source)
+        count = _size(source) // max(m, 1)
+        out = self._new_region(key, m)
+        kind = type(op)
+        if kind in (red.Sum, red.Mean, red.Var):
+            scale = 1.0 if kind is red.Sum else 1.0 / max(count, 1)
+            self._emit(ins.SUM, _size(source), Operand(out, 0, positions), [operand], aux=(m, 0, 0),
+                       fparams=(scale, 0.0))
+            return out
+        scratch = self._new_region(("scratch", key), m)
+        opcode = {red.Max: ins.MAX, red.Min: ins.MIN, red.LogSumExp: ins.LOGSUMEXP}[kind]
+        self._emit(opcode, _size(source), Operand(out, 0, positions), [operand, Operand(scratch)], aux=(m, 0, 0))
+        return out
+
+    def _var(self, k, op, slot):
+        """var x = mean((x - mean x)^2) over the axes: four instructions (a Var reduces as a mean)."""
+        source = self._shape(slot)
+        mean = self._reduce(("var_mean", k), op, self._broadcast(slot, source), source)
+        positions, _m = self._reduce_positions(op, source)
+        centered = self._standalone(("var_centered", k), ins.SUB, source,
+                                    [self._broadcast(slot, source), Operand(mean, 0, positions)])
+        squared = self._standalone(("var_squared", k), ins.SQUARE, source, [Operand(centered)])
+        self._reduce(k, op, Operand(squared), source)
+
+    def _softmax(self, k, op, slot):
+        """log_softmax x = x - logsumexp(x) along the axis; softmax = exp(log_softmax)."""
+        source = self._shape(slot)
+        axis = op.value_axis - 1
+        lse_op = red.LogSumExp(axis, keepdims=True)
+        lse_op.axes = (axis,)
+        lse = self._reduce(("lse", k), lse_op, self._broadcast(slot, source), source)
+        positions, _m = self._reduce_positions(lse_op, source)
+        log_soft = ("log_softmax", k) if type(op) is red.Softmax else k
+        self._standalone(log_soft, ins.SUB, source, [self._broadcast(slot, source), Operand(lse, 0, positions)])
+        if type(op) is red.Softmax:
+            self._standalone(k, ins.EXP, source, [Operand(log_soft)])
+
+    def _dot(self, k, op, inputs, shape):
+        a_shape, b_shape = self._shape(inputs[0]), self._shape(inputs[1])
+        a_mat = (1,) + a_shape if op.a_vec else a_shape
+        b_mat = b_shape + (1,) if op.b_vec else b_shape
+        rows, inner, cols = a_mat[-2], a_mat[-1], b_mat[-1]
+        batch = np.broadcast_shapes(a_mat[:-2], b_mat[:-2])
+        a_key, b_key = self._region(inputs[0]), self._region(inputs[1])
+        out = self._new_region(k, _size(shape))
+        a_index = np.broadcast_to(np.arange(_size(a_mat[:-2])).reshape(a_mat[:-2]), batch).ravel()
+        b_index = np.broadcast_to(np.arange(_size(b_mat[:-2])).reshape(b_mat[:-2]), batch).ravel()
+        for s, (i, j) in enumerate(zip(a_index, b_index)):  # one product per stacked matrix
+            self._emit(ins.DOT, rows * cols, Operand(out, 1, shift=s * rows * cols),
+                       [Operand(a_key, 1, shift=int(i) * rows * inner), Operand(b_key, 1, shift=int(j) * inner * cols)],
+                       aux=(rows, inner, cols))
+
+    def _join(self, k, op, inputs, shape):
+        out = self._new_region(k, _size(shape))
+        grid = np.arange(_size(shape)).reshape(shape)
+        axis = op.value_axis - 1
+        start = 0
+        for position, slot in enumerate(inputs):
+            part_shape = self._shape(slot)
+            if type(op) is Stack:
+                where = np.take(grid, position, axis=axis)
+            else:
+                width = part_shape[axis]
+                where = np.take(grid, np.arange(start, start + width), axis=axis)
+                start += width
+            self._emit(ins.COPY, where.size, Operand(out, 0, where.ravel()), [self._broadcast(slot, where.shape)])
+
+    # -- terms -----------------------------------------------------------------------------------------------
+    def _term(self, k, op, inputs):
+        dist = op.dist
+        if type(dist) in (NormalMixture, Dirichlet):
+            self._vector_term(op, inputs)
+            return
+        found = family_of(dist)
+        if found is None or type(dist).logp_partials is not Distribution.logp_partials:
+            raise Unsupported(f"family {type(dist).__name__}")
+        family, n_params = found
+        if len(inputs) != 1 + n_params:
+            raise Unsupported(f"{type(dist).__name__} with {len(inputs) - 1} parameters")
+        target = np.broadcast_shapes(*[self._shape(i) for i in inputs])
+        loop = self._loop_of(target)
+        sources = [self._in_register(loop, i) for i in inputs]
+        scale = float(op.factor(self.values[inputs[0]]))
+        # a Normal term whose sigma is one number for every element (the interpreter's fast path)
+        one_sigma = family == NORMAL and _size(self._shape(inputs[2])) == 1
+        loop.add(ins.TERM, 0, sources, family=family, flags=int(one_sigma), mparams=(scale, 0.0))
+        loop.terms.add(k)
+
+    def _vector_term(self, op, inputs):
+        """A term of a family whose parameters have a core axis of K components (the last one): element j,
+        component k of every operand read at j K + k (the value of a mixture at j)."""
+        dist = op.dist
+        shapes = [self._shape(i) for i in inputs]
+        n_comp = max(shape[-1] if shape else 1 for shape in shapes[1:])
+        if type(dist) is NormalMixture:
+            batch = np.broadcast_shapes(shapes[0], *[shape[:-1] for shape in shapes[1:]])
+            operands = [self._broadcast(inputs[0], batch)]
+            opcode = ins.MIXTURE
+        else:
+            batch = np.broadcast_shapes(*[shape[:-1] for shape in shapes])
+            operands = []
+            opcode = ins.DIRICHLET
+        target = tuple(batch) + (n_comp,)
+        operands += [self._broadcast(i, target) for i in inputs[len(operands):]]
+        scratch = self._new_region(("scratch", len(self.instructions)), 4 * n_comp + 2)
+        scale = float(op.factor(self.values[inputs[0]]))
+        self._emit(opcode, _size(batch), Operand(scratch), operands, aux=(n_comp, 0, 0), fparams=(scale, 0.0))
+
+    # -- the arrays ------------------------------------------------------------------------------------------
+    def _finish(self):
+        n_dynamic = max(self._dynamic_size, 1)  # (w[0] exists: operands an instruction does not read point there)
+        self.n_dynamic = n_dynamic
+        offsets = {key: offset + (n_dynamic if part == "const" else 0)
+                   for key, (part, offset, _size) in self.regions.items()}
+        self.workspace = np.zeros(n_dynamic + self._const_size)
+        for slot, array in self._consts.items():
+            self.workspace[offsets[slot]:offsets[slot] + array.size] = array
+        index = [np.zeros(1, dtype=np.int64)]
+
+        def encode(operand):
+            """(offset, stride, map) of an operand; its positions, if any, appended to ``index``."""
+            if operand is None:
+                return 0, 0, 0
+            start = 0
+            if operand.positions is not None:
+                start = sum(len(part) for part in index)
+                index.append(np.asarray(operand.positions, dtype=np.int64))
+            return offsets[operand.key] + operand.shift, operand.stride, start
+
+        code = np.zeros((len(self.instructions), ins.CODE_COLUMNS), dtype=np.int64)
+        fparams = np.zeros((len(self.instructions), 2))
+        micro, mparams = [], []
+        self.n_registers = 1
+        for t, (opcode, n, out, operands, flags, aux, fp) in enumerate(self.instructions):
+            code[t, 0], code[t, 1], code[t, ins.FLAGS] = opcode, n, flags
+            fparams[t] = fp
+            if opcode == ins.LOOP:
+                loop = aux
+                stored = any(row[0] == ins.STORE for row in loop.rows)
+                aux = (len(micro), len(micro) + len(loop.rows), ins.STORED if stored else ins.SINK)
+                for row_opcode, dst, sources, operand, row_flags, family, row_params in loop.rows:
+                    micro.append([row_opcode, dst, *sources, *encode(operand), row_flags, family])
+                    mparams.append(row_params)
+                self.n_registers = max(self.n_registers, loop.n_registers)
+            code[t, ins.AUX0:ins.AUX2 + 1] = aux
+            for column, operand in zip((ins.OUT, ins.A, ins.B, ins.C, ins.E), [out] + operands):
+                code[t, column:column + 3] = encode(operand)
+        self.code, self.fparams = code, fparams
+        self.micro = np.array(micro, dtype=np.int64).reshape(-1, ins.MICRO_COLUMNS)
+        self.mparams = np.array(mparams, dtype=np.float64).reshape(-1, 2)
+        if not len(self.micro):  # numba wants one array type: keep a row
+            self.micro = np.zeros((1, ins.MICRO_COLUMNS), dtype=np.int64)
+            self.mparams = np.zeros((1, 2))
+        self.index = np.concatenate(index)
+        self.refresh = None  # nodes reading a Minibatch: (Program, where their values go in the workspace)
+        nodes = [node for _slot, node in self._refresh_nodes] + self._constant_terms
+        if nodes:
+            places = [offsets[slot] for slot, _node in self._refresh_nodes]
+            self.refresh = (Program(nodes, [], self.program.replacements), places)

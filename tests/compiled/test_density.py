@@ -1,0 +1,392 @@
+"""CompiledDensity (the tape): on every model it runs, its log-density and gradient equal the graph walk
+(``model._graph_logp_dlogp``, the reference) to 1e-10 relative, and central finite differences; models it
+cannot run get a Refusal with the reason and keep the graph walk."""
+import operator
+
+import numpy as np
+import pytest
+from gradcheck import numeric_grad
+from hypothesis import given
+from hypothesis import strategies as st
+
+import nbvi
+from nbvi import transforms
+from nbvi.compiled.density import CompiledDensity
+from nbvi.graph.op import NonDifferentiableError
+from nbvi.graph.ops import add_n
+
+RTOL = 1e-10
+
+
+def tape_of(model):
+    density = CompiledDensity.build(model)
+    assert density, f"the tape refused the model: {density!r}"
+    return density
+
+
+def assert_tape_is_graph(model, theta=None, draws=3, seed=0, spread=0.3):
+    """The tape's logp and gradient equal the graph walk's at a few points around the initial point."""
+    density = tape_of(model)
+    if theta is None:
+        rng = np.random.default_rng(seed)
+        theta = model.initial_point_flat() + spread * rng.standard_normal((draws, model.ndim))
+    theta = np.ascontiguousarray(theta, dtype=np.float64)
+    logp, grad = density.logp_dlogp(theta)
+    logp_graph, grad_graph = model._graph_logp_dlogp(theta)
+    assert np.all(np.isfinite(logp_graph)), "the test points should lie inside the support"
+    np.testing.assert_allclose(logp, logp_graph, rtol=RTOL, atol=1e-12)
+    # a gradient element near 0 is a difference of terms of the size of the largest one
+    atol = RTOL * max(1.0, float(np.abs(grad_graph).max()))
+    np.testing.assert_allclose(grad, grad_graph, rtol=RTOL, atol=atol)
+    return density
+
+
+def assert_matches_finite_differences(model, seed=1):
+    density = tape_of(model)
+    theta = model.initial_point_flat() + 0.2 * np.random.default_rng(seed).standard_normal(model.ndim)
+    _, grad = density.logp_dlogp(theta[None])
+    numeric = numeric_grad(lambda t: float(density.logp_dlogp(t[None])[0][0]), theta)
+    np.testing.assert_allclose(grad[0], numeric, rtol=1e-5, atol=1e-5 * max(1.0, float(np.abs(numeric).max())))
+
+
+# -- one model per op ------------------------------------------------------------------------------------------
+
+UNARY = {  # function, a map of a real number into its domain
+    "exp": lambda x: x, "log": nbvi.math.exp, "log1p": nbvi.math.exp, "expm1": lambda x: x,
+    "sqrt": nbvi.math.exp, "square": lambda x: x, "abs": lambda x: x, "sin": lambda x: x, "cos": lambda x: x,
+    "tan": lambda x: 0.5 * nbvi.math.tanh(x), "tanh": lambda x: x, "sigmoid": lambda x: x,
+    "softplus": lambda x: x, "erf": lambda x: x, "neg": lambda x: x,
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNARY))
+def test_unary_functions(name):
+    f = getattr(nbvi.math, name) if name != "neg" else (lambda x: -x)
+    with nbvi.Model() as model:
+        x = nbvi.Normal("x", 0.3, 1.0, shape=3)
+        nbvi.Normal("y", f(UNARY[name](x)), 1.0, observed=np.array([0.2, -0.1, 0.5]))
+    assert_tape_is_graph(model)
+
+
+@pytest.mark.parametrize("op", ["add", "sub", "mul", "truediv", "pow", "maximum", "minimum"])
+def test_binary_ops_with_broadcasting(op):
+    f = getattr(nbvi.math, op) if op in ("maximum", "minimum") else getattr(operator, op)
+    with nbvi.Model() as model:
+        a = nbvi.HalfNormal("a", 1.0, shape=(2, 1))  # positive: pow's base
+        b = nbvi.Normal("b", 0.5, 1.0, shape=(3,))
+        data = np.linspace(0.5, 1.5, 6).reshape(2, 3)
+        mean = f(a, b) * data if op in ("maximum", "minimum", "pow") else f(data, f(a, b))
+        nbvi.Normal("y", mean, 2.0, observed=np.ones((2, 3)))
+    assert_tape_is_graph(model)
+    assert_matches_finite_differences(model)
+
+
+def test_comparisons_where_and_clip():
+    with nbvi.Model() as model:
+        x = nbvi.Normal("x", 0.0, 1.0, shape=5)
+        shifted = nbvi.math.where(x > 0.1, x * 2.0, nbvi.math.exp(x))
+        clipped = nbvi.math.clip(x, -0.5, None) + nbvi.math.clip(x, None, 0.7)
+        either = nbvi.math.where(nbvi.math.le(x, 0.0), 1.0, x) + nbvi.math.where(np.array([1, 0, 1, 0, 1]) > 0, x, 0.0)
+        nbvi.Normal("y", shifted + clipped + either, 1.0, observed=np.zeros(5))
+    theta = np.array([[-1.0, -0.2, 0.3, 0.6, 1.2], [0.05, 0.2, -0.7, 0.9, -0.1]])
+    assert_tape_is_graph(model, theta)
+
+
+def test_a_comparison_inside_arithmetic_stays_on_the_graph_and_raises_as_before():
+    with nbvi.Model() as model:
+        x = nbvi.Normal("x", 0.0, 1.0)
+        nbvi.Normal("y", x * (x > 0.0), 1.0, observed=1.0)
+    refusal = CompiledDensity.build(model)
+    assert not refusal and "non-differentiable" in refusal.reason
+    with pytest.raises(NonDifferentiableError):
+        model.logp_dlogp(np.zeros((1, 1)))
+
+
+@pytest.mark.parametrize("reduction", ["sum", "mean", "var", "max", "min", "logsumexp"])
+@pytest.mark.parametrize("axis,keepdims", [(None, False), (0, False), (1, True), ((0, 2), False), (-1, False)])
+def test_reductions(reduction, axis, keepdims):
+    with nbvi.Model() as model:
+        x = nbvi.Normal("x", np.arange(24.0).reshape(2, 3, 4) / 10.0, 1.0, shape=(2, 3, 4))
+        reduced = getattr(nbvi.math, reduction)(x, axis=axis, keepdims=keepdims)
+        nbvi.Normal("y", reduced, 1.0, observed=np.zeros(reduced.shape))
+    assert_tape_is_graph(model)
+
+
+def test_max_shares_the_gradient_among_ties():
+    with nbvi.Model() as model:
+        x = nbvi.Normal("x", 0.0, 1.0, shape=3)
+        nbvi.Normal("y", nbvi.math.max(x) + nbvi.math.min(x), 1.0, observed=0.5)
+    assert_tape_is_graph(model, np.array([[0.3, 0.3, -0.2], [0.1, 0.1, 0.1]]))
+
+
+@pytest.mark.parametrize("which", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("axis", [0, -1])
+def test_softmax(which, axis):
+    with nbvi.Model() as model:
+        x = nbvi.Normal("x", 0.0, 1.0, shape=(3, 4))
+        out = getattr(nbvi.math, which)(x, axis=axis)
+        nbvi.Normal("y", out, 0.5, observed=np.full((3, 4), 0.2))
+    assert_tape_is_graph(model)
+
+
+@pytest.mark.parametrize("a_shape,b_shape", [((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 4)), ((2, 3), (3, 4)),
+                                             ((5, 2, 3), (3, 4)), ((2, 1, 2, 3), (3, 3, 2))])
+@pytest.mark.parametrize("free", ["a", "b", "both"])
+def test_dot(a_shape, b_shape, free):
+    rng = np.random.default_rng(3)
+    with nbvi.Model() as model:
+        a = nbvi.Normal("a", 0.0, 1.0, shape=a_shape) if free in ("a", "both") else rng.normal(size=a_shape)
+        b = nbvi.Normal("b", 0.0, 1.0, shape=b_shape) if free in ("b", "both") else rng.normal(size=b_shape)
+        product = nbvi.math.dot(a, b)
+        nbvi.Normal("y", product, 1.0, observed=np.full(product.shape, 0.1))
+    assert_tape_is_graph(model)
+
+
+@pytest.mark.parametrize("index", [1, -1, slice(1, 4), (slice(None), 2), np.array([0, 2, 2, 1]),
+                                   (Ellipsis, None, 0), (np.array([1, 0]), slice(None, None, -1))])
+def test_indexing(index):
+    with nbvi.Model() as model:
+        x = nbvi.Normal("x", 0.0, 1.0, shape=(4, 3))
+        picked = x[index]
+        nbvi.Normal("y", picked, 1.0, observed=np.full(picked.shape, 0.3))
+    assert_tape_is_graph(model)
+
+
+def test_reshape_transpose_concatenate_stack():
+    with nbvi.Model() as model:
+        x = nbvi.Normal("x", 0.0, 1.0, shape=(2, 3))
+        z = nbvi.Normal("z", 0.0, 1.0, shape=(2, 3))
+        moved = x.T.reshape((6,)) + z.transpose((1, 0)).flatten()
+        joined = nbvi.math.concatenate([moved, x[0], np.ones(2)])
+        stacked = nbvi.math.stack([x, z * 2.0, np.full((2, 3), 0.5)], axis=1)
+        nbvi.Normal("a", joined, 1.0, observed=np.zeros(11))
+        nbvi.Normal("b", stacked.sum(axis=2), 1.0, observed=np.zeros((2, 3)))
+    assert_tape_is_graph(model)
+
+
+def test_add_n_deterministic_and_a_sum_used_twice():
+    with nbvi.Model() as model:
+        x = nbvi.Normal("x", 0.0, 1.0, shape=4)
+        s = nbvi.Deterministic("s", add_n(x, x * 2.0, x * x))
+        total = s.sum()
+        nbvi.Normal("y", s * total, 1.0, observed=np.zeros(4))
+        nbvi.Normal("t", total, 1.0, observed=0.0)
+    assert_tape_is_graph(model)
+
+
+@pytest.mark.parametrize("transform", ["log", "logodds", "interval", "lower", "upper"])
+def test_transforms(transform):
+    with nbvi.Model() as model:
+        if transform == "log":
+            v = nbvi.Gamma("v", 2.0, 1.0, shape=2)
+        elif transform == "logodds":
+            v = nbvi.Beta("v", 2.0, 3.0, shape=2)
+        elif transform == "interval":
+            v = nbvi.Uniform("v", np.array([-1.0, 0.0]), 2.0, shape=2)
+        elif transform == "lower":
+            v = nbvi.Normal("v", 1.0, 1.0, shape=2, transform=transforms.LowerBound(-0.5))
+        else:
+            v = nbvi.Normal("v", 1.0, 1.0, shape=2, transform=transforms.UpperBound(3.0))
+        nbvi.Normal("y", nbvi.math.log(v + 2.0), 0.5, observed=np.array([0.1, 0.4]))
+    assert_tape_is_graph(model)
+    assert_matches_finite_differences(model)
+
+
+# -- regression models of the kinds people fit, with data, minibatches, constant terms ---------------------------
+
+def test_regression_with_interaction_and_scalar_families():
+    rng = np.random.default_rng(0)
+    x1, x2 = rng.normal(size=50), rng.integers(0, 2, 50).astype(float)
+    counts = rng.poisson(2.0, 50)
+    with nbvi.Model() as model:
+        b = nbvi.Normal("b", 0.0, 10.0, shape=4)
+        sigma = nbvi.HalfNormal("sigma", 2.0)
+        nu = nbvi.Gamma("nu", 2.0, 0.1)
+        mu = b[0] + b[1] * x1 + b[2] * x2 + b[3] * x1 * x2
+        nbvi.Normal("y", mu, sigma, observed=rng.normal(size=50))
+        nbvi.StudentT("t", nu, mu, sigma, observed=rng.normal(size=50))
+        nbvi.Poisson("c", nbvi.math.exp(0.1 * mu), observed=counts)
+        nbvi.Bernoulli("k", logit_p=mu, observed=x2)
+    assert_tape_is_graph(model)
+    assert_matches_finite_differences(model)
+
+
+def test_data_set_value_rebuilds_the_tape():
+    X = nbvi.Data(np.linspace(0.0, 1.0, 10))
+    with nbvi.Model() as model:
+        b = nbvi.Normal("b", 0.0, 1.0, shape=2)
+        nbvi.Normal("y", b[0] + b[1] * X, 1.0, observed=np.linspace(0.0, 2.0, 10))
+    theta = np.array([[0.3, -0.2]])
+    first = model.logp_dlogp(theta)
+    assert model.compiled_density() is not None
+    X.set_value(np.linspace(1.0, 2.0, 10))
+    second = model.logp_dlogp(theta)
+    assert not np.allclose(first[0], second[0])
+    np.testing.assert_allclose(second[0], model._graph_logp_dlogp(theta)[0], rtol=RTOL)
+
+
+def test_minibatch_through_an_expression_with_total_size():
+    rng = np.random.default_rng(1)
+    data = rng.normal(size=(200, 3))
+    with nbvi.Model() as model:
+        w = nbvi.Normal("w", 0.0, 1.0, shape=3)
+        batch = nbvi.Minibatch(data, batch_size=20, random_seed=3)
+        nbvi.Normal("y", nbvi.math.dot(batch, w), 1.0, observed=np.zeros(20), total_size=200)
+        nbvi.Normal("c", batch.sum(axis=1), 1.0, observed=np.zeros(20), total_size=200)  # no free variable
+    theta = np.array([[0.1, -0.3, 0.2]])
+    for _ in range(3):
+        assert_tape_is_graph(model, theta)
+        for minibatch in model.minibatches():
+            minibatch.resample()
+
+
+def test_terms_without_free_variables_count():
+    with nbvi.Model() as model:
+        x = nbvi.Normal("x", 0.0, 1.0)
+        nbvi.Normal("fixed", 1.0, 2.0, observed=np.array([0.3, 0.9]))
+        nbvi.Normal("y", nbvi.math.exp(x), 1.0, observed=0.5)
+    assert_tape_is_graph(model)
+
+
+def test_several_points_and_repeated_calls_give_the_same_numbers():
+    with nbvi.Model() as model:
+        x = nbvi.Normal("x", 0.0, 1.0, shape=3)
+        nbvi.Normal("y", nbvi.math.softplus(x).sum() * x, 1.0, observed=np.ones(3))
+    density = tape_of(model)
+    theta = np.random.default_rng(0).standard_normal((5, 3))
+    logp, grad = density.logp_dlogp(theta)
+    for d in range(5):
+        one_logp, one_grad = density.logp_dlogp(theta[d:d + 1])
+        assert one_logp[0] == logp[d] and np.array_equal(one_grad[0], grad[d])
+
+
+# -- families with a core axis, and the simplex ----------------------------------------------------------------
+
+def test_mixture_with_dirichlet_weights_as_people_write_it():
+    rng = np.random.default_rng(4)
+    data = np.concatenate([rng.normal(-1.0, 0.5, 60), rng.normal(2.0, 1.0, 40)])
+    with nbvi.Model() as model:
+        w = nbvi.Dirichlet("w", np.ones(2))
+        mu = nbvi.Normal("mu", np.array([-1.0, 1.0]), 10.0, shape=2)
+        sigma = nbvi.HalfNormal("sigma", 2.0, shape=2)
+        nbvi.NormalMixture("y", w=w, mu=mu, sigma=sigma, observed=data)
+    assert_tape_is_graph(model)
+    assert_matches_finite_differences(model)
+
+
+@pytest.mark.parametrize("w_shape,mu_shape,sigma_shape,x_shape", [
+    ((3,), (3,), (), ()), ((3,), (3,), (3,), (4,)), ((2, 3), (3,), (2, 1), (2,)), ((3,), (4, 3), (3,), (4,))])
+@pytest.mark.parametrize("observed", [True, False])
+def test_mixture_parameters_of_every_layout(w_shape, mu_shape, sigma_shape, x_shape, observed):
+    data = np.random.default_rng(5).normal(size=x_shape) if observed else None
+    with nbvi.Model() as model:
+        w = nbvi.Dirichlet("w", np.ones(w_shape))
+        mu = nbvi.Normal("mu", 0.0, 1.0, shape=mu_shape)
+        sigma = nbvi.HalfNormal("sigma", 1.0, shape=sigma_shape) if sigma_shape else 0.7
+        nbvi.NormalMixture("x", w=w, mu=mu, sigma=sigma, shape=x_shape, observed=data)
+    assert_tape_is_graph(model)
+
+
+def test_dirichlet_of_rows_with_free_concentration():
+    with nbvi.Model() as model:
+        a = nbvi.Gamma("a", 2.0, 1.0, shape=(2, 3))
+        p = nbvi.Dirichlet("p", a)
+        nbvi.Dirichlet("q", p * 5.0 + 0.5, observed=np.array([[0.2, 0.3, 0.5], [0.6, 0.3, 0.1]]))
+    assert_tape_is_graph(model)
+    assert_matches_finite_differences(model)
+
+
+def test_the_quickstart_mixture_is_on_the_tape():
+    with nbvi.Model() as model:
+        nbvi.NormalMixture("x", w=np.array([0.2, 0.8]), mu=np.array([-0.3, 0.5]), sigma=np.array([0.1, 0.1]))
+    assert nbvi.explain(model).path == "tape"
+    theta = np.linspace(-1.0, 1.0, 7)[:, None]
+    assert_tape_is_graph(model, theta)
+
+
+# -- random models ---------------------------------------------------------------------------------------------
+
+SHAPES = [(), (3,), (2, 3), (1, 3), (2, 1)]
+FUNCTIONS = ["exp_neg_square", "tanh", "sigmoid", "softplus", "sin", "square"]
+
+
+def _apply(name, x):
+    if name == "exp_neg_square":
+        return nbvi.math.exp(-x * x)
+    return getattr(nbvi.math, name)(x)
+
+
+@st.composite
+def random_model(draw):
+    """A model whose observed mean is a random expression over free variables, constants and data."""
+    n_vars = draw(st.integers(1, 3))
+    shapes = [draw(st.sampled_from(SHAPES)) for _ in range(n_vars)]
+    seed = draw(st.integers(0, 2**16))
+    rng = np.random.default_rng(seed)
+    steps = draw(st.lists(st.tuples(st.sampled_from(["unary", "add", "mul", "sub", "sum", "getitem", "where"]),
+                                    st.sampled_from(FUNCTIONS), st.integers(0, 10)), min_size=1, max_size=6))
+    with nbvi.Model() as model:
+        nodes = [nbvi.Normal(f"v{i}", 0.0, 1.0, shape=s) for i, s in enumerate(shapes)]
+        if draw(st.booleans()):
+            nodes.append(nbvi.HalfNormal("h", 1.0, shape=shapes[0]))
+        for kind, function, pick in steps:
+            a, b = nodes[pick % len(nodes)], nodes[(pick * 7 + 3) % len(nodes)]
+            if kind == "unary":
+                nodes.append(_apply(function, a))
+            elif kind in ("add", "mul", "sub"):
+                other = b if pick % 2 else rng.normal(size=a.shape)
+                nodes.append(getattr(operator, kind)(a, other))
+            elif kind == "sum":
+                nodes.append(a.sum(axis=-1) if a.ndim else a * 1.5)
+            elif kind == "getitem":
+                nodes.append(a[..., ::-1] if a.ndim else a + 0.5)
+            else:
+                nodes.append(nbvi.math.where(a > 0.2, a, b * 0.5) if a.shape == b.shape else a - 0.1)
+        mean = nodes[-1]
+        for node in nodes[n_vars:-1]:  # every intermediate reaches the density (no dead branches)
+            mean = mean + node.sum()
+        nbvi.Normal("y", mean, 1.5, observed=rng.normal(size=mean.shape))
+    return model
+
+
+@given(random_model(), st.integers(0, 1000))
+def test_random_models_equal_the_graph_walk(model, seed):
+    assert_tape_is_graph(model, seed=seed)
+
+
+# -- what the tape does not run ---------------------------------------------------------------------------------
+
+class ShiftedLog(transforms.LogTransform):
+    """A user's transform: neither the fused kernel nor the tape knows what it computes."""
+
+
+def test_a_user_transform_is_refused_with_its_name():
+    with nbvi.Model() as model:
+        nbvi.Normal("x", 1.0, 1.0, transform=ShiftedLog())
+    refusal = CompiledDensity.build(model)
+    assert not refusal and "'x'" in refusal.reason
+    assert model.compiled_density() is None
+    explanation = nbvi.explain(model)
+    assert explanation.path == "graph" and "'x'" in str(explanation)
+
+
+def test_explain_names_the_path():
+    with nbvi.Model() as fused:
+        mu = nbvi.Normal("mu", 0.0, 1.0)
+        nbvi.Normal("y", mu, 1.0, observed=np.ones(3))
+    assert nbvi.explain(fused).path == "fused"
+    with nbvi.Model() as regression:
+        b = nbvi.Normal("b", 0.0, 1.0, shape=2)
+        nbvi.Normal("y", b[0] + b[1] * np.arange(3.0), 1.0, observed=np.ones(3))
+        assert nbvi.explain().path == "tape"  # the model of the with block
+    assert "compiled tape" in str(nbvi.explain(regression))
+
+    class Own(nbvi.Model):
+        def logp_dlogp(self, theta):
+            return np.zeros(len(theta)), np.zeros_like(theta)
+
+    with Own() as own:
+        nbvi.Normal("x", 0.0, 1.0)
+    assert nbvi.explain(own).path == "own"
+    with pytest.raises(TypeError, match="nbvi.Model"):
+        nbvi.explain(object())
