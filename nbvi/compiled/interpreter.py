@@ -45,7 +45,9 @@ SUM, MAX, MIN, LOGSUMEXP = range(50, 54)
 DOT = 60
 # log-density terms of families with a core axis of aux0 components (element j, component k of a parameter
 # at e = j aux0 + k); out is scratch; they add their partials to gw going forward, as loops of terms do
-MIXTURE, DIRICHLET = 61, 62
+MIXTURE, DIRICHLET, MVNORMAL = 61, 62, 64
+# (MVNORMAL: value a, mean b, matrix c of aux0 x aux0 per row, given as aux1: COV, CHOL or PRECISION)
+COV, CHOL, PRECISION = 0, 1, 2
 # the stick-breaking transform of n rows: u (a, aux0 - 1 per row) to the simplex x (out, aux0 per row)
 STICKBREAKING = 63
 # a loop over n elements running micro rows aux0..aux1 of ``micro`` in blocks (see _loop); aux2: STORED
@@ -472,6 +474,120 @@ def _dirichlet(t, code, fparams, index, w, gw):
 
 
 @njit(cache=True, error_model="numpy")
+def _mvnormal(t, code, fparams, index, w, gw):
+    """A MvNormal term over n rows of K coordinates; partials into gw (see :mod:`nbvi.distributions.mvnormal`).
+
+    With r = x - mu, the matrix M read through its symmetric part (cov, precision) or its lower triangle
+    (chol), L the lower Cholesky factor of the covariance (of the precision for PRECISION), u = L^-1 r and
+    alpha = Sigma^-1 r:
+
+        cov:        log p = -u.u / 2 - sum_i log L_ii - K log(2 pi) / 2,  d/dM = (alpha alpha^T - M^-1) / 2
+        chol:       the same with L = tril(M),                             d/dL = tril(alpha u^T) - diag(1 / L_ii)
+        precision:  log p = -r.M r / 2 + sum_i log L_ii - K log(2 pi) / 2, d/dM = (M^-1 - r r^T) / 2
+        d/dx = -alpha, d/dmu = alpha
+
+    Scratch (out): L, L^-1 (K x K each), r, u (K each), alpha (K). A matrix that is not positive definite
+    gives -inf.
+    """
+    n, k_dim, kind, flags, scale = code[t, 1], code[t, AUX0], code[t, AUX1], code[t, FLAGS], fparams[t, 0]
+    s0 = code[t, OUT]
+    a0, as_, am = code[t, A], code[t, A + 1], code[t, A + 2]
+    b0, bs, bm = code[t, B], code[t, B + 1], code[t, B + 2]
+    c0, cs, cm = code[t, C], code[t, C + 1], code[t, C + 2]
+    af, bf, cf = min(am, 1), min(bm, 1), min(cm, 1)
+    lo, inv, r0 = s0, s0 + k_dim * k_dim, s0 + 2 * k_dim * k_dim
+    u0, al0 = r0 + k_dim, r0 + 2 * k_dim
+    total = 0.0
+    for j in range(n):
+        row, mat = j * k_dim, j * k_dim * k_dim
+        # L: the Cholesky factor of sym(M), or tril(M) itself
+        for p in range(k_dim):
+            for q in range(k_dim):
+                e = mat + p * k_dim + q
+                if kind == CHOL:
+                    w[lo + p * k_dim + q] = w[c0 + cs * e + index[cm + cf * e]] if q <= p else 0.0
+                else:
+                    e_t = mat + q * k_dim + p
+                    w[lo + p * k_dim + q] = 0.5 * (w[c0 + cs * e + index[cm + cf * e]]
+                                                   + w[c0 + cs * e_t + index[cm + cf * e_t]])
+        log_diag = 0.0
+        for p in range(k_dim):
+            if kind != CHOL:  # Cholesky-Banachiewicz, in place in the lower triangle
+                for q in range(p + 1):
+                    acc = w[lo + p * k_dim + q]
+                    for m in range(q):
+                        acc -= w[lo + p * k_dim + m] * w[lo + q * k_dim + m]
+                    if p == q:
+                        if not acc > 0.0:
+                            return -math.inf
+                        w[lo + p * k_dim + p] = math.sqrt(acc)
+                    else:
+                        w[lo + p * k_dim + q] = acc / w[lo + q * k_dim + q]
+                for q in range(p + 1, k_dim):
+                    w[lo + p * k_dim + q] = 0.0
+            elif not w[lo + p * k_dim + p] > 0.0:
+                return -math.inf
+            log_diag += math.log(w[lo + p * k_dim + p])
+        # L^-1 by forward substitution, column by column
+        for q in range(k_dim):
+            for p in range(k_dim):
+                acc = 1.0 if p == q else 0.0
+                for m in range(q, p):
+                    acc -= w[lo + p * k_dim + m] * w[inv + m * k_dim + q]
+                w[inv + p * k_dim + q] = acc / w[lo + p * k_dim + p] if p >= q else 0.0
+        for p in range(k_dim):
+            e = row + p
+            w[r0 + p] = w[a0 + as_ * e + index[am + af * e]] - w[b0 + bs * e + index[bm + bf * e]]
+        if kind == PRECISION:  # alpha = M r (sym part), log p = -r.alpha / 2 + log det(L)
+            quad = 0.0
+            for p in range(k_dim):
+                acc = 0.0
+                for q in range(k_dim):
+                    e, e_t = mat + p * k_dim + q, mat + q * k_dim + p
+                    acc += 0.5 * (w[c0 + cs * e + index[cm + cf * e]] + w[c0 + cs * e_t + index[cm + cf * e_t]]) * w[r0 + q]
+                w[al0 + p] = acc
+                quad += w[r0 + p] * acc
+            total += -0.5 * quad + log_diag - k_dim * HALF_LOG_2PI
+        else:  # u = L^-1 r, alpha = L^-T u
+            quad = 0.0
+            for p in range(k_dim):
+                acc = 0.0
+                for q in range(p + 1):
+                    acc += w[inv + p * k_dim + q] * w[r0 + q]
+                w[u0 + p] = acc
+                quad += acc * acc
+            for p in range(k_dim):
+                acc = 0.0
+                for q in range(p, k_dim):
+                    acc += w[inv + q * k_dim + p] * w[u0 + q]
+                w[al0 + p] = acc
+            total += -0.5 * quad - log_diag - k_dim * HALF_LOG_2PI
+        for p in range(k_dim):
+            e = row + p
+            if flags & 1:
+                gw[a0 + as_ * e + index[am + af * e]] -= scale * w[al0 + p]
+            if flags & 2:
+                gw[b0 + bs * e + index[bm + bf * e]] += scale * w[al0 + p]
+        if flags & 4:
+            for p in range(k_dim):
+                for q in range(k_dim):
+                    inverse = 0.0  # (M^-1)_pq = sum_m L^-1_mp L^-1_mq for the covariance L L^T
+                    for m in range(max(p, q), k_dim):
+                        inverse += w[inv + m * k_dim + p] * w[inv + m * k_dim + q]
+                    if kind == COV:
+                        g = 0.5 * (w[al0 + p] * w[al0 + q] - inverse)
+                    elif kind == PRECISION:
+                        g = 0.5 * (inverse - w[r0 + p] * w[r0 + q])
+                    elif q <= p:
+                        g = w[al0 + p] * w[u0 + q] - (1.0 / w[lo + p * k_dim + p] if p == q else 0.0)
+                    else:
+                        g = 0.0
+                    e = mat + p * k_dim + q
+                    gw[c0 + cs * e + index[cm + cf * e]] += scale * g
+    return scale * total
+
+
+@njit(cache=True, error_model="numpy")
 def _stick_breaking(t, backward, code, w, gw):
     """x = stick-breaking(u) row by row (:class:`~nbvi.transforms.StickBreaking`), returning the log-Jacobian
     sum_k [log z_k + (K-1-k) log(1 - z_k)]; or, ``backward``, gw[u] += (dx/du)^T gw[x] + d log|J| / du.
@@ -523,6 +639,8 @@ def _forward(first_draw, code, fparams, micro, mparams, index, w, gw, reg, adj):
             total += _mixture(t, first_draw, code, fparams, index, w, gw)
         elif op == DIRICHLET:
             total += _dirichlet(t, code, fparams, index, w, gw)
+        elif op == MVNORMAL:
+            total += _mvnormal(t, code, fparams, index, w, gw)
         elif op == STICKBREAKING:
             total += _stick_breaking(t, False, code, w, gw)
         elif op == COPY:

@@ -28,6 +28,7 @@ from nbvi.data import Data, Minibatch, depends_on_minibatch
 from nbvi.distributions.dirichlet import Dirichlet
 from nbvi.distributions.distribution import Distribution, LogpTerm
 from nbvi.distributions.mixture import NormalMixture
+from nbvi.distributions.mvnormal import MvNormal
 from nbvi.fused.families import NORMAL, family_of
 from nbvi.fused.transforms import transform_plan
 from nbvi.graph.evaluate import Program
@@ -464,6 +465,9 @@ class Tape:
         if type(dist) in (NormalMixture, Dirichlet):
             self._vector_term(op, inputs)
             return
+        if type(dist) is MvNormal:
+            self._mvnormal_term(op, inputs)
+            return
         found = family_of(dist)
         if found is None or type(dist).logp_partials is not Distribution.logp_partials:
             raise Unsupported(f"family {type(dist).__name__}")
@@ -498,6 +502,18 @@ class Tape:
         scratch = self._new_region(("scratch", len(self.instructions)), 4 * n_comp + 2)
         scale = float(op.factor(self.values[inputs[0]]))
         self._emit(opcode, _size(batch), Operand(scratch), operands, aux=(n_comp, 0, 0), fparams=(scale, 0.0))
+
+    def _mvnormal_term(self, op, inputs):
+        """A MvNormal term: rows of K coordinates (value and mean) and K x K matrices, broadcast over rows."""
+        x_shape, mu_shape, m_shape = [self._shape(i) for i in inputs]
+        k_dim = m_shape[-1]
+        batch = np.broadcast_shapes(x_shape[:-1], mu_shape[:-1], m_shape[:-2])
+        operands = [self._broadcast(inputs[0], batch + (k_dim,)), self._broadcast(inputs[1], batch + (k_dim,)),
+                    self._broadcast(inputs[2], batch + (k_dim, k_dim))]
+        scratch = self._new_region(("scratch", len(self.instructions)), 2 * k_dim * k_dim + 3 * k_dim)
+        kind = {"cov": ins.COV, "chol": ins.CHOL, "tau": ins.PRECISION}[op.dist.kind]
+        scale = float(op.factor(self.values[inputs[0]]))
+        self._emit(ins.MVNORMAL, _size(batch), Operand(scratch), operands, aux=(k_dim, kind, 0), fparams=(scale, 0.0))
 
     # -- the arrays ------------------------------------------------------------------------------------------
     def _finish(self):

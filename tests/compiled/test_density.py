@@ -296,6 +296,49 @@ def test_dirichlet_of_rows_with_free_concentration():
     assert_matches_finite_differences(model)
 
 
+def test_gaussian_process_marginal_likelihood():
+    rng = np.random.default_rng(6)
+    points = np.linspace(0.0, 5.0, 7)
+    squared = (points[:, None] - points[None, :]) ** 2
+    with nbvi.Model() as model:
+        length = nbvi.Gamma("length", 2.0, 1.0)
+        eta = nbvi.HalfNormal("eta", 1.0)
+        sigma = nbvi.HalfNormal("sigma", 1.0)
+        cov = eta ** 2 * nbvi.math.exp(-0.5 * squared / length ** 2) + sigma ** 2 * np.eye(7)
+        nbvi.MvNormal("y", mu=0.0, cov=cov, observed=np.sin(points) + 0.1 * rng.normal(size=7))
+    assert_tape_is_graph(model)
+    assert_matches_finite_differences(model)
+
+
+@pytest.mark.parametrize("kind", ["cov", "chol", "tau"])
+@pytest.mark.parametrize("batch", [(), (2,)])
+def test_mvnormal_of_free_values_means_and_matrices(kind, batch):
+    rng = np.random.default_rng(7)
+    base = np.array([[1.0, 0.3, 0.0], [0.3, 2.0, 0.4], [0.0, 0.4, 1.5]])
+    with nbvi.Model() as model:
+        mu = nbvi.Normal("mu", 0.0, 1.0, shape=batch + (3,))
+        scale = nbvi.HalfNormal("scale", 1.0, shape=batch + (1, 1))
+        factor = np.linalg.cholesky(base)
+        matrix = {"cov": scale * base, "chol": scale * factor, "tau": scale * np.linalg.inv(base)}[kind]
+        x = nbvi.MvNormal("x", mu=mu, **{kind: matrix})
+        nbvi.MvNormal("y", mu=x, **{kind: base if kind != "chol" else factor}, observed=rng.normal(size=batch + (3,)))
+    assert_tape_is_graph(model)
+    assert_matches_finite_differences(model)
+
+
+def test_mvnormal_outside_positive_definite_is_minus_infinity():
+    with nbvi.Model() as model:
+        c = nbvi.Normal("c", 0.0, 1.0)
+        nbvi.MvNormal("y", mu=np.zeros(2), cov=nbvi.math.stack([nbvi.math.stack([1.0 + 0.0 * c, c]),
+                                                                 nbvi.math.stack([c, 1.0 + 0.0 * c])]),
+                      observed=np.array([0.2, -0.3]))
+    density = tape_of(model)
+    logp, _ = density.logp_dlogp(np.array([[0.5], [1.5]]))
+    graph, _ = model._graph_logp_dlogp(np.array([[0.5], [1.5]]))
+    assert np.isfinite(logp[0]) and logp[1] == -np.inf == graph[1]
+    np.testing.assert_allclose(logp[0], graph[0], rtol=RTOL)
+
+
 def test_the_quickstart_mixture_is_on_the_tape():
     with nbvi.Model() as model:
         nbvi.NormalMixture("x", w=np.array([0.2, 0.8]), mu=np.array([-0.3, 0.5]), sigma=np.array([0.1, 0.1]))
