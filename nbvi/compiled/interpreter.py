@@ -27,7 +27,8 @@ from numba import njit
 from nbvi.distributions.bernoulli import log_sigmoid
 from nbvi.distributions.normal import HALF_LOG_2PI
 from nbvi.distributions.special import digamma
-from nbvi.fused.families import NORMAL, family_logp_grad
+from nbvi.fused.families import BERNOULLI_LOGIT, NORMAL, POISSON, family_logp_grad
+from nbvi.numerics import exp_nonpositive, log_positive
 from nbvi.fused.transforms import transform_backward
 
 # -- opcodes -----------------------------------------------------------------------------------------------
@@ -41,8 +42,10 @@ EQ, NEQ, LT, LE, GT, GE, WHERE = range(30, 37)
 COPY = 40
 # reductions of n input elements into aux0 outputs at p_out(j); b is scratch of aux0 numbers
 SUM, MAX, MIN, LOGSUMEXP = range(50, 54)
-# matrix product of a (aux0 x aux1) and b (aux1 x aux2), both contiguous, into out (aux0 x aux2)
+# matrix product of a (aux0 x aux1) and b (aux1 x aux2), both contiguous, into out (aux0 x aux2); with
+# flags bit A_TRANSPOSED, a holds A^T (a constant stored transposed)
 DOT = 60
+A_TRANSPOSED = 16
 # log-density terms of families with a core axis of aux0 components (element j, component k of a parameter
 # at e = j aux0 + k); out is scratch; they add their partials to gw going forward, as loops of terms do
 MIXTURE, DIRICHLET, MVNORMAL = 61, 62, 64
@@ -209,6 +212,52 @@ def _compare(op, a, b):
 
 
 @njit(cache=True, error_model="numpy", fastmath={"reassoc"})
+def _bernoulli_logit_block(a, b, nb, backward, scale, reg, adj):
+    """sum_i log Bernoulli(y_i | sigmoid(l_i)) over a block (y in register a, l in b); adds the scaled
+    d/dl = y - sigmoid(l) to adj[b] when ``backward``. With t = e^-|l|: log p = y l - max(l, 0) - log(1 + t)
+    and sigmoid(l) = 1 / (1 + t) for l >= 0, t / (1 + t) below; y outside {0, 1} gives -inf. The last two
+    registers are scratch."""
+    t_row, log_row = reg.shape[0] - 2, reg.shape[0] - 1
+    for i in range(nb):
+        reg[t_row, i] = -abs(reg[b, i])
+    exp_nonpositive(reg[t_row, :nb], reg[log_row, :nb].view(np.int64))
+    for i in range(nb):
+        reg[log_row, i] = 1.0 + reg[t_row, i]
+    log_positive(reg[log_row, :nb])
+    term = 0.0
+    for i in range(nb):
+        y, logit, t = reg[a, i], reg[b, i], reg[t_row, i]
+        lp = y * logit - max(logit, 0.0) - reg[log_row, i]
+        term += lp if (y == 0.0 or y == 1.0) else -math.inf
+    if backward:
+        for i in range(nb):
+            t = reg[t_row, i]
+            sig = 1.0 / (1.0 + t) if reg[b, i] >= 0.0 else t / (1.0 + t)
+            adj[b, i] += scale * (reg[a, i] - sig)
+    return term
+
+
+@njit(cache=True, error_model="numpy", fastmath={"reassoc"})
+def _poisson_block(a, b, e, nb, backward, scale, reg, adj):
+    """sum_i log Poisson(y_i | mu_i) over a block (y in register a, mu in b, lgamma(y + 1) in e, inf where y
+    is not a count); log p = y log mu - mu - lgamma(y + 1) (0 log 0 = 0), d/dmu = y / mu - 1; mu < 0 gives
+    -inf. The last register is scratch."""
+    log_row = reg.shape[0] - 1
+    for i in range(nb):
+        reg[log_row, i] = reg[b, i]
+    log_positive(reg[log_row, :nb])
+    term = 0.0
+    for i in range(nb):
+        y, mu = reg[a, i], reg[b, i]
+        lp = (y * reg[log_row, i] if y != 0.0 else 0.0) - mu - reg[e, i]
+        term += lp if mu >= 0.0 else -math.inf
+    if backward:
+        for i in range(nb):
+            adj[b, i] += scale * (reg[a, i] / reg[b, i] - 1.0 if reg[a, i] != 0.0 else -1.0)
+    return term
+
+
+@njit(cache=True, error_model="numpy", fastmath={"reassoc"})
 def _loop_block(start, end, j0, nb, backward, micro, mparams, index, w, gw, reg, adj):
     """One block of a LOOP: elements j0 .. j0 + nb - 1, one register row per value.
 
@@ -226,8 +275,9 @@ def _loop_block(start, end, j0, nb, backward, micro, mparams, index, w, gw, reg,
                 for i in range(nb):
                     reg[d, i] = w[off + index[mp + j0 + i]]
             elif stride == 1:  # contiguous: a plain copy, which the compiler vectorises
+                base = np.uint64(off + j0)  # (unsigned: no negative-index wraparound to stop vectorising)
                 for i in range(nb):
-                    reg[d, i] = w[off + j0 + i]
+                    reg[d, i] = w[base + np.uint64(i)]
             else:  # one number for every element
                 value = w[off]
                 for i in range(nb):
@@ -243,8 +293,9 @@ def _loop_block(start, end, j0, nb, backward, micro, mparams, index, w, gw, reg,
                     j = j0 + i
                     adj[a, i] += gw[off + stride * j + index[mp + f * j]]
             elif mp == 0 and stride == 1:
+                base = np.uint64(off + j0)
                 for i in range(nb):
-                    w[off + j0 + i] = reg[a, i]
+                    w[base + np.uint64(i)] = reg[a, i]
             else:
                 for i in range(nb):
                     j = j0 + i
@@ -270,6 +321,12 @@ def _loop_block(start, end, j0, nb, backward, micro, mparams, index, w, gw, reg,
                         z = (reg[a, i] - reg[b, i]) * inv
                         term -= 0.5 * z * z
                 total += scale * (term - nb * (math.log(reg[c, 0]) + HALF_LOG_2PI))
+                continue
+            if family == BERNOULLI_LOGIT:  # with the vectorised exp and log of nbvi.numerics
+                total += scale * _bernoulli_logit_block(a, b, nb, backward, scale, reg, adj)
+                continue
+            if family == POISSON and micro[u, M_FLAGS] & 2:  # register e holds lgamma(y + 1)
+                total += scale * _poisson_block(a, b, e, nb, backward, scale, reg, adj)
                 continue
             for i in range(nb):
                 lp, d_a, d_b, d_c, d_e = family_logp_grad(family, reg[a, i], reg[b, i], reg[c, i], reg[e, i])
@@ -323,8 +380,9 @@ def _loop_block(start, end, j0, nb, backward, micro, mparams, index, w, gw, reg,
                     for i in range(nb):
                         gw[off + index[mp + j0 + i]] += adj[d, i]
                 else:
+                    base = np.uint64(off + j0)
                     for i in range(nb):
-                        gw[off + j0 + i] += adj[d, i]
+                        gw[base + np.uint64(i)] += adj[d, i]
         elif op == STORE or op == TERM or (EQ <= op <= GE):
             continue  # stores and terms added theirs going forward; comparisons have no gradient
         elif op == ADD:
@@ -358,7 +416,7 @@ def _loop_block(start, end, j0, nb, backward, micro, mparams, index, w, gw, reg,
     return total
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _loop(t, backward, code, micro, mparams, index, w, gw, reg, adj):
     """A LOOP instruction, block by block; returns the sum of its terms."""
     n, start, end = code[t, 1], code[t, AUX0], code[t, AUX1]
@@ -621,6 +679,63 @@ def _stick_breaking(t, backward, code, w, gw):
     return log_jac
 
 
+@njit(cache=True, error_model="numpy", fastmath={"reassoc", "contract"})
+def _dot(t, backward, code, w, gw):
+    """out = A B of a DOT instruction (A: rows x inner, B: inner x cols, both contiguous), or, ``backward``,
+    with G = d logp / d out: gw[A] += G B^T and gw[B] += A^T G. Sums in any order (vectorised)."""
+    rows, inner, cols, flags = code[t, AUX0], code[t, AUX1], code[t, AUX2], code[t, FLAGS]
+    o0, a0, b0 = code[t, OUT], code[t, A], code[t, B]
+    if flags & A_TRANSPOSED:  # a constant A stored as A^T (inner x rows): the loops over rows are contiguous
+        if not backward:
+            for i in range(rows * cols):
+                w[o0 + i] = 0.0
+            for k in range(cols):
+                for r in range(inner):
+                    b_rk = w[b0 + r * cols + k]
+                    if cols == 1:  # unit strides, which the compiler vectorises
+                        out, column = w[o0:o0 + rows], w[a0 + r * rows:a0 + (r + 1) * rows]
+                        for i in range(rows):
+                            out[i] += column[i] * b_rk
+                    else:
+                        for i in range(rows):
+                            w[o0 + i * cols + k] += w[a0 + r * rows + i] * b_rk
+        elif flags & 2:  # dB_rk = sum_i A_ir G_ik
+            for r in range(inner):
+                for k in range(cols):
+                    acc = 0.0
+                    if cols == 1:
+                        g, column = gw[o0:o0 + rows], w[a0 + r * rows:a0 + (r + 1) * rows]
+                        for i in range(rows):
+                            acc += column[i] * g[i]
+                    else:
+                        for i in range(rows):
+                            acc += w[a0 + r * rows + i] * gw[o0 + i * cols + k]
+                    gw[b0 + r * cols + k] += acc
+        return
+    if not backward:
+        for i in range(rows):
+            for k in range(cols):
+                acc = 0.0
+                for r in range(inner):
+                    acc += w[a0 + i * inner + r] * w[b0 + r * cols + k]
+                w[o0 + i * cols + k] = acc
+        return
+    if flags & 1:  # dA_ir = sum_k G_ik B_rk
+        for i in range(rows):
+            for r in range(inner):
+                acc = 0.0
+                for k in range(cols):
+                    acc += gw[o0 + i * cols + k] * w[b0 + r * cols + k]
+                gw[a0 + i * inner + r] += acc
+    if flags & 2:  # dB_rk = sum_i A_ir G_ik
+        for r in range(inner):
+            for k in range(cols):
+                acc = 0.0
+                for i in range(rows):
+                    acc += w[a0 + i * inner + r] * gw[o0 + i * cols + k]
+                gw[b0 + r * cols + k] += acc
+
+
 @njit(cache=True, error_model="numpy", inline="always")
 def _forward(first_draw, code, fparams, micro, mparams, index, w, gw, reg, adj):
     """Run every instruction forward on workspace ``w``; a loop that stores nothing also runs its backward
@@ -683,13 +798,7 @@ def _forward(first_draw, code, fparams, micro, mparams, index, w, gw, reg, adj):
                 top = w[o0 + i] if math.isfinite(w[o0 + i]) else 0.0
                 w[o0 + i] = math.log(w[b0 + i]) + top
         elif op == DOT:
-            rows, inner, cols = code[t, AUX0], code[t, AUX1], code[t, AUX2]
-            for i in range(rows):
-                for k in range(cols):
-                    acc = 0.0
-                    for r in range(inner):
-                        acc += w[a0 + i * inner + r] * w[b0 + r * cols + k]
-                    w[o0 + i * cols + k] = acc
+            _dot(t, False, code, w, gw)
     return total
 
 
@@ -729,18 +838,8 @@ def _backward(code, fparams, micro, mparams, index, w, gw, reg, adj):
                 p = o0 + os * j + index[om + of * j]
                 pa = a0 + as_ * j + index[am + af * j]
                 gw[pa] += gw[p] * math.exp(w[pa] - w[p])
-        elif op == DOT:  # G = d/d(AB): dA = G B^T, dB = A^T G
-            rows, inner, cols = code[t, AUX0], code[t, AUX1], code[t, AUX2]
-            for i in range(rows):
-                for k in range(cols):
-                    g = gw[o0 + i * cols + k]
-                    if g == 0.0:
-                        continue
-                    for r in range(inner):
-                        if flags & 1:
-                            gw[a0 + i * inner + r] += g * w[b0 + r * cols + k]
-                        if flags & 2:
-                            gw[b0 + r * cols + k] += g * w[a0 + i * inner + r]
+        elif op == DOT:
+            _dot(t, True, code, w, gw)
 
 
 @njit(cache=True, error_model="numpy")

@@ -22,6 +22,7 @@ graph. Shapes come from the values of one walk at the initial point, so data who
 model was built (``set_value``) is laid out as it is now.
 """
 import numpy as np
+from scipy.special import gammaln
 
 from nbvi.compiled import interpreter as ins
 from nbvi.data import Data, Minibatch, depends_on_minibatch
@@ -29,7 +30,7 @@ from nbvi.distributions.dirichlet import Dirichlet
 from nbvi.distributions.distribution import Distribution, LogpTerm
 from nbvi.distributions.mixture import NormalMixture
 from nbvi.distributions.mvnormal import MvNormal
-from nbvi.fused.families import NORMAL, family_of
+from nbvi.fused.families import NORMAL, POISSON, family_of
 from nbvi.fused.transforms import transform_plan
 from nbvi.graph.evaluate import Program
 from nbvi.graph.ops import elementwise as ew
@@ -253,9 +254,19 @@ class Tape:
     def _needs_gradient(self, key):
         """Whether d logp / d(region ``key``) is wanted: free variables and computed values, not constants or
         scratch (intermediate regions of a node's instructions are keyed by tuples)."""
+        if key in self.regions and self.regions[key][0] == "const":
+            return False
         if isinstance(key, tuple):
             return key[0] != "scratch"
-        return self.regions[key][0] != "const" and self.depends[key]
+        return self.depends[key]
+
+    def _constant(self, key, array):
+        """A constant region of the tape's own (not a graph slot's value)."""
+        array = np.ascontiguousarray(array, dtype=np.float64).ravel()
+        self.regions[key] = ("const", self._const_size, array.size)
+        self._consts[key] = array
+        self._const_size += array.size
+        return key
 
     # -- ops -------------------------------------------------------------------------------------------------
     def _lower(self, k, node, inputs):
@@ -435,8 +446,17 @@ class Tape:
         b_mat = b_shape + (1,) if op.b_vec else b_shape
         rows, inner, cols = a_mat[-2], a_mat[-1], b_mat[-1]
         batch = np.broadcast_shapes(a_mat[:-2], b_mat[:-2])
-        a_key, b_key = self._region(inputs[0]), self._region(inputs[1])
         out = self._new_region(k, _size(shape))
+        a_node = self.program.nodes[inputs[0]]
+        if not self.depends[inputs[0]] and len(a_mat) == 2 and not op.a_vec and not depends_on_minibatch(a_node):
+            # data times parameters (X @ beta): X stored transposed, so the product runs along its columns
+            key = self._constant(("transposed", inputs[0]), self.values[inputs[0]][0].T)
+            self._emit(ins.DOT, rows * cols, Operand(out), [Operand(key), self._broadcast(inputs[1], b_shape)],
+                       aux=(rows, inner, cols))
+            opcode, n, out_operand, operands, flags, aux, fparams = self.instructions[-1]
+            self.instructions[-1] = (opcode, n, out_operand, operands, flags | ins.A_TRANSPOSED, aux, fparams)
+            return
+        a_key, b_key = self._region(inputs[0]), self._region(inputs[1])
         a_index = np.broadcast_to(np.arange(_size(a_mat[:-2])).reshape(a_mat[:-2]), batch).ravel()
         b_index = np.broadcast_to(np.arange(_size(b_mat[:-2])).reshape(b_mat[:-2]), batch).ravel()
         for s, (i, j) in enumerate(zip(a_index, b_index)):  # one product per stacked matrix
@@ -478,9 +498,18 @@ class Tape:
         loop = self._loop_of(target)
         sources = [self._in_register(loop, i) for i in inputs]
         scale = float(op.factor(self.values[inputs[0]]))
-        # a Normal term whose sigma is one number for every element (the interpreter's fast path)
-        one_sigma = family == NORMAL and _size(self._shape(inputs[2])) == 1
-        loop.add(ins.TERM, 0, sources, family=family, flags=int(one_sigma), mparams=(scale, 0.0))
+        # the interpreter's fast paths: a Normal term whose sigma is one number for every element, and a
+        # Poisson term of fixed counts, whose lgamma(y + 1) is computed here once
+        flags = int(family == NORMAL and _size(self._shape(inputs[2])) == 1)
+        value = self.program.nodes[inputs[0]]
+        if family == POISSON and not self.depends[inputs[0]] and not depends_on_minibatch(value):
+            y = np.broadcast_to(self.values[inputs[0]][0], target).astype(np.float64)
+            counts = (y >= 0) & (y == np.floor(y)) & np.isfinite(y)
+            log_factorial = np.where(counts, gammaln(np.where(counts, y, 0.0) + 1.0), np.inf)
+            key = self._constant(("lgamma", k), log_factorial)
+            sources = sources[:1] + [sources[1], sources[0], self._load(loop, key, Operand(key, 1))]
+            flags |= 2
+        loop.add(ins.TERM, 0, sources, family=family, flags=flags, mparams=(scale, 0.0))
         loop.terms.add(k)
 
     def _vector_term(self, op, inputs):
@@ -539,7 +568,7 @@ class Tape:
         code = np.zeros((len(self.instructions), ins.CODE_COLUMNS), dtype=np.int64)
         fparams = np.zeros((len(self.instructions), 2))
         micro, mparams = [], []
-        self.n_registers = 1
+        self.n_registers = 0
         for t, (opcode, n, out, operands, flags, aux, fp) in enumerate(self.instructions):
             code[t, 0], code[t, 1], code[t, ins.FLAGS] = opcode, n, flags
             fparams[t] = fp
@@ -554,6 +583,7 @@ class Tape:
             code[t, ins.AUX0:ins.AUX2 + 1] = aux
             for column, operand in zip((ins.OUT, ins.A, ins.B, ins.C, ins.E), [out] + operands):
                 code[t, column:column + 3] = encode(operand)
+        self.n_registers += 2  # two scratch registers for the terms' vectorised exp and log
         self.code, self.fparams = code, fparams
         self.micro = np.array(micro, dtype=np.int64).reshape(-1, ins.MICRO_COLUMNS)
         self.mparams = np.array(mparams, dtype=np.float64).reshape(-1, 2)
