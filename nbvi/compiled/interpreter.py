@@ -28,8 +28,8 @@ from nbvi.distributions.bernoulli import log_sigmoid
 from nbvi.distributions.normal import HALF_LOG_2PI
 from nbvi.distributions.special import digamma
 from nbvi.fused.families import BERNOULLI_LOGIT, NORMAL, POISSON, family_logp_grad
-from nbvi.numerics import exp_nonpositive, log_positive
 from nbvi.fused.transforms import transform_backward
+from nbvi.numerics import exp_nonpositive, log_positive
 
 # -- opcodes -----------------------------------------------------------------------------------------------
 # unary elementwise: out_j = f(a_j)
