@@ -168,9 +168,9 @@ def _binary(op, a, b):
         return a / b
     if op == POW:
         return a ** b
-    if op == MAXIMUM:
-        return a if a >= b else b
-    return a if a <= b else b  # MINIMUM
+    if op == MAXIMUM:  # (a NaN on either side is the result, as numpy's maximum)
+        return a if (a >= b or a != a) else b
+    return a if (a <= b or a != a) else b  # MINIMUM
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -231,9 +231,10 @@ def _bernoulli_logit_block(a, b, nb, backward, scale, reg, adj):
         term += lp if (y == 0.0 or y == 1.0) else -math.inf
     if backward:
         for i in range(nb):
-            t = reg[t_row, i]
+            t, y = reg[t_row, i], reg[a, i]
             sig = 1.0 / (1.0 + t) if reg[b, i] >= 0.0 else t / (1.0 + t)
-            adj[b, i] += scale * (reg[a, i] - sig)
+            if y == 0.0 or y == 1.0:
+                adj[b, i] += scale * (y - sig)
     return term
 
 
@@ -251,9 +252,14 @@ def _poisson_block(a, b, e, nb, backward, scale, reg, adj):
         y, mu = reg[a, i], reg[b, i]
         lp = (y * reg[log_row, i] if y != 0.0 else 0.0) - mu - reg[e, i]
         term += lp if mu >= 0.0 else -math.inf
-    if backward:
+    if backward:  # as poisson_logp_grad: no gradient outside the support, nor at mu = 0 < y
         for i in range(nb):
-            adj[b, i] += scale * (reg[a, i] / reg[b, i] - 1.0 if reg[a, i] != 0.0 else -1.0)
+            y, mu = reg[a, i], reg[b, i]
+            if mu >= 0.0 and reg[e, i] < math.inf:
+                if y == 0.0:
+                    adj[b, i] -= scale
+                elif mu > 0.0:
+                    adj[b, i] += scale * (y / mu - 1.0)
     return term
 
 
@@ -397,10 +403,22 @@ def _loop_block(start, end, j0, nb, backward, micro, mparams, index, w, gw, reg,
             for i in range(nb):
                 adj[a, i] += adj[d, i] * reg[b, i]
                 adj[b, i] += adj[d, i] * reg[a, i]
+        elif op == CLIP:  # the gradient passes where x is inside [lo, hi] (selected: inf * 0 would be NaN)
+            lo, hi = mparams[u, 0], mparams[u, 1]
+            for i in range(nb):
+                if lo <= reg[a, i] <= hi:
+                    adj[a, i] += adj[d, i]
         elif UNARY_FIRST <= op <= UNARY_LAST:
             lo, hi = mparams[u, 0], mparams[u, 1]
             for i in range(nb):
                 adj[a, i] += adj[d, i] * _unary_derivative(op, reg[a, i], reg[d, i], lo, hi)
+        elif op == MAXIMUM or op == MINIMUM:  # to the chosen input (a on ties), selected as well
+            for i in range(nb):
+                first = reg[a, i] >= reg[b, i] if op == MAXIMUM else reg[a, i] <= reg[b, i]
+                if first:
+                    adj[a, i] += adj[d, i]
+                else:
+                    adj[b, i] += adj[d, i]
         elif BINARY_FIRST <= op <= BINARY_LAST:
             for i in range(nb):
                 d_a, d_b = _binary_partials(op, reg[a, i], reg[b, i], reg[d, i])
@@ -493,6 +511,103 @@ def _mixture(t, first_draw, code, fparams, index, w, gw):
                 gw[e0 + es * e + index[em + ef * e]] += scale * r * (z * z - 1.0) * inv_sigma
         if flags & 1:
             gw[pa] += scale * d_x
+    return scale * total
+
+
+@njit(cache=True, error_model="numpy", fastmath={"reassoc"})
+def _mixture_shared(t, code, fparams, index, w, gw, reg):
+    """A NormalMixture term whose K weights, means and scales are shared by every element (each operand b,
+    c, e reads K numbers at stride 1, or one at stride 0): sum_j log sum_k w_k N(x_j | mu_k, sigma_k).
+
+    Block by block of elements, component by component, so that every loop vectorises: z_k = (x - mu_k) /
+    sigma_k, a_k = log w_k - log sigma_k - log(2 pi) / 2 - z_k^2 / 2, m = max_k a_k, e_k = e^{a_k - m} (the
+    exp of :mod:`nbvi.numerics`, exact 1 at the top), log p = m + log sum_k e_k, responsibilities
+    r_k = e_k / sum_l e_l; gradients as in :mod:`nbvi.distributions.mixture`, summed over the elements in
+    the scratch region (out) and added to gw once. Registers: z (K rows), e (K rows), m, sum, log sum, dx,
+    and one for the exp's bits. Scratch: per component log c_k, 1 / sigma_k, then the sums of r_k,
+    r_k z_k / sigma_k, r_k (z_k^2 - 1) / sigma_k and N_k / p (for w_k = 0, where d/dw_k is not r_k / w_k).
+    """
+    n, n_comp, flags, scale = code[t, 1], code[t, AUX0], code[t, FLAGS], fparams[t, 0]
+    s0 = code[t, OUT]
+    a0, as_, am = code[t, A], code[t, A + 1], code[t, A + 2]
+    b0, bs = code[t, B], code[t, B + 1]
+    c0, cs = code[t, C], code[t, C + 1]
+    e0, es = code[t, E], code[t, E + 1]
+    log_c, inv = s0, s0 + n_comp
+    r_sum, mu_sum, sigma_sum, zero_sum = s0 + 2 * n_comp, s0 + 3 * n_comp, s0 + 4 * n_comp, s0 + 5 * n_comp
+    top_row, sum_row, log_row, dx_row, bits_row = 2 * n_comp, 2 * n_comp + 1, 2 * n_comp + 2, 2 * n_comp + 3, 2 * n_comp + 4
+    for k in range(n_comp):
+        wk, sk = w[b0 + bs * k], w[e0 + es * k]
+        if not (wk >= 0.0 and sk > 0.0):
+            return -math.inf
+        w[log_c + k] = (math.log(wk) if wk > 0.0 else -math.inf) - math.log(sk) - HALF_LOG_2PI
+        w[inv + k] = 1.0 / sk
+        w[r_sum + k] = w[mu_sum + k] = w[sigma_sum + k] = w[zero_sum + k] = 0.0
+    total = 0.0
+    af = min(am, 1)
+    for j0 in range(0, n, BLOCK):
+        nb = min(BLOCK, n - j0)
+        for i in range(nb):  # x, in the dx row for now
+            j = j0 + i
+            reg[dx_row, i] = w[a0 + as_ * j + index[am + af * j]]
+        for k in range(n_comp):
+            mu_k, inv_k, log_c_k = w[c0 + cs * k], w[inv + k], w[log_c + k]
+            for i in range(nb):
+                z = (reg[dx_row, i] - mu_k) * inv_k
+                reg[k, i] = z
+                reg[n_comp + k, i] = log_c_k - 0.5 * z * z
+        for i in range(nb):
+            reg[top_row, i] = reg[n_comp, i]
+        for k in range(1, n_comp):
+            for i in range(nb):
+                reg[top_row, i] = max(reg[top_row, i], reg[n_comp + k, i])
+        for i in range(nb):
+            if reg[top_row, i] == -math.inf:
+                return -math.inf
+            reg[sum_row, i] = 0.0
+        for k in range(n_comp):
+            for i in range(nb):
+                reg[n_comp + k, i] -= reg[top_row, i]
+            exp_nonpositive(reg[n_comp + k, :nb], reg[bits_row, :nb].view(np.int64))
+            for i in range(nb):
+                reg[sum_row, i] += reg[n_comp + k, i]
+        for i in range(nb):
+            reg[log_row, i] = reg[sum_row, i]
+        log_positive(reg[log_row, :nb])
+        for i in range(nb):
+            total += reg[top_row, i] + reg[log_row, i]  # log p = m + log sum_k e_k
+            reg[dx_row, i] = 0.0
+            reg[sum_row, i] = 1.0 / reg[sum_row, i]
+        for k in range(n_comp):
+            inv_k = w[inv + k]
+            r_k = mu_k = sigma_k = 0.0
+            for i in range(nb):
+                r = reg[n_comp + k, i] * reg[sum_row, i]  # the responsibility of component k
+                z = reg[k, i]
+                reg[dx_row, i] -= r * z * inv_k  # d/dx = -sum_k r_k z_k / sigma_k
+                r_k += r
+                mu_k += r * z
+                sigma_k += r * (z * z - 1.0)
+            w[r_sum + k] += r_k
+            w[mu_sum + k] += mu_k * inv_k
+            w[sigma_sum + k] += sigma_k * inv_k
+            if w[b0 + bs * k] == 0.0 and flags & 2:  # N_k / p(x), with log p = m + log sum
+                for i in range(nb):
+                    z = reg[k, i]
+                    w[zero_sum + k] += math.exp(-0.5 * z * z + math.log(inv_k) - HALF_LOG_2PI
+                                                - reg[top_row, i] - reg[log_row, i])
+        if flags & 1:
+            for i in range(nb):
+                j = j0 + i
+                gw[a0 + as_ * j + index[am + af * j]] += scale * reg[dx_row, i]
+    for k in range(n_comp):
+        if flags & 2:  # d/dw_k = sum_j r_jk / w_k
+            wk = w[b0 + bs * k]
+            gw[b0 + bs * k] += scale * (w[r_sum + k] / wk if wk > 0.0 else w[zero_sum + k])
+        if flags & 4:
+            gw[c0 + cs * k] += scale * w[mu_sum + k]
+        if flags & 8:
+            gw[e0 + es * k] += scale * w[sigma_sum + k]
     return scale * total
 
 
@@ -751,7 +866,10 @@ def _forward(first_draw, code, fparams, micro, mparams, index, w, gw, reg, adj):
         if op == LOOP:
             total += _loop(t, code[t, AUX2] == SINK, code, micro, mparams, index, w, gw, reg, adj)
         elif op == MIXTURE:
-            total += _mixture(t, first_draw, code, fparams, index, w, gw)
+            if code[t, AUX1]:  # the parameters are shared by every element
+                total += _mixture_shared(t, code, fparams, index, w, gw, reg)
+            else:
+                total += _mixture(t, first_draw, code, fparams, index, w, gw)
         elif op == DIRICHLET:
             total += _dirichlet(t, code, fparams, index, w, gw)
         elif op == MVNORMAL:
@@ -775,7 +893,9 @@ def _forward(first_draw, code, fparams, micro, mparams, index, w, gw, reg, adj):
                 w[b0 + i] = 0.0  # how many elements attain the extremum (they share its gradient)
             for j in range(n):
                 p = o0 + os * j + index[om + of * j]
-                w[p] = max(w[p], sign * w[a0 + as_ * j + index[am + af * j]])
+                value = sign * w[a0 + as_ * j + index[am + af * j]]
+                if value > w[p] or value != value:  # a NaN stays, as numpy's max
+                    w[p] = value
             for j in range(n):
                 p = os * j + index[om + of * j]
                 if sign * w[a0 + as_ * j + index[am + af * j]] == w[o0 + p]:

@@ -139,6 +139,7 @@ class Tape:
         self._const_size = 0
         self.instructions = []  # (opcode, n, out, [a, b], flags, aux, fparams); a LOOP's aux is its Loop
         self._open_loops = {}  # shape -> the open Loop of that shape
+        self._registers_needed = 0  # rows of the register file an instruction other than a loop uses
         self._in_loop = {}  # slot -> the open Loop computing it
         self.consumers = {}  # slot -> slots of the steps that read it
         for k, _node, inputs in program.steps:
@@ -358,6 +359,8 @@ class Tape:
             return
         dst = loop.new_register(k)
         if kind is ew.Clip:
+            if any(bound is not None and np.ndim(bound) for bound in (op.lower, op.upper)):
+                raise Unsupported("clip with bounds that are arrays")
             lo = -np.inf if op.lower is None else float(op.lower)
             hi = np.inf if op.upper is None else float(op.upper)
             loop.add(ins.CLIP, dst, sources, mparams=(lo, hi))
@@ -448,7 +451,8 @@ class Tape:
         batch = np.broadcast_shapes(a_mat[:-2], b_mat[:-2])
         out = self._new_region(k, _size(shape))
         a_node = self.program.nodes[inputs[0]]
-        if not self.depends[inputs[0]] and len(a_mat) == 2 and not op.a_vec and not depends_on_minibatch(a_node):
+        if (not self.depends[inputs[0]] and len(a_mat) == 2 and len(b_mat) == 2 and not op.a_vec
+                and not depends_on_minibatch(a_node)):
             # data times parameters (X @ beta): X stored transposed, so the product runs along its columns
             key = self._constant(("transposed", inputs[0]), self.values[inputs[0]][0].T)
             self._emit(ins.DOT, rows * cols, Operand(out), [Operand(key), self._broadcast(inputs[1], b_shape)],
@@ -527,10 +531,18 @@ class Tape:
             operands = []
             opcode = ins.DIRICHLET
         target = tuple(batch) + (n_comp,)
-        operands += [self._broadcast(i, target) for i in inputs[len(operands):]]
-        scratch = self._new_region(("scratch", len(self.instructions)), 4 * n_comp + 2)
+        # a mixture whose parameters are the same K numbers for every element reads them once
+        # (and has enough elements for blocks to pay: a single x per point keeps the element-wise loop)
+        shared = opcode == ins.MIXTURE and all(len(shape) <= 1 for shape in shapes[1:]) and _size(batch) >= 16
+        if shared:
+            operands += [self._broadcast(i, (n_comp,)) for i in inputs[1:]]
+        else:
+            operands += [self._broadcast(i, target) for i in inputs[len(operands):]]
+        scratch = self._new_region(("scratch", len(self.instructions)), 8 * n_comp + 2)
+        self._registers_needed = max(self._registers_needed, 2 * n_comp + 5)  # the shared mixture's rows
         scale = float(op.factor(self.values[inputs[0]]))
-        self._emit(opcode, _size(batch), Operand(scratch), operands, aux=(n_comp, 0, 0), fparams=(scale, 0.0))
+        self._emit(opcode, _size(batch), Operand(scratch), operands, aux=(n_comp, int(shared), 0),
+                   fparams=(scale, 0.0))
 
     def _mvnormal_term(self, op, inputs):
         """A MvNormal term: rows of K coordinates (value and mean) and K x K matrices, broadcast over rows."""
@@ -584,6 +596,7 @@ class Tape:
             for column, operand in zip((ins.OUT, ins.A, ins.B, ins.C, ins.E), [out] + operands):
                 code[t, column:column + 3] = encode(operand)
         self.n_registers += 2  # two scratch registers for the terms' vectorised exp and log
+        self.n_registers = max(self.n_registers, self._registers_needed)
         self.code, self.fparams = code, fparams
         self.micro = np.array(micro, dtype=np.int64).reshape(-1, ins.MICRO_COLUMNS)
         self.mparams = np.array(mparams, dtype=np.float64).reshape(-1, 2)

@@ -287,6 +287,18 @@ def test_mixture_parameters_of_every_layout(w_shape, mu_shape, sigma_shape, x_sh
     assert_tape_is_graph(model)
 
 
+@pytest.mark.parametrize("n", [3, 40, 130])  # one element at a time, and blocks of 64
+def test_mixture_with_a_zero_weight_and_free_components(n):
+    data = np.linspace(-2.0, 3.0, n)
+    with nbvi.Model() as model:
+        mu = nbvi.Normal("mu", 0.0, 1.0, shape=3)
+        sigma = nbvi.HalfNormal("sigma", 1.0, shape=3)
+        weights = nbvi.Dirichlet("weights", np.ones(2))
+        w = nbvi.math.concatenate([weights, np.zeros(1)])
+        nbvi.NormalMixture("y", w=w, mu=mu, sigma=sigma, observed=data)
+    assert_tape_is_graph(model)
+
+
 def test_dirichlet_of_rows_with_free_concentration():
     with nbvi.Model() as model:
         a = nbvi.Gamma("a", 2.0, 1.0, shape=(2, 3))
