@@ -6,6 +6,7 @@ compile). A model outside what the tape runs gets a :class:`~nbvi.fused.density.
 """
 import numpy as np
 
+from nbvi.compiled import advi_steps
 from nbvi.compiled.interpreter import tape_logp_dlogp
 from nbvi.compiled.lowering import Tape, Unsupported
 from nbvi.fused.density import Refusal, _unchanged
@@ -53,6 +54,36 @@ class CompiledDensity:
             flat = value[0].ravel()
             w[offset:offset + flat.size] = flat
         return float(sum(value[0] for value in outputs[len(places):]))
+
+    @property
+    def runs_blocks(self):
+        """Whether :meth:`advi_steps` can run blocks of steps (not when a Minibatch must be read every step)."""
+        return self.tape.refresh is None
+
+    def _plan_with_workspace(self):
+        return (*self._plan, self._workspace, self.tape.n_dynamic)
+
+    def meanfield_step(self, params, eps, theta, grad, stl=False):
+        """One mean-field ADVI step, as :func:`~nbvi.variational.advi.meanfield_step` (loss returned,
+        gradient in ``grad``), in one kernel call. (Terms without free variables add a constant to the loss
+        only, which the steps leave out, as its gradient is zero.)"""
+        constant = self._refresh() if self.tape.refresh is not None else 0.0
+        loss = advi_steps.tape_meanfield_step(params, eps, stl, theta, *self._plan_with_workspace(), grad)
+        return loss - (self.tape.constant_logp + constant)
+
+    def fullrank_step(self, params, eps, theta, grad, stl=False):
+        """One full-rank ADVI step, as :func:`~nbvi.variational.advi.fullrank_step`, in one kernel call."""
+        constant = self._refresh() if self.tape.refresh is not None else 0.0
+        loss = advi_steps.tape_fullrank_step(params, eps, stl, theta, *self._plan_with_workspace(), grad)
+        return loss - (self.tape.constant_logp + constant)
+
+    def advi_steps(self, method, params, eps, stl, theta, optimizer, state, hyper, grad, previous, losses):
+        """A block of ADVI steps with their optimizer updates (see
+        :func:`~nbvi.compiled.advi_steps.tape_advi_steps`); only when :attr:`runs_blocks`."""
+        finite = advi_steps.tape_advi_steps(method, params, eps, stl, theta, *self._plan_with_workspace(), optimizer,
+                                            state, hyper, grad, previous, losses)
+        losses[:finite] -= self.tape.constant_logp
+        return finite
 
     def logp_dlogp(self, theta):
         """logp (D,) and its gradient (D, ndim) at theta (D, ndim), as ``Model.logp_dlogp``."""

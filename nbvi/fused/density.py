@@ -242,6 +242,15 @@ class FusedDensity:
             out[:, start:start + size] = stats.reshape(steps, size)
         return out
 
+    runs_blocks = True  # (minibatch statistics are drawn ahead for a whole block)
+
+    def advi_steps(self, method, params, eps, stl, theta, optimizer, state, hyper, grad, previous, losses):
+        """A block of ADVI steps with their optimizer updates (:func:`~nbvi.fused.advi_steps.fused_advi_steps`);
+        the minibatches must have been advanced over the block's steps."""
+        steps = len(eps)
+        return advi_steps.fused_advi_steps(method, params, eps, stl, theta, *self.plan, self.step_statistics(steps),
+                                           self.segments, optimizer, state, hyper, grad, previous, losses)
+
     def meanfield_step(self, params, eps, theta, grad, stl=False):
         """One mean-field ADVI step, as :func:`~nbvi.variational.advi.meanfield_step` (loss returned,
         gradient in ``grad``), in one kernel call."""

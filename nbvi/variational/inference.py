@@ -283,9 +283,9 @@ class ADVI(Inference):
         return self.obj_n_mc
 
     def _fused(self):
-        """The model's fused density, which runs a whole step in one kernel call, or None (a model that
-        follows only the contract of ARCHITECTURE.md has none)."""
-        find = getattr(self.model, "fused_density", None)
+        """The model's compiled density (the fused kernel or the tape), which runs a whole step in one kernel
+        call, or None (a model that follows only the contract of ARCHITECTURE.md has none)."""
+        find = getattr(self.model, "compiled_density", None)
         return find() if find is not None else None
 
     def _fused_blocks(self, optimizer, state, schedule):
@@ -299,7 +299,7 @@ class ADVI(Inference):
         fused = self._fused()
         code = optimizer_code(optimizer)
         own_step = {advi_steps.MEANFIELD: ADVI._step, advi_steps.FULLRANK: FullRankADVI._step}.get(self.fused_method)
-        if (fused is None or code is None or type(self)._step is not own_step
+        if (fused is None or not fused.runs_blocks or code is None or type(self)._step is not own_step
                 or type(optimizer).step is not Optimizer.step):
             return None
         rng, noise, hyper, method = self.rng, self.noise, optimizer.hyper, self.fused_method
@@ -313,9 +313,8 @@ class ADVI(Inference):
             steps = len(eps)
             if schedule is not None:
                 schedule.advance(steps)
-            finite = advi_steps.fused_advi_steps(
-                method, params, eps, self.stl, self.theta, *fused.plan, fused.step_statistics(steps), fused.segments,
-                code, state, hyper, grad, previous, losses)
+            finite = fused.advi_steps(method, params, eps, self.stl, self.theta, code, state, hyper, grad, previous,
+                                      losses)
             unused = steps - finite - 1  # steps after the failing one
             if unused > 0:
                 noise.position -= unused
