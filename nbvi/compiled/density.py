@@ -85,6 +85,22 @@ class CompiledDensity:
         losses[:finite] -= self.tape.constant_logp
         return finite
 
+    def nuts_trajectory(self):
+        """A function ``run(ws, uniforms)`` that runs a begun NUTS trajectory to its end in one compiled call
+        (:func:`~nbvi.compiled.trajectory.tape_trajectory`), or None when a Minibatch must be read at every
+        gradient."""
+        if self.tape.refresh is not None:
+            return None
+        from nbvi.compiled.trajectory import tape_trajectory
+
+        logp, grad = np.empty(1), np.empty((1, self.ndim))
+
+        def run(ws, uniforms):
+            tape_trajectory(ws.vecs, ws.stack_v, ws.stack_s, ws.fs, ws.ints, ws.q_eval, uniforms,
+                            *self._plan_with_workspace(), self.tape.constant_logp, logp, grad)
+
+        return run
+
     def logp_dlogp(self, theta):
         """logp (D,) and its gradient (D, ndim) at theta (D, ndim), as ``Model.logp_dlogp``."""
         constant = self.tape.constant_logp

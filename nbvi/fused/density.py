@@ -244,6 +244,21 @@ class FusedDensity:
 
     runs_blocks = True  # (minibatch statistics are drawn ahead for a whole block)
 
+    def nuts_trajectory(self):
+        """A function ``run(ws, uniforms)`` that runs a begun NUTS trajectory to its end in one compiled call
+        (:func:`~nbvi.fused.trajectory.fused_trajectory`), or None for a model with minibatches."""
+        if self._step_stats:
+            return None
+        from nbvi.fused.trajectory import fused_trajectory
+
+        logp, grad = np.empty(1), np.empty((1, self.ndim))
+
+        def run(ws, uniforms):
+            fused_trajectory(ws.vecs, ws.stack_v, ws.stack_s, ws.fs, ws.ints, ws.q_eval, uniforms, *self.plan, logp,
+                             grad)
+
+        return run
+
     def advi_steps(self, method, params, eps, stl, theta, optimizer, state, hyper, grad, previous, losses):
         """A block of ADVI steps with their optimizer updates (:func:`~nbvi.fused.advi_steps.fused_advi_steps`);
         the minibatches must have been advanced over the block's steps."""

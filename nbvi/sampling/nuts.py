@@ -299,7 +299,7 @@ def extend(vecs, stack_v, stack_s, fs, ints, uniforms, logp_new, grad_new):
 
 
 # -- the transition, as Python sees it ------------------------------------------------------------------
-def transition(ws, logp_dlogp, state, step_size, inv_mass, normal, uniforms):
+def transition(ws, logp_dlogp, state, step_size, inv_mass, normal, uniforms, trajectory=None):
     """One NUTS transition from ``state``.
 
     Parameters
@@ -317,6 +317,10 @@ def transition(ws, logp_dlogp, state, step_size, inv_mass, normal, uniforms):
     uniforms : ndarray (at least ws.n_uniforms,)
         Uniform(0, 1) draws for the directions and the multinomial choices, used from the start;
         ``info.uniforms_used`` says how many.
+    trajectory : callable, optional
+        ``trajectory(ws, uniforms)`` runs the begun trajectory to its end in one compiled call, with the
+        same log-density as ``logp_dlogp`` (a compiled density's ``nuts_trajectory()``); by default the
+        loop below alternates ``logp_dlogp`` and :func:`extend` from Python.
 
     Returns
     -------
@@ -325,10 +329,13 @@ def transition(ws, logp_dlogp, state, step_size, inv_mass, normal, uniforms):
     """
     vecs, stack_v, stack_s, fs, ints, q_eval, _ = ws
     begin_trajectory(vecs, fs, ints, state.q, state.logp, state.grad, step_size, inv_mass, normal, uniforms)
-    going = True
-    while going:
-        logp, grad = logp_dlogp(q_eval)
-        going = extend(vecs, stack_v, stack_s, fs, ints, uniforms, logp, grad)
+    if trajectory is not None:
+        trajectory(ws, uniforms)
+    else:
+        going = True
+        while going:
+            logp, grad = logp_dlogp(q_eval)
+            going = extend(vecs, stack_v, stack_s, fs, ints, uniforms, logp, grad)
     n_steps = int(ints[N_STEPS])
     info = NUTSInfo(fs[SUM_ACCEPT] / n_steps, int(ints[DEPTH]), n_steps, bool(ints[DIVERGENT]),
                     fs[H_SAMPLE], fs[H_SAMPLE] - fs[H0], int(ints[U_NEXT]))

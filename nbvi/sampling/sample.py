@@ -122,6 +122,7 @@ def run_chain(model, draws, tune, rng, target_accept=0.8, init="jitter+adapt_dia
     """
     logp_dlogp = model.logp_dlogp
     state = initial_state(model, rng, jitter=init.startswith("jitter"), base=start)
+    trajectory = _compiled_trajectory(model)
     ndim = state.q.shape[0]
     ws = make_workspace(ndim, max_treedepth)
     inv_mass = np.ones(ndim)
@@ -134,7 +135,7 @@ def run_chain(model, draws, tune, rng, target_accept=0.8, init="jitter+adapt_dia
     randoms = _RandomStream(rng, ndim, ws.n_uniforms)
     for i in range(tune + draws):
         used_step = step_size
-        state, info = transition(ws, logp_dlogp, state, step_size, inv_mass, *randoms.next())
+        state, info = transition(ws, logp_dlogp, state, step_size, inv_mass, *randoms.next(), trajectory=trajectory)
         randoms.consumed(info.uniforms_used)
         if i < tune:
             warmup[i] = state.q
@@ -159,6 +160,14 @@ def run_chain(model, draws, tune, rng, target_accept=0.8, init="jitter+adapt_dia
                "mean_tree_accept": [x.accept_stat for x in infos]}
     stats = {k: np.array(columns[k], dtype=dtype).reshape(draws) for k, dtype in STAT_DTYPES.items()}
     return theta, stats
+
+
+def _compiled_trajectory(model):
+    """The model's whole-trajectory entry point (its compiled density's ``nuts_trajectory()``), or None: a
+    model that follows only the contract of ARCHITECTURE.md, or one whose density has none."""
+    find = getattr(model, "compiled_density", None)
+    density = find() if find is not None else None
+    return density.nuts_trajectory() if density is not None else None
 
 
 class _RandomStream:

@@ -1,0 +1,48 @@
+"""NUTS with a whole trajectory per compiled call (a compiled density's ``nuts_trajectory``) draws exactly
+what the transition loop from Python draws with the same seed."""
+import numpy as np
+import pytest
+
+import nbvi
+from nbvi.sampling import sample as sample_module
+
+
+def eight_schools(centered):
+    y = np.array([28.0, 8.0, -3.0, 7.0, -1.0, 1.0, 18.0, 12.0])
+    sigma = np.array([15.0, 10.0, 16.0, 11.0, 9.0, 11.0, 10.0, 18.0])
+    with nbvi.Model() as model:
+        mu = nbvi.Normal("mu", 0.0, 5.0)
+        tau = nbvi.HalfCauchy("tau", 5.0)
+        if centered:
+            theta = nbvi.Normal("theta", mu, tau, shape=8)
+        else:
+            theta = mu + tau * nbvi.Normal("eta", 0.0, 1.0, shape=8)
+        nbvi.Normal("y", theta, sigma, observed=y)
+        nbvi.Normal("fixed", 0.0, 1.0, observed=0.3)  # a term without free variables
+    return model
+
+
+@pytest.mark.parametrize("centered, path", [(True, "fused"), (False, "tape")])
+def test_compiled_trajectories_draw_what_the_python_loop_draws(centered, path, monkeypatch):
+    model = eight_schools(centered)
+    assert nbvi.explain(model).path == path and model.compiled_density().nuts_trajectory() is not None
+    options = dict(draws=150, tune=150, chains=1, random_seed=5, progressbar=False, model=model)
+    with np.errstate(over="ignore"):
+        compiled = nbvi.sample(**options)
+        monkeypatch.setattr(sample_module, "_compiled_trajectory", lambda model: None)  # steps from Python
+        python = nbvi.sample(**options)
+    for name in ("mu", "tau"):
+        np.testing.assert_array_equal(compiled[name], python[name])
+    np.testing.assert_array_equal(compiled.sample_stats["tree_depth"], python.sample_stats["tree_depth"])
+
+
+def test_a_model_with_an_overridden_density_steps_from_python():
+    class Own(nbvi.Model):
+        def logp_dlogp(self, theta):
+            return super().logp_dlogp(theta)
+
+    with Own() as model:
+        nbvi.Normal("x", 0.0, 1.0)
+    assert sample_module._compiled_trajectory(model) is None
+    draws = nbvi.sample(draws=200, tune=200, chains=1, random_seed=1, model=model, progressbar=False)
+    assert abs(draws["x"].mean()) < 0.5
