@@ -11,7 +11,6 @@ import numpy as np
 from numba import njit
 
 from nbvi.compiled.interpreter import tape_logp_dlogp
-from nbvi.fused.advi_steps import MEANFIELD
 from nbvi.fused.optimizers import optimizer_step
 from nbvi.variational.advi import (
     fullrank_loss_grad,
@@ -53,17 +52,28 @@ def tape_fullrank_step(params, eps, stl, theta, transform, lower, upper, code, f
 
 
 @njit(cache=True, error_model="numpy")
-def tape_advi_steps(method, params, noise, stl, theta, transform, lower, upper, code, fparams, micro, mparams, index,
-                    n_registers, w, n_dynamic, optimizer, state, hyper, grad, previous, losses):
-    """Up to ``noise.shape[0]`` ADVI steps with their optimizer updates; the arguments and the result as
-    :func:`~nbvi.fused.advi_steps.fused_advi_steps` (a tape reads no minibatch statistics)."""
+def tape_meanfield_steps(params, noise, stl, theta, transform, lower, upper, code, fparams, micro, mparams, index,
+                         n_registers, w, n_dynamic, optimizer, state, hyper, grad, previous, losses):
+    """Up to ``noise.shape[0]`` mean-field ADVI steps with their optimizer updates; the arguments and the
+    result as :func:`~nbvi.fused.advi_steps.fused_advi_steps` (a tape reads no minibatch statistics)."""
     for k in range(noise.shape[0]):
-        if method == MEANFIELD:
-            loss = tape_meanfield_step(params, noise[k], stl, theta, transform, lower, upper, code, fparams, micro,
-                                       mparams, index, n_registers, w, n_dynamic, grad)
-        else:
-            loss = tape_fullrank_step(params, noise[k], stl, theta, transform, lower, upper, code, fparams, micro,
-                                      mparams, index, n_registers, w, n_dynamic, grad)
+        loss = tape_meanfield_step(params, noise[k], stl, theta, transform, lower, upper, code, fparams, micro,
+                                   mparams, index, n_registers, w, n_dynamic, grad)
+        if not math.isfinite(loss):
+            return k
+        previous[:] = params
+        optimizer_step(optimizer, params, grad, state, hyper)
+        losses[k] = loss
+    return noise.shape[0]
+
+
+@njit(cache=True, error_model="numpy")
+def tape_fullrank_steps(params, noise, stl, theta, transform, lower, upper, code, fparams, micro, mparams, index,
+                        n_registers, w, n_dynamic, optimizer, state, hyper, grad, previous, losses):
+    """As :func:`tape_meanfield_steps`, for full-rank ADVI (two functions, so that a fit compiles one)."""
+    for k in range(noise.shape[0]):
+        loss = tape_fullrank_step(params, noise[k], stl, theta, transform, lower, upper, code, fparams, micro,
+                                  mparams, index, n_registers, w, n_dynamic, grad)
         if not math.isfinite(loss):
             return k
         previous[:] = params

@@ -9,6 +9,7 @@ import numpy as np
 from nbvi.compiled import advi_steps
 from nbvi.compiled.interpreter import tape_logp_dlogp
 from nbvi.compiled.lowering import Tape, Unsupported
+from nbvi.fused.advi_steps import MEANFIELD
 from nbvi.fused.density import Refusal, _unchanged
 
 
@@ -79,9 +80,11 @@ class CompiledDensity:
 
     def advi_steps(self, method, params, eps, stl, theta, optimizer, state, hyper, grad, previous, losses):
         """A block of ADVI steps with their optimizer updates (see
-        :func:`~nbvi.compiled.advi_steps.tape_advi_steps`); only when :attr:`runs_blocks`."""
-        finite = advi_steps.tape_advi_steps(method, params, eps, stl, theta, *self._plan_with_workspace(), optimizer,
-                                            state, hyper, grad, previous, losses)
+        :func:`~nbvi.compiled.advi_steps.tape_meanfield_steps`); only when :attr:`runs_blocks`. ``method``:
+        MEANFIELD or FULLRANK of :mod:`nbvi.fused.advi_steps`."""
+        steps = advi_steps.tape_meanfield_steps if method == MEANFIELD else advi_steps.tape_fullrank_steps
+        finite = steps(params, eps, stl, theta, *self._plan_with_workspace(), optimizer, state, hyper, grad, previous,
+                       losses)
         losses[:finite] -= self.tape.constant_logp
         return finite
 
