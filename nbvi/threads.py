@@ -1,11 +1,19 @@
 """How many threads the numba kernels of a fit may use.
 
+Two decisions. Small work per step runs on one thread (below). Large work uses as many threads as there
+are cores that other processes leave free: a ``prange`` region waits for all its threads at every call,
+so a thread whose core another process holds makes every call wait for the scheduler (on 2 cores with one
+busy, the SVGD workloads ran 5 - 25 times slower on 2 threads than on 1). :class:`FreeCores` measures the
+other processes' load from ``/proc/stat`` while the fit runs and moves the thread count with it.
+
 The fused kernels (rows kernels, the Stein force, Categorical over many draws) run their loops in parallel
 with ``prange``. Starting and joining the threads costs a few microseconds on a quiet machine and up to
 milliseconds on a busy one, where a thread waits for a core: below a few hundred thousand elements per call
 one thread is faster. A fit knows its work per step, so it decides once, for the whole loop, rather than
 every kernel paying for the decision at every call.
 """
+import os
+import time
 from contextlib import contextmanager
 
 import numba
@@ -43,4 +51,87 @@ def threads_for(work):
     finally:
         if small:
             _replaced.pop()
+        numba.set_num_threads(previous)
+
+
+# How often a fit looks at the machine's load (seconds), and the load of other processes (in cores) that
+# takes a core away from the fit.
+LOAD_INTERVAL = 0.1
+BUSY_CORE = 0.5
+
+
+def _machine_busy_seconds():
+    """CPU seconds every core of the machine spent busy since boot (/proc/stat), or None where there is none."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = stat.readline().split()
+    except OSError:
+        return None
+    if not fields or fields[0] != "cpu":
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+class FreeCores:
+    """The thread count a parallel fit should use now: numba's threads, fewer while other processes keep
+    cores busy.
+
+    Every ``LOAD_INTERVAL`` seconds (at most), :meth:`check` compares the machine's busy CPU time with this
+    process's own: the difference, per second of wall time, is the load of other processes in cores, and
+    each full core of it (rounded from ``BUSY_CORE``) takes a thread away, down to one.
+
+    Parameters
+    ----------
+    threads : int
+        The most threads to use.
+    busy_seconds, own_seconds, clock : callables, optional
+        The machine's busy CPU seconds, this process's CPU seconds and the wall clock (for tests).
+    """
+
+    def __init__(self, threads, busy_seconds=_machine_busy_seconds, own_seconds=time.process_time,
+                 clock=time.perf_counter):
+        self.most = threads
+        self.threads = threads
+        self._busy, self._own, self._clock = busy_seconds, own_seconds, clock
+        self._last = self._reading()
+
+    def _reading(self):
+        busy = self._busy()
+        return None if busy is None else (self._clock(), busy, self._own())
+
+    def check(self):
+        """The thread count to use now (re-measured when ``LOAD_INTERVAL`` has passed)."""
+        if self._last is None or self.most == 1:
+            return self.threads
+        now = self._clock()
+        if now - self._last[0] < LOAD_INTERVAL:
+            return self.threads
+        reading = self._reading()
+        wall, busy, own = (b - a for a, b in zip(self._last, reading))
+        self._last = reading
+        others = max(0.0, (busy - own) / wall)  # cores other processes kept busy
+        self.threads = max(1, min(self.most, int(os.cpu_count() or 1) - int(others + 1.0 - BUSY_CORE)))
+        return self.threads
+
+
+@contextmanager
+def threads_following_load(active=True):
+    """Within the block, call the yielded function now and then (e.g. every step): it sets numba's thread
+    count to the cores other processes leave free (see :class:`FreeCores`); the count is restored after.
+    With ``active`` False, or on one thread, the function does nothing."""
+    previous = numba.get_num_threads()
+    if not active or previous == 1:
+        yield lambda: None
+        return
+    cores = FreeCores(previous)
+
+    def follow():
+        threads = cores.check()
+        if threads != numba.get_num_threads():
+            numba.set_num_threads(threads)
+
+    try:
+        yield follow
+    finally:
         numba.set_num_threads(previous)

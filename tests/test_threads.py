@@ -3,7 +3,7 @@ import numba
 import pytest
 
 import nbvi
-from nbvi.threads import PARALLEL_MIN_ELEMENTS, threads_for
+from nbvi.threads import LOAD_INTERVAL, PARALLEL_MIN_ELEMENTS, FreeCores, threads_following_load, threads_for
 
 
 def test_small_work_runs_on_one_thread_and_the_count_is_restored():
@@ -54,4 +54,58 @@ def test_a_large_fit_inside_a_small_one_gets_the_threads_back():
         assert numba.get_num_threads() == 1
         with threads_for(None):
             assert numba.get_num_threads() == 1
+    assert numba.get_num_threads() == before
+
+
+class FakeMachine:
+    """Readings of a machine whose other processes keep ``others`` cores busy while this one uses ``own``."""
+
+    def __init__(self, others, own=1.0):
+        self.t, self.others, self.own = 0.0, others, own
+
+    def advance(self, seconds):
+        self.t += seconds
+
+    def busy(self):
+        return self.t * (self.others + self.own)
+
+    def own_seconds(self):
+        return self.t * self.own
+
+
+def cores_on(machine, threads):
+    return FreeCores(threads, busy_seconds=machine.busy, own_seconds=machine.own_seconds, clock=lambda: machine.t)
+
+
+@pytest.mark.parametrize("others, expected", [(0.0, 2), (0.3, 2), (0.7, 1), (1.0, 1), (1.9, 1)])
+def test_free_cores_leave_a_core_to_each_busy_process(others, expected, monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    machine = FakeMachine(others)
+    cores = cores_on(machine, 2)
+    machine.advance(0.01)
+    assert cores.check() == 2  # not measured again before LOAD_INTERVAL has passed
+    machine.advance(LOAD_INTERVAL)
+    assert cores.check() == expected
+
+
+def test_free_cores_come_back_when_the_load_goes(monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    machine = FakeMachine(1.0)
+    cores = cores_on(machine, 2)
+    machine.advance(LOAD_INTERVAL)
+    assert cores.check() == 1
+    machine.others = 0.0
+    machine.advance(LOAD_INTERVAL)
+    assert cores.check() == 2
+
+
+def test_without_proc_stat_the_threads_stay():
+    cores = FreeCores(2, busy_seconds=lambda: None)
+    assert cores.check() == 2
+
+
+def test_following_the_load_restores_the_thread_count():
+    before = numba.get_num_threads()
+    with threads_following_load() as follow:
+        follow()
     assert numba.get_num_threads() == before

@@ -17,7 +17,7 @@ from nbvi.fused import advi_steps
 from nbvi.fused.optimizers import optimizer_code
 from nbvi.model import modelcontext
 from nbvi.progress import ProgressBar
-from nbvi.threads import threads_for
+from nbvi.threads import threads_following_load, threads_for
 from nbvi.variational import advi, stein
 from nbvi.variational.approximations import Empirical, FullRank, MeanField
 from nbvi.variational.optimizers import Optimizer, adagrad_window
@@ -140,8 +140,10 @@ class Inference:
         # without callbacks a fused model's ADVI runs blocks of steps in one kernel call (same steps, same draws)
         blocks = self._fused_blocks(optimizer, state, schedule) if not callbacks else None
         try:
-            with threads_for(self.work_per_step()):  # one thread when the kernels' work is small
+            with threads_for(self.work_per_step()), threads_following_load() as follow_load:
+                # (one thread when the kernels' work is small; fewer while other processes hold cores)
                 while blocks is not None and done < n:
+                    follow_load()
                     drawn, finite = blocks(params, grad, previous, losses[done:])
                     if finite:
                         bar.update_many(done + finite, losses[done:done + finite])
@@ -149,6 +151,7 @@ class Inference:
                     if finite < drawn:  # the loss of step done + 1 is not finite
                         self._fail(offset + done + 1, params, previous, grad)
                 for i in range(done, n):
+                    follow_load()
                     if draw_batch is not None:
                         draw_batch(rng)
                     loss = step(params, grad)
