@@ -371,6 +371,14 @@ def _apply(name, x):
     return getattr(nbvi.math, name)(x)
 
 
+def _broadcasts(*shapes):
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        return False
+    return True
+
+
 @st.composite
 def random_model(draw):
     """A model whose observed mean is a random expression over free variables, constants and data."""
@@ -389,7 +397,7 @@ def random_model(draw):
             if kind == "unary":
                 nodes.append(_apply(function, a))
             elif kind in ("add", "mul", "sub"):
-                other = b if pick % 2 else rng.normal(size=a.shape)
+                other = b if pick % 2 and _broadcasts(a.shape, b.shape) else rng.normal(size=a.shape)
                 nodes.append(getattr(operator, kind)(a, other))
             elif kind == "sum":
                 nodes.append(a.sum(axis=-1) if a.ndim else a * 1.5)
