@@ -104,6 +104,24 @@ class CompiledDensity:
 
         return run
 
+    def nuts_draws(self):
+        """A function ``run(ws, q, logp, grad, step_size, inv_mass, normals, row, uniforms, pos, need, theta,
+        stats)`` that makes NUTS transitions at a fixed step size and metric in one compiled call
+        (:func:`~nbvi.compiled.trajectory.tape_draws`, which also says what it returns), or None when a
+        Minibatch must be read at every gradient."""
+        if self.tape.refresh is not None:
+            return None
+        from nbvi.compiled.trajectory import tape_draws
+
+        logp_scratch, grad_scratch = np.empty(1), np.empty((1, self.ndim))
+
+        def run(ws, q, logp, grad, step_size, inv_mass, normals, row, uniforms, pos, need, theta, stats):
+            return tape_draws(ws.vecs, ws.stack_v, ws.stack_s, ws.fs, ws.ints, ws.q_eval, q, logp, grad, step_size,
+                              inv_mass, normals, row, uniforms, pos, need, theta, stats, *self._plan_with_workspace(),
+                              self.tape.constant_logp, logp_scratch, grad_scratch)
+
+        return run
+
     def logp_dlogp(self, theta):
         """logp (D,) and its gradient (D, ndim) at theta (D, ndim), as ``Model.logp_dlogp``."""
         constant = self.tape.constant_logp

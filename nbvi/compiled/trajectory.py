@@ -6,7 +6,20 @@ here both run in one loop, so a transition of a small model costs no Python per 
 from numba import njit
 
 from nbvi.compiled.interpreter import tape_logp_dlogp
-from nbvi.sampling.nuts import extend
+from nbvi.sampling.nuts import (
+    DEPTH,
+    DIVERGENT,
+    G_SAMPLE,
+    H0,
+    H_SAMPLE,
+    LOGP_SAMPLE,
+    Q_SAMPLE,
+    SUM_ACCEPT,
+    U_NEXT,
+    begin_trajectory,
+    extend,
+)
+from nbvi.sampling.nuts import N_STEPS as N_STEPS_INT
 
 
 @njit(cache=True, error_model="numpy")
@@ -22,3 +35,45 @@ def tape_trajectory(vecs, stack_v, stack_s, fs, ints, q_eval, uniforms, transfor
                         n_dynamic, logp, grad)
         logp[0] += constant
         going = extend(vecs, stack_v, stack_s, fs, ints, uniforms, logp, grad)
+
+
+# columns of the statistics a block of draws writes per transition (nbvi.sampling.sample.STAT_DTYPES)
+STEP_SIZE, LP, TREE_DEPTH, N_STEPS, DIVERGING, ENERGY, ENERGY_ERROR, ACCEPT = range(8)
+STAT_COLUMNS = 8
+
+
+@njit(cache=True, error_model="numpy")
+def tape_draws(vecs, stack_v, stack_s, fs, ints, q_eval, q, logp, grad, step_size, inv_mass, normals, row, uniforms,
+               pos, need, theta, stats, transform, lower, upper, code, fparams, micro, mparams, index, n_registers, w,
+               n_dynamic, constant, logp_scratch, grad_scratch):
+    """NUTS transitions at a fixed step size and metric (the draws after warm-up), as
+    :func:`~nbvi.sampling.nuts.transition` takes them one by one from ``(q, logp, grad)``.
+
+    They go on until ``theta`` (K, ndim) is full or the random numbers drawn run out: the momentum normals
+    ``normals[row:]``, or fewer than ``need`` uniforms after ``uniforms[pos:]`` (the caller then draws more,
+    as its random stream would before the next transition). ``q`` and ``grad`` are updated in place.
+
+    Returns
+    -------
+    (transitions made, row, pos, logp) after them; ``theta[k]`` and ``stats[k]`` (columns STEP_SIZE ...
+    ACCEPT) describe transition k.
+    """
+    k = 0
+    while k < theta.shape[0] and row < normals.shape[0] and pos + need <= uniforms.shape[0]:
+        begin_trajectory(vecs, fs, ints, q, logp, grad, step_size, inv_mass, normals[row], uniforms[pos:])
+        tape_trajectory(vecs, stack_v, stack_s, fs, ints, q_eval, uniforms[pos:], transform, lower, upper, code,
+                        fparams, micro, mparams, index, n_registers, w, n_dynamic, constant, logp_scratch,
+                        grad_scratch)
+        n_steps = ints[N_STEPS_INT]
+        q[:] = vecs[Q_SAMPLE]
+        grad[:] = vecs[G_SAMPLE]
+        logp = fs[LOGP_SAMPLE]
+        theta[k] = q
+        stats[k, STEP_SIZE], stats[k, LP], stats[k, TREE_DEPTH] = step_size, logp, ints[DEPTH]
+        stats[k, N_STEPS], stats[k, DIVERGING] = n_steps, ints[DIVERGENT]
+        stats[k, ENERGY], stats[k, ENERGY_ERROR] = fs[H_SAMPLE], fs[H_SAMPLE] - fs[H0]
+        stats[k, ACCEPT] = fs[SUM_ACCEPT] / n_steps
+        pos += ints[U_NEXT]
+        row += 1
+        k += 1
+    return k, row, pos, logp

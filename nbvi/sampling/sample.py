@@ -133,7 +133,11 @@ def run_chain(model, draws, tune, rng, target_accept=0.8, init="jitter+adapt_dia
     theta = np.empty((draws, ndim))
     infos = []
     randoms = _RandomStream(rng, ndim, ws.n_uniforms)
+    draw_blocks = _compiled_draws(model) if draws else None
     for i in range(tune + draws):
+        if i == tune and draw_blocks is not None:  # the draws in compiled blocks, from the same random numbers
+            theta, stats = _draws_in_blocks(draw_blocks, ws, state, step_size, inv_mass, randoms, draws, bar, tune)
+            return theta, stats
         used_step = step_size
         state, info = transition(ws, logp_dlogp, state, step_size, inv_mass, *randoms.next(), trajectory=trajectory)
         randoms.consumed(info.uniforms_used)
@@ -170,6 +174,40 @@ def _compiled_trajectory(model):
     return density.nuts_trajectory() if density is not None else None
 
 
+def _compiled_draws(model):
+    """The model's compiled runner of NUTS draws (its compiled density's ``nuts_draws()``), or None."""
+    find = getattr(model, "compiled_density", None)
+    density = find() if find is not None else None
+    runner = getattr(density, "nuts_draws", None)
+    return runner() if runner is not None else None
+
+
+DRAWS_PER_BLOCK = 256  # at most this many transitions per compiled call (the progress bar moves between)
+
+
+def _draws_in_blocks(run, ws, state, step_size, inv_mass, randoms, draws, bar, tune):
+    """The draws after warm-up with a compiled runner (``nuts_draws()``): the transitions, random numbers and
+    statistics of the loop in :func:`run_chain`, ``DRAWS_PER_BLOCK`` per call."""
+    from nbvi.compiled.trajectory import STAT_COLUMNS
+
+    theta = np.empty((draws, state.q.shape[0]))
+    table = np.empty((draws, STAT_COLUMNS))
+    q, grad, logp = state.q.copy(), state.grad.copy(), state.logp
+    done = 0
+    while done < draws:
+        randoms.refill()
+        stop = min(draws, done + DRAWS_PER_BLOCK)
+        made, row, pos, logp = run(ws, q, logp, grad, step_size, inv_mass, randoms.normals, randoms.row,
+                                   randoms.uniforms, randoms.pos, randoms.need, theta[done:stop], table[done:stop])
+        randoms.row, randoms.pos = row, pos
+        done += made
+        if bar is not None and made:
+            bar.update_many(tune + done, -table[done - made:done, 1])
+    names = ["step_size", "lp", "tree_depth", "n_steps", "diverging", "energy", "energy_error", "mean_tree_accept"]
+    stats = {name: table[:, column].astype(STAT_DTYPES[name]) for column, name in enumerate(names)}
+    return theta, stats
+
+
 class _RandomStream:
     """Momentum normals and uniforms drawn from ``rng`` in blocks (one call per block, not per transition).
 
@@ -182,12 +220,16 @@ class _RandomStream:
         self.normals, self.row = rng.standard_normal((block, ndim)), 0
         self.uniforms, self.pos = rng.random(max(block, 4 * n_uniforms)), 0
 
-    def next(self):
-        """(normal (ndim,), uniforms) for one transition."""
+    def refill(self):
+        """Draw new blocks where the next transition would run out (as :meth:`next` does first)."""
         if self.row == self.block:
             self.normals, self.row = self.rng.standard_normal((self.block, self.ndim)), 0
         if self.pos + self.need > self.uniforms.shape[0]:
             self.uniforms, self.pos = self.rng.random(self.uniforms.shape[0]), 0
+
+    def next(self):
+        """(normal (ndim,), uniforms) for one transition."""
+        self.refill()
         self.row += 1
         return self.normals[self.row - 1], self.uniforms[self.pos:]
 

@@ -1,5 +1,6 @@
-"""NUTS with a whole trajectory per compiled call (a compiled density's ``nuts_trajectory``) draws exactly
-what the transition loop from Python draws with the same seed."""
+"""NUTS with a whole trajectory per compiled call (a compiled density's ``nuts_trajectory``), and the draws
+after warm-up in compiled blocks of transitions (``nuts_draws``, the tape), draw exactly what the loop from
+Python draws with the same seed, statistics included."""
 import numpy as np
 import pytest
 
@@ -26,11 +27,17 @@ def eight_schools(centered):
 def test_compiled_trajectories_draw_what_the_python_loop_draws(centered, path, monkeypatch):
     model = eight_schools(centered)
     assert nbvi.explain(model).path == path and model.compiled_density().nuts_trajectory() is not None
-    options = dict(draws=150, tune=150, chains=1, random_seed=5, progressbar=False, model=model)
+    options = dict(draws=600, tune=150, chains=1, random_seed=5, progressbar=False, model=model)
     with np.errstate(over="ignore"):
         compiled = nbvi.sample(**options)
+        monkeypatch.setattr(sample_module, "_compiled_draws", lambda model: None)  # transitions from Python
+        per_transition = nbvi.sample(**options)
         monkeypatch.setattr(sample_module, "_compiled_trajectory", lambda model: None)  # steps from Python
         python = nbvi.sample(**options)
+    for name in ("mu", "tau"):
+        np.testing.assert_array_equal(compiled[name], per_transition[name])
+    for name in per_transition.sample_stats:
+        np.testing.assert_array_equal(compiled.sample_stats[name], per_transition.sample_stats[name])
     for name in ("mu", "tau"):
         np.testing.assert_array_equal(compiled[name], python[name])
     np.testing.assert_array_equal(compiled.sample_stats["tree_depth"], python.sample_stats["tree_depth"])
