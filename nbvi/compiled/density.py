@@ -106,7 +106,7 @@ class CompiledDensity:
 
     def nuts_draws(self):
         """A function ``run(ws, q, logp, grad, step_size, inv_mass, normals, row, uniforms, pos, need, theta,
-        stats)`` that makes NUTS transitions at a fixed step size and metric in one compiled call
+        stats, averaging, target_accept)`` that makes NUTS transitions in one compiled call
         (:func:`~nbvi.compiled.trajectory.tape_draws`, which also says what it returns), or None when a
         Minibatch must be read at every gradient."""
         if self.tape.refresh is not None:
@@ -115,10 +115,11 @@ class CompiledDensity:
 
         logp_scratch, grad_scratch = np.empty(1), np.empty((1, self.ndim))
 
-        def run(ws, q, logp, grad, step_size, inv_mass, normals, row, uniforms, pos, need, theta, stats):
+        def run(ws, q, logp, grad, step_size, inv_mass, normals, row, uniforms, pos, need, theta, stats, averaging,
+                target_accept):
             return tape_draws(ws.vecs, ws.stack_v, ws.stack_s, ws.fs, ws.ints, ws.q_eval, q, logp, grad, step_size,
-                              inv_mass, normals, row, uniforms, pos, need, theta, stats, *self._plan_with_workspace(),
-                              self.tape.constant_logp, logp_scratch, grad_scratch)
+                              inv_mass, normals, row, uniforms, pos, need, theta, stats, averaging, target_accept,
+                              *self._plan_with_workspace(), self.tape.constant_logp, logp_scratch, grad_scratch)
 
         return run
 

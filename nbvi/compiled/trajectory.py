@@ -3,6 +3,8 @@
 :func:`~nbvi.sampling.nuts.transition` alternates a gradient and a compiled ``extend`` of the trajectory;
 here both run in one loop, so a transition of a small model costs no Python per leapfrog step.
 """
+import math
+
 from numba import njit
 
 from nbvi.compiled.interpreter import tape_logp_dlogp
@@ -42,12 +44,18 @@ STEP_SIZE, LP, TREE_DEPTH, N_STEPS, DIVERGING, ENERGY, ENERGY_ERROR, ACCEPT = ra
 STAT_COLUMNS = 8
 
 
+# the dual averaging of log(step size) during warm-up, as nbvi.sampling.adaptation.DualAverageState
+AVG_COUNTER, AVG_S_BAR, AVG_X_BAR, AVG_MU = range(4)
+
+
 @njit(cache=True, error_model="numpy")
 def tape_draws(vecs, stack_v, stack_s, fs, ints, q_eval, q, logp, grad, step_size, inv_mass, normals, row, uniforms,
-               pos, need, theta, stats, transform, lower, upper, code, fparams, micro, mparams, index, n_registers, w,
-               n_dynamic, constant, logp_scratch, grad_scratch):
-    """NUTS transitions at a fixed step size and metric (the draws after warm-up), as
-    :func:`~nbvi.sampling.nuts.transition` takes them one by one from ``(q, logp, grad)``.
+               pos, need, theta, stats, averaging, target_accept, transform, lower, upper, code, fparams, micro,
+               mparams, index, n_registers, w, n_dynamic, constant, logp_scratch, grad_scratch):
+    """NUTS transitions as :func:`~nbvi.sampling.nuts.transition` takes them one by one from
+    ``(q, logp, grad)``: at a fixed step size and metric, or, during warm-up, with the step size of
+    :func:`~nbvi.sampling.adaptation.dual_average_update` after each transition (when ``averaging``, the
+    float state (counter, s_bar, x_bar, mu), has 4 entries; it is updated in place).
 
     They go on until ``theta`` (K, ndim) is full or the random numbers drawn run out: the momentum normals
     ``normals[row:]``, or fewer than ``need`` uniforms after ``uniforms[pos:]`` (the caller then draws more,
@@ -55,8 +63,8 @@ def tape_draws(vecs, stack_v, stack_s, fs, ints, q_eval, q, logp, grad, step_siz
 
     Returns
     -------
-    (transitions made, row, pos, logp) after them; ``theta[k]`` and ``stats[k]`` (columns STEP_SIZE ...
-    ACCEPT) describe transition k.
+    (transitions made, row, pos, logp, step size) after them; ``theta[k]`` and ``stats[k]`` (columns
+    STEP_SIZE ... ACCEPT) describe transition k.
     """
     k = 0
     while k < theta.shape[0] and row < normals.shape[0] and pos + need <= uniforms.shape[0]:
@@ -69,11 +77,21 @@ def tape_draws(vecs, stack_v, stack_s, fs, ints, q_eval, q, logp, grad, step_siz
         grad[:] = vecs[G_SAMPLE]
         logp = fs[LOGP_SAMPLE]
         theta[k] = q
+        accept = fs[SUM_ACCEPT] / n_steps
         stats[k, STEP_SIZE], stats[k, LP], stats[k, TREE_DEPTH] = step_size, logp, ints[DEPTH]
         stats[k, N_STEPS], stats[k, DIVERGING] = n_steps, ints[DIVERGENT]
         stats[k, ENERGY], stats[k, ENERGY_ERROR] = fs[H_SAMPLE], fs[H_SAMPLE] - fs[H0]
-        stats[k, ACCEPT] = fs[SUM_ACCEPT] / n_steps
+        stats[k, ACCEPT] = accept
+        if averaging.shape[0] == 4:  # dual_average_update (gamma 0.05, t0 10, kappa 0.75), the same operations
+            t = averaging[AVG_COUNTER] + 1.0
+            eta = 1.0 / (t + 10.0)
+            s_bar = (1.0 - eta) * averaging[AVG_S_BAR] + eta * (target_accept - min(accept, 1.0))
+            x = averaging[AVG_MU] - s_bar * math.sqrt(t) / 0.05
+            x_eta = t ** -0.75
+            averaging[AVG_X_BAR] = (1.0 - x_eta) * averaging[AVG_X_BAR] + x_eta * x
+            averaging[AVG_COUNTER], averaging[AVG_S_BAR] = t, s_bar
+            step_size = math.exp(x)
         pos += ints[U_NEXT]
         row += 1
         k += 1
-    return k, row, pos, logp
+    return k, row, pos, logp, step_size

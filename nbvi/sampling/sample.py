@@ -15,6 +15,7 @@ from nbvi.graph.node import Leaf
 from nbvi.model import modelcontext
 from nbvi.progress import ProgressBar
 from nbvi.sampling.adaptation import (
+    DualAverageState,
     adaptation_windows,
     dual_average_final,
     dual_average_init,
@@ -28,6 +29,8 @@ from nbvi.trace import Trace
 __all__ = ["SamplingError", "sample"]
 
 INITS = ("jitter+adapt_diag", "adapt_diag")
+STAT_COLUMNS = ("step_size", "lp", "tree_depth", "n_steps", "diverging", "energy", "energy_error",
+                "mean_tree_accept")  # (the columns of nbvi.compiled.trajectory's statistics, in this order)
 STAT_DTYPES = {"step_size": np.float64, "tree_depth": np.int64, "n_steps": np.int64, "diverging": bool,
                "energy": np.float64, "energy_error": np.float64, "mean_tree_accept": np.float64,
                "lp": np.float64}
@@ -131,38 +134,46 @@ def run_chain(model, draws, tune, rng, target_accept=0.8, init="jitter+adapt_dia
     window_start = {stop - 1: start for start, stop in adaptation_windows(tune)}  # last index -> first
     warmup = np.empty((tune, ndim))
     theta = np.empty((draws, ndim))
-    infos = []
+    table = np.empty((draws, len(STAT_COLUMNS)))  # each draw's statistics, columns STAT_COLUMNS
     randoms = _RandomStream(rng, ndim, ws.n_uniforms)
-    draw_blocks = _compiled_draws(model) if draws else None
-    for i in range(tune + draws):
-        if i == tune and draw_blocks is not None:  # the draws in compiled blocks, from the same random numbers
-            theta, stats = _draws_in_blocks(draw_blocks, ws, state, step_size, inv_mass, randoms, draws, bar, tune)
-            return theta, stats
-        used_step = step_size
-        state, info = transition(ws, logp_dlogp, state, step_size, inv_mass, *randoms.next(), trajectory=trajectory)
-        randoms.consumed(info.uniforms_used)
-        if i < tune:
-            warmup[i] = state.q
-            averaging, step_size = dual_average_update(averaging, info.accept_stat, target_accept)
-            if i in window_start:  # end of a metric window: new metric, new step size, restart averaging
-                inv_mass = regularized_variance(warmup[window_start[i]:i + 1])
-                if not np.all(np.isfinite(inv_mass)):
-                    raise SamplingError("the variance estimated during warm-up is not finite")
-                step_size = find_reasonable_step_size(logp_dlogp, state, step_size, inv_mass, rng)
-                averaging = dual_average_init(step_size)
-            if i == tune - 1:
-                step_size = dual_average_final(averaging)
+    blocks = _compiled_draws(model)
+    i = 0
+    while i < tune + draws:
+        if blocks is not None:  # transitions in compiled blocks, up to where Python must adapt the metric
+            if i < tune:  # to the end of warm-up or of the metric window
+                stop = min(k + 1 for k in [*window_start, tune - 1] if k >= i)
+            else:
+                stop = tune + draws
+            state, step_size, averaging, lps = _block(blocks, ws, state, step_size, averaging, inv_mass, randoms,
+                                                      target_accept, i, min(stop, i + DRAWS_PER_BLOCK), tune, warmup,
+                                                      theta, table)
+            i += len(lps)
+            if bar is not None and len(lps):
+                bar.update_many(i, -lps)
         else:
-            theta[i - tune] = state.q
-            infos.append((used_step, state.logp, info))
-        if bar is not None:
-            bar.update(i + 1, -state.logp)  # the "loss" shown is -log p of the current draw
-    steps, lps, infos = zip(*infos) if infos else ((), (), ())
-    columns = {"step_size": steps, "lp": lps, "tree_depth": [x.tree_depth for x in infos],
-               "n_steps": [x.n_steps for x in infos], "diverging": [x.diverging for x in infos],
-               "energy": [x.energy for x in infos], "energy_error": [x.energy_error for x in infos],
-               "mean_tree_accept": [x.accept_stat for x in infos]}
-    stats = {k: np.array(columns[k], dtype=dtype).reshape(draws) for k, dtype in STAT_DTYPES.items()}
+            used_step = step_size
+            state, info = transition(ws, logp_dlogp, state, step_size, inv_mass, *randoms.next(), trajectory=trajectory)
+            randoms.consumed(info.uniforms_used)
+            if i < tune:
+                warmup[i] = state.q
+                averaging, step_size = dual_average_update(averaging, info.accept_stat, target_accept)
+            else:
+                table[i - tune] = (used_step, state.logp, info.tree_depth, info.n_steps, info.diverging, info.energy,
+                                   info.energy_error, info.accept_stat)
+                theta[i - tune] = state.q
+            i += 1
+            if bar is not None:
+                bar.update(i, -state.logp)  # the "loss" shown is -log p of the current draw
+        last = i - 1
+        if last < tune and last in window_start:  # end of a metric window: new metric, new step size, restart
+            inv_mass = regularized_variance(warmup[window_start[last]:last + 1])
+            if not np.all(np.isfinite(inv_mass)):
+                raise SamplingError("the variance estimated during warm-up is not finite")
+            step_size = find_reasonable_step_size(logp_dlogp, state, step_size, inv_mass, rng)
+            averaging = dual_average_init(step_size)
+        if last == tune - 1 and tune:
+            step_size = dual_average_final(averaging)
+    stats = {name: table[:, column].astype(STAT_DTYPES[name]) for column, name in enumerate(STAT_COLUMNS)}
     return theta, stats
 
 
@@ -185,27 +196,25 @@ def _compiled_draws(model):
 DRAWS_PER_BLOCK = 256  # at most this many transitions per compiled call (the progress bar moves between)
 
 
-def _draws_in_blocks(run, ws, state, step_size, inv_mass, randoms, draws, bar, tune):
-    """The draws after warm-up with a compiled runner (``nuts_draws()``): the transitions, random numbers and
-    statistics of the loop in :func:`run_chain`, ``DRAWS_PER_BLOCK`` per call."""
-    from nbvi.compiled.trajectory import STAT_COLUMNS
-
-    theta = np.empty((draws, state.q.shape[0]))
-    table = np.empty((draws, STAT_COLUMNS))
-    q, grad, logp = state.q.copy(), state.grad.copy(), state.logp
-    done = 0
-    while done < draws:
-        randoms.refill()
-        stop = min(draws, done + DRAWS_PER_BLOCK)
-        made, row, pos, logp = run(ws, q, logp, grad, step_size, inv_mass, randoms.normals, randoms.row,
-                                   randoms.uniforms, randoms.pos, randoms.need, theta[done:stop], table[done:stop])
-        randoms.row, randoms.pos = row, pos
-        done += made
-        if bar is not None and made:
-            bar.update_many(tune + done, -table[done - made:done, 1])
-    names = ["step_size", "lp", "tree_depth", "n_steps", "diverging", "energy", "energy_error", "mean_tree_accept"]
-    stats = {name: table[:, column].astype(STAT_DTYPES[name]) for column, name in enumerate(names)}
-    return theta, stats
+def _block(run, ws, state, step_size, averaging, inv_mass, randoms, target_accept, i, stop, tune, warmup, theta,
+           table):
+    """Transitions ``i`` to at most ``stop - 1`` (all of warm-up or all of sampling) in one compiled call of
+    ``run`` (a density's ``nuts_draws()``), from the random numbers the loop of :func:`run_chain` would use;
+    during warm-up the step size follows the dual averaging after each transition. Returns (state, step size,
+    averaging, the log-densities of the transitions made)."""
+    warming = i < tune
+    rows = warmup[i:stop] if warming else theta[i - tune:stop - tune]
+    stats = np.empty((len(rows), len(STAT_COLUMNS))) if warming else table[i - tune:stop - tune]
+    averaged = np.array(averaging[:4], dtype=np.float64) if warming else np.empty(0)
+    q, grad = state.q.copy(), state.grad.copy()
+    randoms.refill()
+    made, randoms.row, randoms.pos, logp, step = run(ws, q, state.logp, grad, step_size, inv_mass, randoms.normals,
+                                                     randoms.row, randoms.uniforms, randoms.pos, randoms.need, rows,
+                                                     stats, averaged, target_accept)
+    if warming:
+        averaging = DualAverageState(int(averaged[0]), float(averaged[1]), float(averaged[2]), float(averaged[3]))
+        step_size = step
+    return NUTSState(q, float(logp), grad), step_size, averaging, stats[:made, 1].copy()
 
 
 class _RandomStream:
