@@ -12,6 +12,7 @@ import numpy as np
 
 from nbvi.graph.evaluate import Program
 from nbvi.graph.node import Leaf
+from nbvi.interrupts import deferred_interrupt
 from nbvi.model import modelcontext
 from nbvi.progress import ProgressBar
 from nbvi.sampling.adaptation import (
@@ -101,27 +102,36 @@ def sample(draws=1000, tune=1000, chains=2, random_seed=None, target_accept=0.8,
         raise ValueError(f"start has {len(starts)} points for {chains} chains")
     starts = [None if s is None else model.flat_from_point(s) for s in starts]
     thetas, stats = [], []
-    for c, seed in enumerate(seeds):
-        label = f"NUTS chain {c + 1}/{chains}"
-        with ProgressBar(tune + draws, enabled=progressbar, label=label) as bar:
-            theta, chain_stats = run_chain(model, draws, tune, np.random.default_rng(seed), target_accept,
-                                           init, max_treedepth, bar, starts[c])
-        thetas.append(theta)
-        stats.append(chain_stats)
-    samples = model.unravel(np.concatenate(thetas)) if draws else _empty_samples(model)
+    with deferred_interrupt() as interrupted:  # Ctrl-C: stop after the transition under way, keep the draws
+        for c, seed in enumerate(seeds):
+            label = f"NUTS chain {c + 1}/{chains}"
+            with ProgressBar(tune + draws, enabled=progressbar, label=label) as bar:
+                theta, chain_stats = run_chain(model, draws, tune, np.random.default_rng(seed), target_accept,
+                                               init, max_treedepth, bar, starts[c], interrupted)
+            thetas.append(theta)
+            stats.append(chain_stats)
+            if interrupted():
+                break
+    lengths = [len(theta) for theta in thetas]
+    if interrupted():
+        warnings.warn(f"sampling interrupted: returning the {sum(lengths)} draws made (per chain: {lengths})",
+                      UserWarning, stacklevel=2)
+    samples = model.unravel(np.concatenate(thetas)) if sum(lengths) else _empty_samples(model)
     sample_stats = {k: np.concatenate([s[k] for s in stats]) for k in STAT_DTYPES}
     n_div = int(sample_stats["diverging"].sum())
     if n_div:
         warnings.warn(f"{n_div} divergent transitions after tuning: the draws may be biased. Increase "
                       f"target_accept or reparameterise the model", RuntimeWarning, stacklevel=2)
-    return Trace(samples, chain=np.repeat(np.arange(chains), draws), sample_stats=sample_stats)
+    return Trace(samples, chain=np.repeat(np.arange(len(lengths)), lengths), sample_stats=sample_stats)
 
 
 def run_chain(model, draws, tune, rng, target_accept=0.8, init="jitter+adapt_diag", max_treedepth=10,
-              bar=None, start=None):
+              bar=None, start=None, interrupted=None):
     """One chain: warm-up then sampling. Returns theta (draws, ndim) and a dict of per-draw stats.
 
-    ``start`` (ndim,), when given, is the flat unconstrained starting point (no jitter).
+    ``start`` (ndim,), when given, is the flat unconstrained starting point (no jitter). ``interrupted``, a
+    function, is asked between transitions (and blocks of them); when it says True the chain stops and
+    returns the draws made so far.
     """
     logp_dlogp = model.logp_dlogp
     state = initial_state(model, rng, jitter=init.startswith("jitter"), base=start)
@@ -138,7 +148,7 @@ def run_chain(model, draws, tune, rng, target_accept=0.8, init="jitter+adapt_dia
     randoms = _RandomStream(rng, ndim, ws.n_uniforms)
     blocks = _compiled_draws(model)
     i = 0
-    while i < tune + draws:
+    while i < tune + draws and not (interrupted is not None and interrupted()):
         if blocks is not None:  # transitions in compiled blocks, up to where Python must adapt the metric
             if i < tune:  # to the end of warm-up or of the metric window
                 stop = min(k + 1 for k in [*window_start, tune - 1] if k >= i)
@@ -173,8 +183,9 @@ def run_chain(model, draws, tune, rng, target_accept=0.8, init="jitter+adapt_dia
             averaging = dual_average_init(step_size)
         if last == tune - 1 and tune:
             step_size = dual_average_final(averaging)
-    stats = {name: table[:, column].astype(STAT_DTYPES[name]) for column, name in enumerate(STAT_COLUMNS)}
-    return theta, stats
+    made = max(0, i - tune)
+    stats = {name: table[:made, column].astype(STAT_DTYPES[name]) for column, name in enumerate(STAT_COLUMNS)}
+    return theta[:made], stats
 
 
 def _compiled_trajectory(model):

@@ -15,6 +15,7 @@ import numpy as np
 from nbvi.data import BatchSchedule
 from nbvi.fused import advi_steps
 from nbvi.fused.optimizers import optimizer_code
+from nbvi.interrupts import deferred_interrupt
 from nbvi.model import modelcontext
 from nbvi.progress import ProgressBar
 from nbvi.threads import threads_following_load, threads_for
@@ -140,9 +141,11 @@ class Inference:
         # without callbacks a fused model's ADVI runs blocks of steps in one kernel call (same steps, same draws)
         blocks = self._fused_blocks(optimizer, state, schedule) if not callbacks else None
         try:
-            with threads_for(self.work_per_step()), threads_following_load() as follow_load:
-                # (one thread when the kernels' work is small; fewer while other processes hold cores)
-                while blocks is not None and done < n:
+            with (threads_for(self.work_per_step()), threads_following_load() as follow_load,
+                  deferred_interrupt() as interrupted):
+                # (one thread when the kernels' work is small; fewer while other processes hold cores; Ctrl-C
+                # ends the fit after the step or block under way, with hist and the parameters in step)
+                while blocks is not None and done < n and not interrupted():
                     follow_load()
                     drawn, finite = blocks(params, grad, previous, losses[done:])
                     if finite:
@@ -151,6 +154,8 @@ class Inference:
                     if finite < drawn:  # the loss of step done + 1 is not finite
                         self._fail(offset + done + 1, params, previous, grad)
                 for i in range(done, n):
+                    if interrupted():
+                        break
                     follow_load()
                     if draw_batch is not None:
                         draw_batch(rng)

@@ -1,5 +1,7 @@
 """ADVI on the tape: blocks of compiled steps take exactly the steps of one at a time, and the steps of the
 generic loop over ``model.logp_dlogp``; losses include the terms without free variables."""
+import signal
+
 import numpy as np
 import pytest
 
@@ -77,3 +79,24 @@ def test_a_minibatch_on_the_tape_fits_step_by_step():
     approx = nbvi.fit(3000, method="advi", model=model, random_seed=2, obj_optimizer=nbvi.adam(0.02),
                       progressbar=False)
     np.testing.assert_allclose(approx.mean.eval(), [1.0, -1.0], atol=0.05)
+
+
+def test_ctrl_c_during_a_block_keeps_hist_and_parameters_in_step(monkeypatch):
+    model = regression()
+    density = model.compiled_density()
+    run_block = density.advi_steps
+
+    def block_then_ctrl_c(*args):
+        finite = run_block(*args)
+        signal.raise_signal(signal.SIGINT)  # Ctrl-C arrives while the compiled block runs
+        return finite
+
+    monkeypatch.setattr(density, "advi_steps", block_then_ctrl_c)
+    inference = nbvi.ADVI(model=model, random_seed=3)
+    inference.fit(1000, progressbar=False)
+    steps = len(inference.hist)
+    assert 0 < steps < 1000
+    again = nbvi.ADVI(model=regression(), random_seed=3)
+    again.fit(steps, progressbar=False)
+    np.testing.assert_array_equal(inference.approx.params, again.approx.params)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is restored

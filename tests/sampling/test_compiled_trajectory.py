@@ -1,6 +1,8 @@
 """NUTS with a whole trajectory per compiled call (a compiled density's ``nuts_trajectory``), and the draws
 after warm-up in compiled blocks of transitions (``nuts_draws``, the tape), draw exactly what the loop from
 Python draws with the same seed, statistics included."""
+import signal
+
 import numpy as np
 import pytest
 
@@ -53,3 +55,30 @@ def test_a_model_with_an_overridden_density_steps_from_python():
     assert sample_module._compiled_trajectory(model) is None
     draws = nbvi.sample(draws=200, tune=200, chains=1, random_seed=1, model=model, progressbar=False)
     assert abs(draws["x"].mean()) < 0.5
+
+
+def test_ctrl_c_while_sampling_returns_the_draws_made(monkeypatch):
+    model = eight_schools(False)
+    density = model.compiled_density()
+    make_runner = density.nuts_draws
+
+    def runner_with_ctrl_c():
+        run = make_runner()
+        calls = []
+
+        def run_then_ctrl_c(*args):
+            result = run(*args)
+            calls.append(result)
+            if len(calls) == 6:
+                signal.raise_signal(signal.SIGINT)  # Ctrl-C arrives during the sixth compiled block
+            return result
+
+        return run_then_ctrl_c
+
+    monkeypatch.setattr(density, "nuts_draws", runner_with_ctrl_c)
+    with pytest.warns(UserWarning, match="interrupted"):
+        trace = nbvi.sample(draws=2000, tune=100, chains=2, random_seed=5, progressbar=False, model=model)
+    made = len(trace["mu"])
+    assert 0 < made < 2000 and set(trace.chain) == {0}
+    assert len(trace.sample_stats["diverging"]) == made
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
