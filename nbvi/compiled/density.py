@@ -4,13 +4,18 @@
 :func:`~nbvi.compiled.interpreter.tape_logp_dlogp`, which is compiled once for every model (no per-model
 compile). A model outside what the tape runs gets a :class:`~nbvi.fused.density.Refusal` with the reason.
 """
+import numba
 import numpy as np
 
 from nbvi.compiled import advi_steps
-from nbvi.compiled.interpreter import tape_logp_dlogp
+from nbvi.compiled.interpreter import tape_logp_dlogp, tape_logp_dlogp_parallel
 from nbvi.compiled.lowering import Tape, Unsupported
 from nbvi.fused.advi_steps import MEANFIELD
 from nbvi.fused.density import Refusal, _unchanged
+
+# Points per call from which they are evaluated in parallel, one part per thread (each point costs a few
+# microseconds or more: below this a parallel region's start costs more than it saves)
+PARALLEL_MIN_DRAWS = 64
 
 
 class CompiledDensity:
@@ -30,6 +35,7 @@ class CompiledDensity:
         self.ndim = tape.ndim
         self.watched = tape.watched
         self._workspace = tape.workspace.copy()
+        self._workspaces = None  # one workspace per thread, made at the first call with many points
         self._plan = (tape.transform, tape.lower, tape.upper, tape.code, tape.fparams, tape.micro, tape.mparams,
                       tape.index, tape.n_registers)
 
@@ -131,8 +137,17 @@ class CompiledDensity:
         draws = theta.shape[0]
         logp = np.empty(draws)
         grad = np.empty((draws, self.ndim))
-        tape_logp_dlogp(np.ascontiguousarray(theta), *self._plan, self._workspace, self.tape.n_dynamic, logp,
-                        grad)
+        threads = numba.get_num_threads()
+        if draws >= PARALLEL_MIN_DRAWS and threads > 1:  # (SVGD's particles): the points in parallel
+            if self._workspaces is None or len(self._workspaces) < threads:
+                self._workspaces = np.tile(self._workspace, (numba.config.NUMBA_NUM_THREADS, 1))
+            if self.tape.refresh is not None:  # this call's batch values
+                self._workspaces[:threads] = self._workspace
+            tape_logp_dlogp_parallel(np.ascontiguousarray(theta), *self._plan, self._workspaces[:threads],
+                                     self.tape.n_dynamic, logp, grad)
+        else:
+            tape_logp_dlogp(np.ascontiguousarray(theta), *self._plan, self._workspace, self.tape.n_dynamic, logp,
+                            grad)
         if constant != 0.0:
             logp += constant
         return logp, grad

@@ -22,7 +22,7 @@ Finally the transforms map x back to theta: d logp/d theta = dx/du * gw[x] + d l
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from nbvi.distributions.bernoulli import log_sigmoid
 from nbvi.distributions.normal import HALF_LOG_2PI
@@ -989,20 +989,41 @@ def tape_logp_dlogp(theta, transform, lower, upper, code, fparams, micro, mparam
     logp : (D,), grad : (D, ndim)
         Outputs: log p(theta_d) including the log-Jacobians, and its gradient.
     """
-    draws, ndim = theta.shape
+    _draws(0, theta.shape[0], theta, transform, lower, upper, code, fparams, micro, mparams, index, n_registers, w,
+           n_dynamic, logp, grad)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _draws(first, stop, theta, transform, lower, upper, code, fparams, micro, mparams, index, n_registers, w,
+           n_dynamic, logp, grad):
+    """Points ``first`` to ``stop - 1`` of :func:`tape_logp_dlogp`, on workspace ``w``."""
+    ndim = theta.shape[1]
     gw = np.empty(n_dynamic)
     dx_du = np.empty(ndim)
     dlog_jac = np.empty(ndim)
     reg = np.empty((n_registers, BLOCK))
     adj = np.empty((n_registers, BLOCK))
-    for d in range(draws):
+    for d in range(first, stop):
         log_jac = 0.0
         for k in range(ndim):
             w[k], lj, dx_du[k], dlog_jac[k] = transform_backward(transform[k], theta[d, k], lower[k], upper[k])
             log_jac += lj
         for k in range(n_dynamic):
             gw[k] = 0.0
-        logp[d] = _forward(d == 0, code, fparams, micro, mparams, index, w, gw, reg, adj) + log_jac
+        logp[d] = _forward(d == first, code, fparams, micro, mparams, index, w, gw, reg, adj) + log_jac
         _backward(code, fparams, micro, mparams, index, w, gw, reg, adj)
         for k in range(ndim):
             grad[d, k] = dx_du[k] * gw[k] + dlog_jac[k]  # chain rule through x = backward(u), plus d log|J|/du
+
+
+@njit(cache=True, error_model="numpy", parallel=True)
+def tape_logp_dlogp_parallel(theta, transform, lower, upper, code, fparams, micro, mparams, index, n_registers,
+                             workspaces, n_dynamic, logp, grad):
+    """:func:`tape_logp_dlogp` with the points split into ``workspaces.shape[0]`` contiguous parts evaluated in
+    parallel, each on its own copy of the workspace (``workspaces`` (T, W)). Every point is computed as in
+    the serial kernel, so the numbers do not depend on the thread count."""
+    parts = workspaces.shape[0]
+    draws = theta.shape[0]
+    for part in prange(parts):
+        _draws(part * draws // parts, (part + 1) * draws // parts, theta, transform, lower, upper, code, fparams,
+               micro, mparams, index, n_registers, workspaces[part], n_dynamic, logp, grad)

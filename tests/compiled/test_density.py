@@ -3,6 +3,7 @@
 cannot run get a Refusal with the reason and keep the graph walk."""
 import operator
 
+import numba
 import numpy as np
 import pytest
 from gradcheck import numeric_grad
@@ -453,3 +454,31 @@ def test_explain_names_the_path():
     assert nbvi.explain(own).path == "own"
     with pytest.raises(TypeError, match="nbvi.Model"):
         nbvi.explain(object())
+
+
+@pytest.mark.parametrize("minibatch", [False, True])
+def test_many_points_in_parallel_give_the_numbers_of_one_at_a_time(minibatch):
+    rng = np.random.default_rng(9)
+    data = rng.normal(size=(300, 2))
+    with nbvi.Model() as model:
+        w = nbvi.Normal("w", 0.0, 1.0, shape=2)
+        sigma = nbvi.HalfNormal("sigma", 1.0)
+        rows = nbvi.Minibatch(data, batch_size=40, random_seed=2) if minibatch else data
+        nbvi.Normal("y", nbvi.math.tanh(nbvi.math.dot(rows, w)), sigma, observed=np.zeros(40 if minibatch else 300),
+                    total_size=300 if minibatch else None)
+    density = tape_of(model)
+    theta = rng.normal(size=(150, 3))  # above PARALLEL_MIN_DRAWS
+    before = numba.get_num_threads()
+    try:
+        results = []
+        for threads in (1, before):
+            numba.set_num_threads(threads)
+            results.append(density.logp_dlogp(theta))
+    finally:
+        numba.set_num_threads(before)
+    singles = [density.logp_dlogp(theta[d:d + 1]) for d in range(0, 150, 37)]
+    for logp, grad in results:
+        np.testing.assert_array_equal(logp, results[0][0])
+        np.testing.assert_array_equal(grad, results[0][1])
+    for (logp, grad), d in zip(singles, range(0, 150, 37)):
+        assert logp[0] == results[0][0][d] and np.array_equal(grad[0], results[0][1][d])
