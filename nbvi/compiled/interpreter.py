@@ -48,8 +48,10 @@ DOT = 60
 A_TRANSPOSED = 16
 # log-density terms of families with a core axis of aux0 components (element j, component k of a parameter
 # at e = j aux0 + k); out is scratch; they add their partials to gw going forward, as loops of terms do
-MIXTURE, DIRICHLET, MVNORMAL = 61, 62, 64
-# (MVNORMAL: value a, mean b, matrix c of aux0 x aux0 per row, given as aux1: COV, CHOL or PRECISION)
+MIXTURE, DIRICHLET, MVNORMAL, CATEGORICAL = 61, 62, 64, 65
+# (MVNORMAL: value a, mean b, matrix c of aux0 x aux0 per row, given as aux1: COV, CHOL or PRECISION;
+# CATEGORICAL: class a per element, aux0 probabilities or log-odds b per element, aux1: PROBABILITIES or LOGITS)
+PROBABILITIES, LOGITS = 0, 1
 COV, CHOL, PRECISION = 0, 1, 2
 # the stick-breaking transform of n rows: u (a, aux0 - 1 per row) to the simplex x (out, aux0 per row)
 STICKBREAKING = 63
@@ -761,6 +763,61 @@ def _mvnormal(t, code, fparams, index, w, gw):
 
 
 @njit(cache=True, error_model="numpy")
+def _categorical(t, code, fparams, index, w, gw):
+    """A Categorical term over n elements of K classes (class y_j in a, row j of b); partials into gw.
+
+    probabilities p: log p = log p_y - log sum_k p_k (p normalised), d/dp_k = [k == y] / p_y - 1 / sum_k p_k;
+    log-odds l: log p = l_y - logsumexp_k l_k, d/dl_k = [k == y] - softmax(l)_k. A value that is not a class
+    index, a negative p or p_y = 0 give -inf (the graph walk's kernels: nbvi.distributions.categorical)."""
+    n, n_classes, kind, flags, scale = code[t, 1], code[t, AUX0], code[t, AUX1], code[t, FLAGS], fparams[t, 0]
+    a0, as_, am = code[t, A], code[t, A + 1], code[t, A + 2]
+    b0, bs, bm = code[t, B], code[t, B + 1], code[t, B + 2]
+    af, bf = min(am, 1), min(bm, 1)
+    total = 0.0
+    for j in range(n):
+        y = w[a0 + as_ * j + index[am + af * j]]
+        k = int(y) if 0.0 <= y < n_classes else -1
+        if k != y:
+            return -math.inf
+        row = j * n_classes
+        if kind == PROBABILITIES:
+            norm = 0.0
+            for c in range(n_classes):
+                e = row + c
+                pc = w[b0 + bs * e + index[bm + bf * e]]
+                if pc < 0.0:
+                    return -math.inf
+                norm += pc
+            e = row + k
+            p_y = w[b0 + bs * e + index[bm + bf * e]]
+            if not (norm > 0.0 and p_y > 0.0):
+                return -math.inf
+            total += math.log(p_y / norm)
+            if flags & 2:
+                for c in range(n_classes):
+                    e = row + c
+                    gw[b0 + bs * e + index[bm + bf * e]] += scale * ((1.0 / p_y if c == k else 0.0) - 1.0 / norm)
+            continue
+        top = -math.inf
+        for c in range(n_classes):
+            e = row + c
+            top = max(top, w[b0 + bs * e + index[bm + bf * e]])
+        sum_exp = 0.0
+        for c in range(n_classes):
+            e = row + c
+            sum_exp += math.exp(w[b0 + bs * e + index[bm + bf * e]] - top)
+        e = row + k
+        log_norm = top + math.log(sum_exp)
+        total += w[b0 + bs * e + index[bm + bf * e]] - log_norm
+        if flags & 2:
+            for c in range(n_classes):
+                e = row + c
+                p = b0 + bs * e + index[bm + bf * e]
+                gw[p] += scale * ((1.0 if c == k else 0.0) - math.exp(w[p] - log_norm))
+    return scale * total
+
+
+@njit(cache=True, error_model="numpy")
 def _stick_breaking(t, backward, code, w, gw):
     """x = stick-breaking(u) row by row (:class:`~nbvi.transforms.StickBreaking`), returning the log-Jacobian
     sum_k [log z_k + (K-1-k) log(1 - z_k)]; or, ``backward``, gw[u] += (dx/du)^T gw[x] + d log|J| / du.
@@ -874,6 +931,8 @@ def _forward(first_draw, code, fparams, micro, mparams, index, w, gw, reg, adj):
             total += _dirichlet(t, code, fparams, index, w, gw)
         elif op == MVNORMAL:
             total += _mvnormal(t, code, fparams, index, w, gw)
+        elif op == CATEGORICAL:
+            total += _categorical(t, code, fparams, index, w, gw)
         elif op == STICKBREAKING:
             total += _stick_breaking(t, False, code, w, gw)
         elif op == COPY:

@@ -26,6 +26,7 @@ from scipy.special import gammaln
 
 from nbvi.compiled import interpreter as ins
 from nbvi.data import Data, Minibatch, depends_on_minibatch
+from nbvi.distributions.categorical import Categorical
 from nbvi.distributions.dirichlet import Dirichlet
 from nbvi.distributions.distribution import Distribution, LogpTerm
 from nbvi.distributions.mixture import NormalMixture
@@ -492,6 +493,9 @@ class Tape:
         if type(dist) is MvNormal:
             self._mvnormal_term(op, inputs)
             return
+        if type(dist) is Categorical:
+            self._categorical_term(op, inputs)
+            return
         found = family_of(dist)
         if found is None or type(dist).logp_partials is not Distribution.logp_partials:
             raise Unsupported(f"family {type(dist).__name__}")
@@ -555,6 +559,20 @@ class Tape:
         kind = {"cov": ins.COV, "chol": ins.CHOL, "tau": ins.PRECISION}[op.dist.kind]
         scale = float(op.factor(self.values[inputs[0]]))
         self._emit(ins.MVNORMAL, _size(batch), Operand(scratch), operands, aux=(k_dim, kind, 0), fparams=(scale, 0.0))
+
+    def _categorical_term(self, op, inputs):
+        """A Categorical term: a class per element and a row of K probabilities or log-odds, broadcast."""
+        kind = op.dist.params[0]
+        if kind == "X":
+            raise Unsupported("Categorical softmax regression (its own kernel in the graph walk, fast at many "
+                              "points)")
+        y_shape, p_shape = self._shape(inputs[0]), self._shape(inputs[1])
+        n_classes = p_shape[-1]
+        batch = np.broadcast_shapes(y_shape, p_shape[:-1])
+        operands = [self._broadcast(inputs[0], batch), self._broadcast(inputs[1], batch + (n_classes,))]
+        scale = float(op.factor(self.values[inputs[0]]))
+        self._emit(ins.CATEGORICAL, _size(batch), None, operands,
+                   aux=(n_classes, ins.PROBABILITIES if kind == "p" else ins.LOGITS, 0), fparams=(scale, 0.0))
 
     # -- the arrays ------------------------------------------------------------------------------------------
     def _finish(self):

@@ -482,3 +482,51 @@ def test_many_points_in_parallel_give_the_numbers_of_one_at_a_time(minibatch):
         np.testing.assert_array_equal(grad, results[0][1])
     for (logp, grad), d in zip(singles, range(0, 150, 37)):
         assert logp[0] == results[0][0][d] and np.array_equal(grad[0], results[0][1][d])
+
+
+@pytest.mark.parametrize("kind", ["p", "logit_p", "softmax"])
+def test_categorical_of_free_probabilities_and_logits(kind):
+    labels = np.array([0, 2, 1, 2, 2, 0])
+    with nbvi.Model() as model:
+        if kind == "p":
+            p = nbvi.Dirichlet("p", np.ones(3))
+            nbvi.Categorical("y", p=p, observed=labels)
+        else:
+            z = nbvi.Normal("z", 0.0, 1.0, shape=(6, 3))
+            nbvi.Categorical("y", **({"logit_p": z} if kind == "logit_p" else {"p": nbvi.math.softmax(z)}),
+                             observed=labels)
+    assert_tape_is_graph(model)
+    assert_matches_finite_differences(model)
+
+
+# one variable of each public family whose parameters depend on a free ``scale`` (> 0), as people write them
+FAMILY_USES = {
+    "Normal": lambda s: nbvi.Normal("v", 0.0, s), "HalfNormal": lambda s: nbvi.HalfNormal("v", s),
+    "Exponential": lambda s: nbvi.Exponential("v", s), "Gamma": lambda s: nbvi.Gamma("v", 2.0, s),
+    "Beta": lambda s: nbvi.Beta("v", 2.0, s), "LogNormal": lambda s: nbvi.LogNormal("v", 0.0, s),
+    "StudentT": lambda s: nbvi.StudentT("v", 3.0, 0.0, s), "Cauchy": lambda s: nbvi.Cauchy("v", 0.0, s),
+    "HalfCauchy": lambda s: nbvi.HalfCauchy("v", s), "Laplace": lambda s: nbvi.Laplace("v", 0.0, s),
+    "Uniform": lambda s: nbvi.Normal("w", nbvi.Uniform("v", -1.0, 2.0), s),
+    "InverseGamma": lambda s: nbvi.InverseGamma("v", 3.0, s),
+    "HalfFlat": lambda s: nbvi.Normal("w", nbvi.HalfFlat("v"), s),
+    "Flat": lambda s: nbvi.Normal("w", nbvi.Flat("v"), s),
+    "Poisson": lambda s: nbvi.Poisson("v", s, observed=np.array([0, 2, 5])),
+    "Bernoulli": lambda s: nbvi.Bernoulli("v", p=nbvi.math.sigmoid(s), observed=np.array([0, 1, 1])),
+    "Binomial": lambda s: nbvi.Binomial("v", n=5, p=nbvi.math.sigmoid(s), observed=np.array([1, 3, 2])),
+    "Categorical": lambda s: nbvi.Categorical("v", p=nbvi.math.stack([s, 1.0 + 0.0 * s]) / (1.0 + s),
+                                              observed=np.array([0, 1, 1])),
+    "Dirichlet": lambda s: nbvi.Dirichlet("v", a=s * np.ones(3)),
+    "MvNormal": lambda s: nbvi.MvNormal("v", mu=np.zeros(2), cov=s * np.eye(2)),
+    "NormalMixture": lambda s: nbvi.NormalMixture("v", w=np.array([0.3, 0.7]), mu=np.array([-1.0, 1.0]), sigma=s),
+}
+
+
+@pytest.mark.parametrize("name", [name for name in nbvi.distributions.__all__ if name != "Distribution"])
+def test_every_public_family_is_compiled(name):
+    """Each family of nbvi.distributions runs compiled (fused or tape), and the tape equals the graph walk."""
+    assert name in FAMILY_USES, f"add a use of the new family {name} here"
+    with nbvi.Model() as model:
+        FAMILY_USES[name](nbvi.HalfNormal("scale", 1.0))
+    assert nbvi.explain(model).path in ("fused", "tape"), f"{name}: {nbvi.explain(model)}"
+    if nbvi.explain(model).path == "tape":
+        assert_tape_is_graph(model)
