@@ -371,12 +371,14 @@ class Model:
         """The compiled density ``logp_dlogp`` runs: the fused kernel when the model is in its class, else
         the tape (:class:`~nbvi.compiled.density.CompiledDensity`), else None (the graph is walked; see
         ``nbvi.explain``). Rebuilt after a ``set_value`` of data it copied."""
-        fused = self.fused_density()
-        if fused is not None:
-            return fused
         if type(self).logp_dlogp is not Model.logp_dlogp or "logp_dlogp" in vars(self):
             return None
         compiled = self._compiled
+        if compiled and compiled.is_current():  # (the tape of the last call: a fused density was refused)
+            return compiled
+        fused = self.fused_density()
+        if fused is not None:
+            return fused
         if compiled is None or not compiled.is_current():
             from nbvi.compiled.density import CompiledDensity
 

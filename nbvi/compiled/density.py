@@ -137,8 +137,8 @@ class CompiledDensity:
         draws = theta.shape[0]
         logp = np.empty(draws)
         grad = np.empty((draws, self.ndim))
-        threads = numba.get_num_threads()
-        if draws >= PARALLEL_MIN_DRAWS and threads > 1:  # (SVGD's particles): the points in parallel
+        threads = numba.get_num_threads() if draws >= PARALLEL_MIN_DRAWS else 1
+        if threads > 1:  # many points (SVGD's particles): in parallel
             if self._workspaces is None or len(self._workspaces) < threads:
                 self._workspaces = np.tile(self._workspace, (numba.config.NUMBA_NUM_THREADS, 1))
             if self.tape.refresh is not None:  # this call's batch values
@@ -146,8 +146,8 @@ class CompiledDensity:
             tape_logp_dlogp_parallel(np.ascontiguousarray(theta), *self._plan, self._workspaces[:threads],
                                      self.tape.n_dynamic, logp, grad)
         else:
-            tape_logp_dlogp(np.ascontiguousarray(theta), *self._plan, self._workspace, self.tape.n_dynamic, logp,
-                            grad)
+            tape_logp_dlogp(theta if theta.flags.c_contiguous else np.ascontiguousarray(theta), *self._plan,
+                            self._workspace, self.tape.n_dynamic, logp, grad)
         if constant != 0.0:
             logp += constant
         return logp, grad
