@@ -101,7 +101,10 @@ class Tape:
     -------------------------------
     ndim : int
     transform, lower, upper : per-element transforms of theta
-    code : int64 (I, CODE_COLUMNS), fparams : (I, 2), index : int64 (P,)
+    code : int64 (I, CODE_COLUMNS), fparams : (I, 2): the instructions
+    micro : int64 (U, MICRO_COLUMNS), mparams : (U, 2): the loops' micro rows; ``n_registers``: the most
+        registers a loop uses (scratch rows included)
+    index : int64 (P,): the positions of operands laid out otherwise than contiguously
     workspace : (W,) with the constants in place; ``n_dynamic`` : size of its computed part
     watched : dict id -> (Data, value array): the data values the tape copied
     refresh : (Program, [offset]) or None: values reading a Minibatch, recomputed before each call; the
@@ -149,14 +152,26 @@ class Tape:
         self._refresh_nodes = []  # (slot, node) of folded values that read a Minibatch
         self.constant_logp = 0.0
         self._constant_terms = []  # nodes of folded terms that read a Minibatch
+        self._place_free_variables(layout, simplexes)
+        self._lower_program()
+        self._finish()
+        del self.values  # (the walk's values: the folded ones are in the workspace now)
+
+    def _place_free_variables(self, layout, simplexes):
+        """The constrained free variables at the start of the workspace, where theta has them; a simplex
+        (stick-breaking) gets a region of its own, which its instruction fills from u in theta."""
         for k, (rv, where, _ushape) in enumerate(layout):
-            if k in simplexes:  # u in theta; x = stick-breaking(u) in a region of its own
+            if k in simplexes:
                 self.regions[("u", k)] = ("x", where.start, where.stop - where.start)
                 self._new_region(k, rv.size)
                 n_comp = rv.shape[-1]
                 self._emit(ins.STICKBREAKING, rv.size // n_comp, Operand(k), [Operand(("u", k))], aux=(n_comp, 0, 0))
             else:
                 self.regions[k] = ("x", where.start, where.stop - where.start)
+
+    def _lower_program(self):
+        """Every step that depends on the free variables, then the terms; the open loops last."""
+        program = self.program
         terms = self._terms()
         steps = {k: (node, inputs) for k, node, inputs in program.steps}
         total = program.output_slots[0]  # the sum of the terms, added up by the interpreter itself
@@ -173,8 +188,6 @@ class Tape:
                 self.constant_logp += float(self.values[k][0])
         for loop in list(self._open_loops.values()):
             self._close(loop)
-        self._finish()
-        del self.values  # (the walk's values: the folded ones are in the workspace now)
 
     # -- what the tape reads --------------------------------------------------------------------------------
     def _watch_leaves(self, program):
