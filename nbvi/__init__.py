@@ -16,7 +16,7 @@ from nbvi.distributions import *  # noqa: F401,F403 - every family under nbvi.<N
 from nbvi.distributions import __all__ as _families
 from nbvi.graph import Constant, Node
 from nbvi.graph.clone import clone
-from nbvi.model import Deterministic, Model, RandomVariable, modelcontext
+from nbvi.model import Deterministic, Model, NotCompiledWarning, RandomVariable, modelcontext
 from nbvi.model_graph import model_to_graphviz
 from nbvi.model_graph_drawing import draw_model_graph
 from nbvi.sampling.diagnostics import effective_sample_size, rhat, summary
@@ -27,7 +27,7 @@ from nbvi.variational import __all__ as _variational
 
 __version__ = "0.1.0"
 
-__all__ = ["Constant", "Data", "Deterministic", "Minibatch", "Model", "Node", "RandomVariable", "SamplingError", "Trace", "callbacks", "clone",
+__all__ = ["Constant", "Data", "Deterministic", "Minibatch", "Model", "Node", "NotCompiledWarning", "RandomVariable", "SamplingError", "Trace", "callbacks", "clone",
            "config", "draw_model_graph", "effective_sample_size", "explain", "floatX", "math", "model_to_graphviz", "modelcontext", "rhat", "sample", "summary", *_families, *_variational]
 
 

@@ -26,6 +26,10 @@ from nbvi.graph.ops import add_n, reshape
 _context = threading.local()
 
 
+class NotCompiledWarning(UserWarning):
+    """A model's log-density runs on the slow graph walk (see ``nbvi.explain``)."""
+
+
 class RandomVariable(Leaf):
     """A model variable: free (its value comes from the inference algorithm) or observed (its value is data).
 
@@ -383,6 +387,11 @@ class Model:
             from nbvi.compiled.density import CompiledDensity
 
             compiled = self._compiled = CompiledDensity.build(self)
+            if not compiled and not compiled.expected:
+                warnings.warn(
+                    f"the model's log-density is not compiled ({compiled.reason}): logp_dlogp walks the graph op "
+                    f"by op from Python, which is much slower. nbvi.explain(model) says more.",
+                    NotCompiledWarning, stacklevel=3)
         return compiled if compiled else None
 
     def fused_density(self):
@@ -489,4 +498,4 @@ def modelcontext(model=None):
     return model if model is not None else Model.get_context("the call")
 
 
-__all__ = ["Deterministic", "Model", "RandomVariable", "eval_node", "modelcontext"]
+__all__ = ["Deterministic", "Model", "NotCompiledWarning", "RandomVariable", "eval_node", "modelcontext"]

@@ -46,7 +46,7 @@ class CompiledDensity:
         try:
             return cls(Tape(model))
         except Unsupported as why:
-            return Refusal(str(why), {})
+            return Refusal(str(why), {}, expected=why.expected)
 
     def is_current(self):
         """Whether every data value the tape copied is still the data's value (no ``set_value`` since)."""

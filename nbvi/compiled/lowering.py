@@ -42,7 +42,12 @@ from nbvi.transforms import StickBreaking
 
 
 class Unsupported(Exception):
-    """The graph holds something the tape cannot run (the message says what)."""
+    """The graph holds something the tape cannot run (the message says what). ``expected``: a documented
+    case that the graph walk runs well, about which the model need not warn."""
+
+    def __init__(self, reason, expected=False):
+        super().__init__(reason)
+        self.expected = expected
 
 
 UNARY = {ew.Neg: ins.NEG, ew.Exp: ins.EXP, ew.Log: ins.LOG, ew.Log1p: ins.LOG1P, ew.Expm1: ins.EXPM1,
@@ -500,6 +505,8 @@ class Tape:
     # -- terms -----------------------------------------------------------------------------------------------
     def _term(self, k, op, inputs):
         dist = op.dist
+        if dist.logp_is_zero:  # Flat: the term of a model of Flat variables only, which adds nothing
+            return
         if type(dist) in (NormalMixture, Dirichlet):
             self._vector_term(op, inputs)
             return
@@ -578,7 +585,7 @@ class Tape:
         kind = op.dist.params[0]
         if kind == "X":
             raise Unsupported("Categorical softmax regression (its own kernel in the graph walk, fast at many "
-                              "points)")
+                              "points)", expected=True)
         y_shape, p_shape = self._shape(inputs[0]), self._shape(inputs[1])
         n_classes = p_shape[-1]
         batch = np.broadcast_shapes(y_shape, p_shape[:-1])

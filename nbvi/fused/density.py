@@ -44,9 +44,10 @@ class Refusal:
     """What :meth:`FusedDensity.build` returns for a model outside the fused class: false in a test, with
     the reason, and the data values seen until then (after a ``set_value`` the model may fit: ask again)."""
 
-    def __init__(self, reason, watched):
+    def __init__(self, reason, watched, expected=False):
         self.reason = reason
         self.watched = watched
+        self.expected = expected  # a documented case that the graph walk runs well (no warning)
 
     def __bool__(self):
         return False

@@ -2,6 +2,7 @@
 (``model._graph_logp_dlogp``, the reference) to 1e-10 relative, and central finite differences; models it
 cannot run get a Refusal with the reason and keep the graph walk."""
 import operator
+import warnings
 
 import numba
 import numpy as np
@@ -99,7 +100,7 @@ def test_a_comparison_inside_arithmetic_stays_on_the_graph_and_raises_as_before(
         nbvi.Normal("y", x * (x > 0.0), 1.0, observed=1.0)
     refusal = CompiledDensity.build(model)
     assert not refusal and "non-differentiable" in refusal.reason
-    with pytest.raises(NonDifferentiableError):
+    with pytest.raises(NonDifferentiableError), pytest.warns(nbvi.NotCompiledWarning):
         model.logp_dlogp(np.zeros((1, 1)))
 
 
@@ -424,12 +425,16 @@ class ShiftedLog(transforms.LogTransform):
     """A user's transform: neither the fused kernel nor the tape knows what it computes."""
 
 
-def test_a_user_transform_is_refused_with_its_name():
+def test_a_user_transform_is_refused_with_its_name_and_a_warning():
     with nbvi.Model() as model:
         nbvi.Normal("x", 1.0, 1.0, transform=ShiftedLog())
     refusal = CompiledDensity.build(model)
     assert not refusal and "'x'" in refusal.reason
-    assert model.compiled_density() is None
+    with pytest.warns(nbvi.NotCompiledWarning, match="'x'"):
+        assert model.compiled_density() is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.logp_dlogp(np.zeros((1, 1)))  # once per model
     explanation = nbvi.explain(model)
     assert explanation.path == "graph" and "'x'" in str(explanation)
 
@@ -530,3 +535,24 @@ def test_every_public_family_is_compiled(name):
     assert nbvi.explain(model).path in ("fused", "tape"), f"{name}: {nbvi.explain(model)}"
     if nbvi.explain(model).path == "tape":
         assert_tape_is_graph(model)
+
+
+def test_the_softmax_regression_of_data_runs_its_own_kernel_without_a_warning():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(20, 3))
+    with nbvi.Model() as model:
+        beta = nbvi.Normal("beta", 0.0, 1.0, shape=(3, 2))
+        a = nbvi.Normal("a", 0.0, 1.0, shape=2)
+        nbvi.Categorical("y", p=nbvi.math.softmax(nbvi.math.dot(X, beta) + a), observed=rng.integers(0, 2, 20))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.logp_dlogp(model.initial_point_flat()[None])
+    assert nbvi.explain(model).path == "graph" and "softmax regression" in str(nbvi.explain(model))
+
+
+def test_a_model_of_flat_variables_only_is_on_the_tape():
+    with nbvi.Model() as model:
+        nbvi.Flat("x", shape=3)
+    assert nbvi.explain(model).path == "tape"
+    logp, grad = model.logp_dlogp(np.ones((2, 3)))
+    assert np.all(logp == 0.0) and np.all(grad == 0.0)
