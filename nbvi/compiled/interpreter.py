@@ -14,10 +14,16 @@ stride 0 and map > 0 for any other layout (broadcast, gathered, transposed), who
 ``index[map:map + n]``. The formula has no branch, so the loops stay tight. ``flags`` has bit i set when
 input operand i (a, b, c, e) depends on the free variables, i.e. needs a gradient.
 
-Forward runs the instructions in order; log-density terms (opcode TERM) add their value to logp and their
-partial derivatives straight into ``gw`` (their output's gradient is 1). Backward then runs the other
-instructions in reverse, each pushing ``gw`` of its output to its inputs (reverse-mode differentiation).
-Finally the transforms map x back to theta: d logp/d theta = dx/du * gw[x] + d log|dx/du| / du.
+Elementwise work runs in LOOP instructions: rows of ``micro`` (LOAD an operand into a register, an
+arithmetic op or function of registers, a log-density TERM of a scalar family, STORE a register), run over
+blocks of BLOCK elements, a register holding one block (see :func:`_loop_block`). Log-density terms add
+their value to logp and their partial derivatives to the adjoints (their output's gradient is 1).
+
+Forward runs the instructions in order; a loop whose only outputs are its terms also runs its backward
+sweep right away, and the terms of families with a core axis (MIXTURE, DIRICHLET, MVNORMAL, CATEGORICAL)
+add their partials straight into ``gw``. Backward then runs the other instructions in reverse, each pushing
+``gw`` of its output to its inputs (reverse-mode differentiation). Finally the transforms map x back to
+theta: d logp/d theta = dx/du * gw[x] + d log|dx/du| / du.
 """
 import math
 
