@@ -60,17 +60,29 @@ LOAD_INTERVAL = 0.1
 BUSY_CORE = 0.5
 
 
-def _machine_busy_seconds():
-    """CPU seconds every core of the machine spent busy since boot (/proc/stat), or None where there is none."""
+def _usable_cores():
+    """The cores this process may run on (its affinity where the system says, else all)."""
+    try:
+        return sorted(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return list(range(os.cpu_count() or 1))
+
+
+def _machine_busy_seconds(cores=None):
+    """CPU seconds the given cores (by default those this process may use) spent busy since boot, from
+    /proc/stat, or None where there is none."""
+    wanted = {f"cpu{k}" for k in (_usable_cores() if cores is None else cores)}
+    busy = 0
     try:
         with open("/proc/stat") as stat:
-            fields = stat.readline().split()
-    except OSError:
+            for line in stat:
+                fields = line.split()
+                if fields and fields[0] in wanted:
+                    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[1:9])
+                    busy += user + nice + system + irq + softirq + steal
+    except (OSError, ValueError):
         return None
-    if not fields or fields[0] != "cpu":
-        return None
-    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[1:9])
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+    return busy / os.sysconf("SC_CLK_TCK") if busy else None
 
 
 class FreeCores:
@@ -111,7 +123,7 @@ class FreeCores:
         wall, busy, own = (b - a for a, b in zip(self._last, reading))
         self._last = reading
         others = max(0.0, (busy - own) / wall)  # cores other processes kept busy
-        self.threads = max(1, min(self.most, int(os.cpu_count() or 1) - int(others + 1.0 - BUSY_CORE)))
+        self.threads = max(1, min(self.most, len(_usable_cores()) - int(others + 1.0 - BUSY_CORE)))
         return self.threads
 
 

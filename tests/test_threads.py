@@ -3,7 +3,14 @@ import numba
 import pytest
 
 import nbvi
-from nbvi.threads import LOAD_INTERVAL, PARALLEL_MIN_ELEMENTS, FreeCores, threads_following_load, threads_for
+from nbvi.threads import (
+    LOAD_INTERVAL,
+    PARALLEL_MIN_ELEMENTS,
+    FreeCores,
+    _machine_busy_seconds,
+    threads_following_load,
+    threads_for,
+)
 
 
 def test_small_work_runs_on_one_thread_and_the_count_is_restored():
@@ -79,7 +86,7 @@ def cores_on(machine, threads):
 
 @pytest.mark.parametrize("others, expected", [(0.0, 2), (0.3, 2), (0.7, 1), (1.0, 1), (1.9, 1)])
 def test_free_cores_leave_a_core_to_each_busy_process(others, expected, monkeypatch):
-    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    monkeypatch.setattr("nbvi.threads._usable_cores", lambda: [0, 1])
     machine = FakeMachine(others)
     cores = cores_on(machine, 2)
     machine.advance(0.01)
@@ -89,7 +96,7 @@ def test_free_cores_leave_a_core_to_each_busy_process(others, expected, monkeypa
 
 
 def test_free_cores_come_back_when_the_load_goes(monkeypatch):
-    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    monkeypatch.setattr("nbvi.threads._usable_cores", lambda: [0, 1])
     machine = FakeMachine(1.0)
     cores = cores_on(machine, 2)
     machine.advance(LOAD_INTERVAL)
@@ -109,3 +116,8 @@ def test_following_the_load_restores_the_thread_count():
     with threads_following_load() as follow:
         follow()
     assert numba.get_num_threads() == before
+
+
+def test_the_busy_time_of_this_machines_cores_is_read():
+    busy = _machine_busy_seconds()
+    assert busy is None or busy > 0.0
