@@ -13,10 +13,12 @@ from contextlib import contextmanager
 def deferred_interrupt():
     """Within the block, SIGINT sets a flag instead of raising; yields a function that says whether it came.
 
-    Outside the main thread (where Python delivers no signal) the block runs unchanged and the function
-    always says False. The previous handler is restored after the block.
+    Only where Ctrl-C would raise KeyboardInterrupt (Python's default handler in force, in the main thread):
+    a process that ignores SIGINT, or handles it itself (a user's handler, an enclosing fit), keeps doing
+    so, and the function always says False. The previous handler is restored after the block.
     """
-    if threading.current_thread() is not threading.main_thread():
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
         yield lambda: False
         return
     received = []
