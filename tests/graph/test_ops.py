@@ -10,11 +10,12 @@ Values are drawn inside each op's domain and away from its kinks (no ties for ma
 nothing at 0 for abs, at the bounds for clip, at the poles of tan).
 """
 import itertools
+import warnings
 
 import numpy as np
 import pytest
 import scipy.special as sp
-from gradcheck import assert_grad_close
+from gradcheck import assert_grad_close, numeric_grad
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import (
@@ -26,6 +27,7 @@ from hypothesis.extra.numpy import (
     valid_tuple_axes,
 )
 
+import nbvi
 import nbvi.math as nm
 from nbvi.graph import Constant, Placeholder, Program, ops
 
@@ -384,3 +386,18 @@ def test_getitem_with_separated_integer_arrays_is_refused():
     x = Placeholder((2, 3, 4), "x")
     with pytest.raises(IndexError):
         x[[0, 1], :, [1, 2]]
+
+
+def test_clip_broadcasts_a_value_against_array_bounds():
+    """clip(scalar, bounds of shape (5,)) has shape (5,), as np.clip; its gradient sums over the bounds' axis."""
+    with nbvi.Model() as model:
+        a = nbvi.Normal("a", 0.0, 1.0, shape=2)
+        clipped = nbvi.math.clip(nbvi.math.exp(a[0]) + a[1], np.array([0.0, 0.1, 0.0, 0.0, 0.0]), 3.0)
+        nbvi.Normal("y", clipped, 1.0, observed=np.zeros(5))
+    assert clipped.shape == (5,)
+    theta = np.array([0.1, 0.3])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", nbvi.NotCompiledWarning)
+        _, grad = model.logp_dlogp(theta[None])
+        numeric = numeric_grad(lambda t: float(model.logp_dlogp(t[None])[0][0]), theta)
+    np.testing.assert_allclose(grad[0], numeric, rtol=1e-6)

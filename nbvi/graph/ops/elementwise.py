@@ -358,19 +358,25 @@ class Clip(Op):
         self.upper = upper
 
     def infer(self, x):
-        return x.shape, np.float64
+        bounds = [np.shape(b) for b in (self.lower, self.upper) if b is not None]
+        return broadcast_static(x.shape, *bounds, what="value and bounds of 'clip'"), np.float64
+
+    def __call__(self, x):
+        node = super().__call__(x)
+        self.ndim = node.ndim  # bounds broadcast against the node's axes, not the draw axis
+        return node
 
     def forward(self, x):
-        return np.clip(x, self.lower, self.upper)
+        return np.clip(lift(x, self.ndim), self.lower, self.upper)
 
     def vjp(self, g, out, values, needs):
-        x = values[0]
-        inside = np.ones(x.shape, dtype=bool)
+        x = lift(values[0], self.ndim)
+        inside = np.ones(np.broadcast_shapes(x.shape, g.shape), dtype=bool)
         if self.lower is not None:
             inside &= x >= self.lower
         if self.upper is not None:
             inside &= x <= self.upper
-        return [np.where(inside, g, 0.0)]
+        return [unbroadcast(np.where(inside, g, 0.0), values[0].shape)]  # summed over the axes of the bounds
 
 
 class AddN(Op):
