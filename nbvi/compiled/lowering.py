@@ -56,6 +56,9 @@ UNARY = {ew.Neg: ins.NEG, ew.Exp: ins.EXP, ew.Log: ins.LOG, ew.Log1p: ins.LOG1P,
          ew.Erf: ins.ERF}
 BINARY = {ew.Add: ins.ADD, ew.Sub: ins.SUB, ew.Mul: ins.MUL, ew.Div: ins.DIV, ew.Pow: ins.POW,
           ew.Maximum: ins.MAXIMUM, ew.Minimum: ins.MINIMUM}
+# an affine combination of scalars (a regression's mean) becomes a matrix-vector product from this many
+# scalars and elements on (below, the loop's operations are as fast)
+AFFINE_MIN_TERMS, AFFINE_MIN_SIZE = 2, 64
 COMPARE = {"eq": ins.EQ, "neq": ins.NEQ, "lt": ins.LT, "le": ins.LE, "gt": ins.GT, "ge": ins.GE}
 
 
@@ -150,6 +153,7 @@ class Tape:
         self._open_loops = {}  # shape -> the open Loop of that shape
         self._registers_needed = 0  # rows of the register file an instruction other than a loop uses
         self._in_loop = {}  # slot -> the open Loop computing it
+        self._steps = {k: (node, inputs) for k, node, inputs in program.steps}
         self.consumers = {}  # slot -> slots of the steps that read it
         for k, _node, inputs in program.steps:
             for i in inputs:
@@ -157,6 +161,7 @@ class Tape:
         self._refresh_nodes = []  # (slot, node) of folded values that read a Minibatch
         self.constant_logp = 0.0
         self._constant_terms = []  # nodes of folded terms that read a Minibatch
+        self._affine_roots, self._affine_inside = self._affine_forms()
         self._place_free_variables(layout, simplexes)
         self._lower_program()
         self._finish()
@@ -290,6 +295,11 @@ class Tape:
 
     # -- ops -------------------------------------------------------------------------------------------------
     def _lower(self, k, node, inputs):
+        if k in self._affine_inside:  # computed within the affine combination that reads it
+            return
+        if k in self._affine_roots:
+            self._affine(k, *self._affine_roots[k])
+            return
         op = node.op
         shape = self._shape(k)
         n = _size(shape)
@@ -338,6 +348,95 @@ class Tape:
             self._join(k, op, inputs, shape)
             return
         raise Unsupported(f"op '{op.name}' ({kind.__name__})")
+
+    # -- affine combinations: a regression's mean as one matrix-vector product ------------------------------
+    def _affine_forms(self):
+        """The nodes that are affine combinations c + sum_k s_k C_k of scalar values s_k that depend on the free
+        variables and arrays C_k, c that do not (``a + b1 * x1 + b2 * x1 * x2``), with at least
+        AFFINE_MIN_TERMS scalars and AFFINE_MIN_SIZE elements. Returns ({root: (coefficients, constant)}, the
+        nodes inside the roots' combinations that nothing else reads)."""
+        forms = {}
+        for k, _node, _inputs in self.program.steps:
+            if self.depends[k]:
+                forms[k] = self._affine_form(k, forms)
+        linear = {k for k, form in forms.items() if form is not None and _size(self._shape(k)) >= AFFINE_MIN_SIZE}
+        roots, inside = {}, set()
+        for k in linear:
+            if all(c in linear for c in self.consumers.get(k, ())):
+                inside.add(k)
+            elif len(forms[k][0]) >= AFFINE_MIN_TERMS:
+                roots[k] = forms[k]
+        # a node is left inside its roots' combinations only if every consumer is a root or inside as well
+        while True:
+            dropped = {k for k in inside if any(c not in inside and c not in roots for c in self.consumers[k])}
+            if not dropped:
+                return roots, inside
+            inside -= dropped
+
+    def _affine_form(self, k, forms):
+        """({scalar slot: coefficient array}, constant array) of node k, or None (see :meth:`_affine_forms`)."""
+        if not self.depends[k]:
+            value = self.values[k]
+            node = self.program.nodes[k]
+            if value.shape[0] != 1 or value.dtype.kind not in "fiub" or depends_on_minibatch(node):
+                return None
+            return {}, np.asarray(value[0], dtype=np.float64)
+        if k in forms:
+            return forms[k]
+        if _size(self._shape(k)) == 1 and self.program.nodes[k].dtype.kind == "f":
+            return {k: np.ones(())}, np.zeros(())
+        steps = self._steps
+        if k not in steps:
+            return None
+        node, inputs = steps[k]
+        kind = type(node.op)
+        if kind not in (ew.Add, ew.Sub, ew.Mul, ew.Div, ew.Neg):
+            return None
+        parts = [forms.get(i) if self.depends[i] and i in forms else self._affine_form(i, forms) for i in inputs]
+        if any(part is None for part in parts):
+            return None
+        if kind is ew.Neg:
+            (coefficients, constant), = parts
+            return {slot: -c for slot, c in coefficients.items()}, -constant
+        (ca, a), (cb, b) = parts
+        if kind in (ew.Add, ew.Sub):
+            sign = 1.0 if kind is ew.Add else -1.0
+            coefficients = dict(ca)
+            for slot, c in cb.items():
+                coefficients[slot] = coefficients[slot] + sign * c if slot in coefficients else sign * c
+            return coefficients, a + sign * b
+        if kind is ew.Mul and not cb:  # (c + sum s C) b
+            return {slot: c * b for slot, c in ca.items()}, a * b
+        if kind is ew.Mul and not ca:
+            return {slot: a * c for slot, c in cb.items()}, a * b
+        if kind is ew.Div and not cb:
+            return {slot: c / b for slot, c in ca.items()}, a / b
+        return None
+
+    def _affine(self, k, coefficients, constant):
+        """Node k = constant + sum_s s C_s as a DOT of the stacked arrays (stored transposed: one contiguous
+        row per scalar) with the vector of scalars, then, in the loop of its shape, the constant added."""
+        shape = self._shape(k)
+        n = _size(shape)
+        slots = list(coefficients)
+        scalars = self._new_region(("affine_scalars", k), len(slots))
+        for position, slot in enumerate(slots):  # gather the scalars into one vector
+            self._emit(ins.COPY, 1, Operand(scalars, 0, shift=position), [Operand(self._region(slot), 0)])
+        columns = np.stack([np.broadcast_to(coefficients[slot], shape).ravel() for slot in slots])
+        matrix = self._constant(("affine_columns", k), columns)
+        product = self._new_region(("affine", k), n)
+        self._emit(ins.DOT, n, Operand(product), [Operand(matrix), Operand(scalars)], aux=(n, len(slots), 1))
+        opcode, count, out, operands, flags, aux, fparams = self.instructions[-1]
+        self.instructions[-1] = (opcode, count, out, operands, flags | ins.A_TRANSPOSED, aux, fparams)
+        loop = self._loop_of(shape)
+        total = self._load(loop, ("load", ("affine", k)), Operand(product))
+        if np.any(constant != 0.0):
+            key = self._constant(("affine_constant", k), np.broadcast_to(constant, shape))
+            dst = loop.new_register(("affine_sum", k))
+            loop.add(ins.ADD, dst, [total, self._load(loop, ("load", key), Operand(key))])
+            total = dst
+        loop.registers[k] = total
+        self._in_loop[k] = loop
 
     # -- loops -------------------------------------------------------------------------------------------------
     def _loop_of(self, shape):

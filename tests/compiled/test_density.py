@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 import nbvi
 from nbvi import transforms
+from nbvi.compiled import interpreter
 from nbvi.compiled.density import CompiledDensity
 from nbvi.graph.op import NonDifferentiableError
 from nbvi.graph.ops import add_n
@@ -556,3 +557,21 @@ def test_a_model_of_flat_variables_only_is_on_the_tape():
     assert nbvi.explain(model).path == "tape"
     logp, grad = model.logp_dlogp(np.ones((2, 3)))
     assert np.all(logp == 0.0) and np.all(grad == 0.0)
+
+
+def test_an_affine_mean_runs_as_one_matrix_vector_product():
+    """a + b1 x1 - b2 x2 / 4 + b3 x1 x2 over 300 rows: one DOT of the data columns with the coefficients;
+    a partial sum that something else reads as well is still computed."""
+    rng = np.random.default_rng(11)
+    x1, x2 = rng.normal(size=300), rng.normal(66.0, 4.0, size=300)
+    with nbvi.Model() as model:
+        a = nbvi.Normal("a", 0.0, 10.0)
+        b = nbvi.Normal("b", 0.0, 1.0, shape=3)
+        sigma = nbvi.HalfNormal("sigma", 2.0)
+        partial = a + b[0] * x1
+        mean = partial - b[1] * x2 / 4.0 + -(b[2] * x1) * x2
+        nbvi.Normal("y", mean, sigma, observed=rng.normal(size=300))
+        nbvi.Normal("z", nbvi.math.exp(0.01 * partial), 1.0, observed=np.ones(300))
+    density = assert_tape_is_graph(model)
+    assert (density.tape.code[:, 0] == interpreter.DOT).sum() >= 1
+    assert_matches_finite_differences(model)
