@@ -125,7 +125,7 @@ class Inference:
         params = self.approx.params
         grad = np.zeros_like(params)
         previous = params.copy()
-        losses = np.empty(n)
+        losses = _LossHistory(n)
         offset = len(self.approx.hist)
         bar = ProgressBar(n, enabled=progressbar, label=type(self).__name__)
         done = 0
@@ -147,9 +147,9 @@ class Inference:
                 # ends the fit after the step or block under way, with hist and the parameters in step)
                 while blocks is not None and done < n and not interrupted():
                     follow_load()
-                    drawn, finite = blocks(params, grad, previous, losses[done:])
+                    drawn, finite = blocks(params, grad, previous, losses.room(done))
                     if finite:
-                        bar.update_many(done + finite, losses[done:done + finite])
+                        bar.update_many(done + finite, losses.values[done:done + finite])
                     done += finite
                     if finite < drawn:  # the loss of step done + 1 is not finite
                         self._fail(offset + done + 1, params, previous, grad)
@@ -164,10 +164,12 @@ class Inference:
                         self._fail(offset + i + 1, params, previous, grad)
                     previous[:] = params
                     update(params, grad, state)
-                    losses[i] = loss
+                    if i == len(losses.values):
+                        losses.room(i)
+                    losses.values[i] = loss
                     done = i + 1
                     for callback in callbacks:
-                        callback(self.approx, losses[:done], offset + done)
+                        callback(self.approx, losses.values[:done], offset + done)
                     bar.update(done, loss)
         except StopIteration as stop:
             if str(stop):
@@ -175,7 +177,7 @@ class Inference:
         except KeyboardInterrupt:
             pass
         finally:
-            self.approx.hist = np.concatenate([self.approx.hist, losses[:done]])
+            self.approx.hist = np.concatenate([self.approx.hist, losses.values[:done]])
             bar.close(interrupted=done < n)
         # Fix: the loop checks losses only, so a last update with a NaN gradient (finite loss) used to end the
         # fit with NaN parameters and no error; check the parameters once the loop is over.
@@ -216,6 +218,25 @@ class Inference:
         # Fix: the gradient has the layout of ``params``; reading it as rows of ndim misattributed FullRank's
         # L_tril entries (and dropped some) once ndim > 2, so split it the way the parameters are split.
         return [name for name, g in self.approx.per_variable(grad).items() if not np.all(np.isfinite(g))]
+
+
+class _LossHistory:
+    """The losses of a fit's steps, in an array that grows as the steps are taken (a fit of 10**12 steps
+    that a callback stops early must not ask for terabytes up front)."""
+
+    FIRST = 1 << 16  # losses held at first; the array doubles when full
+
+    def __init__(self, n):
+        self.n = n
+        self.values = np.empty(min(n, self.FIRST))
+
+    def room(self, done):
+        """The array from step ``done`` on (at least one entry free when ``done < n``), grown as needed."""
+        if done >= len(self.values) and len(self.values) < self.n:
+            grown = np.empty(min(self.n, 2 * len(self.values)))
+            grown[:done] = self.values[:done]
+            self.values = grown
+        return self.values[done:]
 
 
 class _NoiseStream:

@@ -382,3 +382,30 @@ def test_sampling_noise_is_not_the_fitting_noise(cls):
     draw = inference.approx.sample(1)
     eps = (np.array([draw["a"][0], draw["b"][0]]) - inference.approx.mean.eval()) / sigma
     assert not np.allclose(eps, first_noise[0])
+
+
+def test_a_huge_step_count_stopped_by_a_callback_needs_no_huge_history():
+    """fit(10**12) with a convergence-style callback: the loss history grows with the steps taken."""
+    with nbvi.Model() as model:
+        nbvi.Normal("x", 0.0, 1.0)
+
+    def stop_at_5(approx, losses, i):
+        if i == 5:
+            raise StopIteration
+
+    approx = nbvi.ADVI(model=model, random_seed=1).fit(10**12, callbacks=[stop_at_5], progressbar=False)
+    assert len(approx.hist) == 5
+
+
+@pytest.mark.parametrize("callbacks", [None, [lambda approx, losses, i: None]])
+def test_the_loss_history_grows_past_its_first_size(callbacks):
+    from nbvi.variational.inference import _LossHistory
+
+    with nbvi.Model() as model:
+        nbvi.Normal("x", 0.0, 1.0)
+    n = _LossHistory.FIRST + 100
+    inference = nbvi.ADVI(model=model, random_seed=2)
+    approx = inference.fit(n, callbacks=callbacks, progressbar=False)
+    assert len(approx.hist) == n and np.all(np.isfinite(approx.hist))
+    again = nbvi.ADVI(model=model, random_seed=2).fit(n, progressbar=False)
+    np.testing.assert_array_equal(approx.hist, again.hist)
