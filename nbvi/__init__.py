@@ -8,6 +8,10 @@ Write models the PyMC way::
 
 Importing nbvi compiles nothing: numba kernels compile (or load from the cache) on first use.
 """
+from nbvi.numba_cache import NoCacheWarning, ensure_cache_location
+
+ensure_cache_location()  # before any module defines a cached kernel
+
 from nbvi import callbacks, config, math
 from nbvi.compiled.explain import explain
 from nbvi.config import floatX_array as floatX
@@ -27,7 +31,7 @@ from nbvi.variational import __all__ as _variational
 
 __version__ = "0.1.0"
 
-__all__ = ["Constant", "Data", "Deterministic", "Minibatch", "Model", "Node", "NotCompiledWarning", "RandomVariable", "SamplingError", "Trace", "callbacks", "clone",
+__all__ = ["Constant", "Data", "Deterministic", "Minibatch", "Model", "NoCacheWarning", "Node", "NotCompiledWarning", "RandomVariable", "SamplingError", "Trace", "callbacks", "clone",
            "config", "draw_model_graph", "effective_sample_size", "explain", "floatX", "math", "model_to_graphviz", "modelcontext", "rhat", "sample", "summary", *_families, *_variational]
 
 

@@ -1,0 +1,65 @@
+"""Where numba keeps nbvi's compiled kernels, when the usual places cannot be written.
+
+numba caches a ``cache=True`` kernel beside its source (``__pycache__``) or in the user's cache directory
+(``~/.cache/numba``); when neither can be written (a read-only install with a read-only HOME: a container,
+a shared HPC module) it refuses to define the kernel at all ("cannot cache function ...: no locator
+available"), so ``import nbvi`` would fail. :func:`ensure_cache_location` then points numba at a temporary
+directory for this process, with one warning: kernels compile in each new process, as without a cache.
+"""
+import os
+import tempfile
+import warnings
+
+
+class NoCacheWarning(UserWarning):
+    """numba's disk cache is not kept between processes (no writable place for it)."""
+
+
+def _writable_directory(path):
+    """Whether ``path`` is (or can be made) a directory in which a file can be created."""
+    try:
+        os.makedirs(path, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError:
+        return False
+    return True
+
+
+def _user_cache_directory():
+    from numba.misc.appdirs import AppDirs
+
+    return AppDirs(appname="numba", appauthor=False).user_cache_dir
+
+
+def ensure_cache_location(package_directory=None, user_directory=None):
+    """Point numba's cache at a temporary directory when it can write neither beside nbvi's sources nor in the
+    user's cache directory, and ``NUMBA_CACHE_DIR`` does not say where; warn once (:class:`NoCacheWarning`).
+
+    Parameters
+    ----------
+    package_directory, user_directory : str, optional
+        The places to try (by default nbvi's ``__pycache__`` and numba's user cache directory).
+
+    Returns
+    -------
+    str or None
+        The temporary directory chosen, or None when numba has a place of its own.
+    """
+    from numba.core import config
+
+    if config.CACHE_DIR:
+        return None
+    if package_directory is None:
+        package_directory = os.path.join(os.path.dirname(os.path.abspath(__file__)), "__pycache__")
+    if _writable_directory(package_directory):
+        return None
+    if _writable_directory(user_directory if user_directory is not None else _user_cache_directory()):
+        return None
+    config.CACHE_DIR = tempfile.mkdtemp(prefix="nbvi-numba-cache-")
+    warnings.warn(
+        f"numba can write its cache neither beside nbvi ({package_directory}) nor in the user's cache "
+        f"directory, so nbvi's kernels are cached in {config.CACHE_DIR} for this process only: each new "
+        f"process compiles them again. Set NUMBA_CACHE_DIR to a writable directory to keep them.",
+        NoCacheWarning, stacklevel=3)
+    return config.CACHE_DIR

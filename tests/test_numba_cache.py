@@ -1,0 +1,69 @@
+"""numba's cache location: nbvi works, with one warning, where numba can write neither beside its sources nor
+in the user's cache directory (a read-only install with a read-only HOME)."""
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from numba.core import config
+
+import nbvi as nbvi_module
+from nbvi.numba_cache import NoCacheWarning, ensure_cache_location
+
+
+@pytest.fixture
+def numba_cache_dir():
+    previous = config.CACHE_DIR
+    yield
+    config.CACHE_DIR = previous
+
+
+def test_no_writable_place_gives_a_temporary_cache_and_one_warning(tmp_path, numba_cache_dir):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")  # a directory cannot be made below a file, whoever runs the test
+    config.CACHE_DIR = ""
+    with pytest.warns(NoCacheWarning, match="NUMBA_CACHE_DIR"):
+        chosen = ensure_cache_location(str(blocker / "pycache"), str(blocker / "user"))
+    assert chosen == config.CACHE_DIR and os.path.isdir(chosen)
+
+
+def test_a_writable_place_or_a_chosen_directory_changes_nothing(tmp_path, numba_cache_dir):
+    config.CACHE_DIR = ""
+    assert ensure_cache_location(str(tmp_path / "pycache"), str(tmp_path / "user")) is None
+    assert config.CACHE_DIR == ""
+    config.CACHE_DIR = str(tmp_path)
+    assert ensure_cache_location("/nonexistent/file/below", "/nonexistent/user") is None
+
+
+def test_nbvi_imports_and_fits_without_a_writable_cache_place(tmp_path):
+    """A copy of nbvi where no __pycache__ can be made (each is a file) and a user cache directory below a
+    file: in a fresh process, import nbvi and a fit work, with one NoCacheWarning."""
+    source = os.path.dirname(os.path.dirname(os.path.abspath(nbvi_module.__file__)))
+    copy = tmp_path / "site"
+    shutil.copytree(os.path.join(source, "nbvi"), copy / "nbvi", ignore=shutil.ignore_patterns("__pycache__"))
+    for folder, _dirs, _files in os.walk(copy / "nbvi"):
+        (Path(folder) / "__pycache__").write_text("")  # blocks numba's cache beside the sources
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    script = textwrap.dedent("""
+        import warnings
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            import nbvi
+            with nbvi.Model() as model:
+                nbvi.Normal("x", 0.0, 1.0)
+            approx = nbvi.fit(50, model=model, progressbar=False, random_seed=1)
+        names = [type(w.message).__name__ for w in caught]
+        assert names.count("NoCacheWarning") == 1, names
+        assert nbvi.__file__.startswith(%r), nbvi.__file__
+        print("ok", len(approx.hist))
+    """ % str(copy))
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    env.update(PYTHONPATH=str(copy), XDG_CACHE_HOME=str(blocker / "cache"), HOME=str(blocker / "home"))
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=600,
+                            cwd=str(tmp_path))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "ok 50" in result.stdout
