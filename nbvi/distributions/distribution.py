@@ -18,6 +18,7 @@ A family subclasses :class:`Distribution` and provides:
 """
 import numpy as np
 
+from nbvi import arguments
 from nbvi.distributions import layout
 from nbvi.graph.evaluate import eval_node
 from nbvi.graph.node import Constant, Node, as_node
@@ -119,7 +120,8 @@ class Distribution:
         if shape is None:
             self.shape = natural
         else:
-            self.shape = (int(shape),) if np.ndim(shape) == 0 else tuple(int(n) for n in shape)
+            sizes = (shape,) if np.ndim(shape) == 0 else tuple(shape)
+            self.shape = tuple(arguments.integer(n, f"{self.describe()}: shape") for n in sizes)
             try:
                 fits = np.broadcast_shapes(natural, self.shape) == self.shape
             except ValueError:

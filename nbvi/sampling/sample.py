@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 
+from nbvi import arguments
 from nbvi.graph.evaluate import Program
 from nbvi.graph.node import Leaf
 from nbvi.interrupts import deferred_interrupt
@@ -78,12 +79,13 @@ def sample(draws=1000, tune=1000, chains=2, random_seed=None, target_accept=0.8,
     """
     model = modelcontext(model)
     for name, value in (("draws", draws), ("tune", tune)):
-        if int(value) != value or value < 0:
-            raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
-    if int(chains) != chains or chains < 1:
-        raise ValueError(f"chains must be a positive integer, got {chains!r}")
-    if not 0.0 < target_accept < 1.0:
+        arguments.integer(value, name)
+    arguments.integer(chains, "chains", minimum=1)
+    if not 0.0 < arguments.number(target_accept, "target_accept") < 1.0:
         raise ValueError(f"target_accept must lie strictly between 0 and 1, got {target_accept!r}")
+    arguments.flag(progressbar, "progressbar")
+    if not isinstance(random_seed, (list, tuple)):
+        arguments.seed(random_seed)
     if init not in INITS:
         raise ValueError(f"init must be one of {INITS}, got {init!r}")
     if int(max_treedepth) != max_treedepth or max_treedepth < 1:
@@ -100,6 +102,11 @@ def sample(draws=1000, tune=1000, chains=2, random_seed=None, target_accept=0.8,
     starts = list(start) if isinstance(start, (list, tuple)) else [start] * chains
     if len(starts) != chains:
         raise ValueError(f"start has {len(starts)} points for {chains} chains")
+    for point in starts:
+        unknown = sorted(set(point or ()) - {rv.name for rv in model.free_RVs})
+        if unknown:
+            raise ValueError(f"start has values for {unknown}, which are not free variables of the model "
+                             f"(those are {[rv.name for rv in model.free_RVs]})")
     starts = [None if s is None else model.flat_from_point(s) for s in starts]
     thetas, stats = [], []
     with deferred_interrupt() as interrupted:  # Ctrl-C: stop after the transition under way, keep the draws

@@ -12,6 +12,7 @@ import sys
 
 import numpy as np
 
+from nbvi import arguments
 from nbvi.data import BatchSchedule
 from nbvi.fused import advi_steps
 from nbvi.fused.optimizers import optimizer_code
@@ -29,6 +30,10 @@ def _start_flat(model, start):
     if start is None:
         return model.initial_point_flat()
     if isinstance(start, dict):
+        unknown = sorted(set(start) - {rv.name for rv in model.free_RVs})
+        if unknown:
+            raise ValueError(f"start has values for {unknown}, which are not free variables of the model "
+                             f"(those are {[rv.name for rv in model.free_RVs]})")
         point = model.initial_point()
         point.update(start)
         return model.flat_from_point(point)
@@ -50,7 +55,7 @@ class Inference:
     def __init__(self, approx, random_seed=None):
         self.approx = approx
         self.model = approx.model
-        self.rng = np.random.default_rng(random_seed)
+        self.rng = np.random.default_rng(arguments.seed(random_seed))
         self._last = None  # (optimizer, state, callbacks) of the last fit, for refine
         self._batches = None  # (minibatch ids, BatchSchedule): kept across fits, so fit(a) + fit(b) = fit(a + b)
 
@@ -76,12 +81,15 @@ class Inference:
         -------
         The approximation.
         """
+        arguments.integer(n, "n")
+        callbacks = arguments.functions(callbacks, "callbacks")  # checked before any step moves anything
+        arguments.flag(progressbar, "progressbar")
         optimizer = adagrad_window() if obj_optimizer is None else obj_optimizer
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"obj_optimizer must be an nbvi optimizer (e.g. nbvi.adam()), got {optimizer!r}")
         self.set_options(**kwargs)
         state = optimizer.init(self.approx.params.size)
-        self._last = (optimizer, state, list(callbacks or []))
+        self._last = (optimizer, state, callbacks)
         return self._run(n, optimizer, state, self._last[2], progressbar)
 
     def refine(self, n, progressbar=True):
@@ -119,9 +127,7 @@ class Inference:
             raise TypeError(f"{type(self).__name__}.fit() got unexpected options {sorted(kwargs)}")
 
     def _run(self, n, optimizer, state, callbacks, progressbar):
-        n = int(n)
-        if n < 0:
-            raise ValueError(f"n must be >= 0, got {n}")
+        n = arguments.integer(n, "n")
         params = self.approx.params
         grad = np.zeros_like(params)
         previous = params.copy()
@@ -293,18 +299,16 @@ class ADVI(Inference):
         model = modelcontext(model)
         # Fix: the approximation used to get the same seed as the fitting noise, so approx.sample() replayed
         # the very normals the first steps used; as SVGD does, give it a seed drawn from this generator.
-        rng = np.random.default_rng(random_seed)
+        rng = np.random.default_rng(arguments.seed(random_seed))
         approx = self.approximation(model, start=_start_flat(model, start), random_seed=rng.integers(2**63))
         super().__init__(approx, rng)
-        self.stl = bool(stl)
+        self.stl = arguments.flag(stl, "stl")
         self.set_options(obj_n_mc=obj_n_mc)
 
     def set_options(self, obj_n_mc=None, **kwargs):
         super().set_options(**kwargs)
         if obj_n_mc is not None:
-            if int(obj_n_mc) < 1:
-                raise ValueError(f"obj_n_mc must be >= 1, got {obj_n_mc}")
-            self.obj_n_mc = int(obj_n_mc)
+            self.obj_n_mc = arguments.integer(obj_n_mc, "obj_n_mc", minimum=1)
             self.noise = _NoiseStream(self.rng, (self.obj_n_mc, self.model.ndim))
             self.theta = np.empty((self.obj_n_mc, self.model.ndim))
 
@@ -390,11 +394,10 @@ class SVGD(Inference):
 
     def __init__(self, n_particles=100, jitter=1.0, model=None, random_seed=None, start=None, temperature=1.0):
         model = modelcontext(model)
-        if int(n_particles) < 1:
-            raise ValueError(f"n_particles must be >= 1, got {n_particles}")
-        if not temperature > 0:
-            raise ValueError(f"temperature must be > 0, got {temperature}")
-        rng = np.random.default_rng(random_seed)
+        n_particles = arguments.integer(n_particles, "n_particles", minimum=1)
+        jitter = arguments.number(jitter, "jitter", minimum=0.0)
+        temperature = arguments.number(temperature, "temperature", minimum=0.0, strictly=True)
+        rng = np.random.default_rng(arguments.seed(random_seed))
         center = _start_flat(model, start)
         particles = center + float(jitter) * rng.standard_normal((int(n_particles), model.ndim))
         super().__init__(Empirical(model, particles, random_seed=rng.integers(2**63)), rng)

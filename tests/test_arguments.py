@@ -1,0 +1,96 @@
+"""Bad arguments, as a user meets them: the call that receives one raises at once, naming it, and leaves
+every object as it was (issue "Reliability")."""
+import numpy as np
+import pytest
+
+import nbvi
+from nbvi import arguments
+
+
+def model():
+    with nbvi.Model() as m:
+        nbvi.Normal("x", 0.0, 1.0)
+        nbvi.HalfNormal("s", 1.0)
+    return m
+
+
+@pytest.mark.parametrize("n, error", [(2.5, ValueError), ("10", TypeError), (None, TypeError), (-1, ValueError),
+                                      (True, TypeError)])
+def test_fit_refuses_a_step_count_that_is_not_a_count(n, error):
+    inference = nbvi.ADVI(model=model(), random_seed=1)
+    before = inference.approx.params.copy()
+    with pytest.raises(error, match="n must be"):
+        inference.fit(n, progressbar=False)
+    np.testing.assert_array_equal(inference.approx.params, before)
+    assert len(inference.approx.hist) == 0
+
+
+def test_an_integral_float_step_count_is_fine():
+    approx = nbvi.fit(1e2, model=model(), random_seed=1, progressbar=False)
+    assert len(approx.hist) == 100
+
+
+def test_a_callback_that_is_not_callable_is_refused_before_any_step():
+    inference = nbvi.ADVI(model=model(), random_seed=1)
+    before = inference.approx.params.copy()
+    with pytest.raises(TypeError, match=r"callbacks\[1\] must be callable"):
+        inference.fit(10, callbacks=[lambda *a: None, 1], progressbar=False)
+    np.testing.assert_array_equal(inference.approx.params, before)
+    with pytest.raises(TypeError, match="callbacks must be a list"):
+        inference.fit(10, callbacks=lambda *a: None, progressbar=False)
+
+
+@pytest.mark.parametrize("stl", ["no", 1, None])
+def test_stl_must_be_a_bool(stl):
+    with pytest.raises(TypeError, match="stl must be True or False"):
+        nbvi.ADVI(model=model(), stl=stl)
+
+
+@pytest.mark.parametrize("options, match", [({"jitter": np.nan}, "jitter must be finite"),
+                                            ({"jitter": -1.0}, "jitter must be >= 0"),
+                                            ({"n_particles": 2.5}, "n_particles must be an integer"),
+                                            ({"n_particles": 0}, "n_particles must be >= 1"),
+                                            ({"temperature": 0.0}, "temperature must be > 0")])
+def test_svgd_options_are_checked_when_it_is_built(options, match):
+    with pytest.raises((TypeError, ValueError), match=match):
+        nbvi.SVGD(model=model(), **options)
+
+
+@pytest.mark.parametrize("seed", ["abc", 1.5, -3])
+def test_a_random_seed_that_numpy_cannot_use_is_named(seed):
+    with pytest.raises((TypeError, ValueError), match="random_seed"):
+        nbvi.ADVI(model=model(), random_seed=seed)
+    with pytest.raises((TypeError, ValueError), match="random_seed"):
+        nbvi.sample(10, tune=10, chains=1, model=model(), random_seed=seed, progressbar=False)
+
+
+def test_a_typo_in_start_is_named_in_fit_and_sample():
+    with pytest.raises(ValueError, match=r"\['xx'\].*not free variables"):
+        nbvi.fit(10, model=model(), start={"xx": 1.0}, progressbar=False)
+    with pytest.raises(ValueError, match=r"\['xx'\].*not free variables"):
+        nbvi.sample(10, tune=10, chains=1, model=model(), start={"xx": 1.0}, progressbar=False)
+
+
+@pytest.mark.parametrize("options, match", [({"target_accept": "0.8"}, "target_accept must be a number"),
+                                            ({"draws": 10.5}, "draws must be an integer"),
+                                            ({"chains": 0}, "chains must be >= 1"),
+                                            ({"progressbar": "yes"}, "progressbar must be True or False")])
+def test_sample_checks_its_options(options, match):
+    kwargs = dict(draws=10, tune=10, chains=1, progressbar=False) | options
+    with pytest.raises((TypeError, ValueError), match=match):
+        nbvi.sample(model=model(), **kwargs)
+
+
+@pytest.mark.parametrize("shape", [2.5, (2, 1.5), -1, "3"])
+def test_a_shape_that_is_not_made_of_counts_is_refused_naming_the_variable(shape):
+    with nbvi.Model():
+        with pytest.raises((TypeError, ValueError), match="'x': shape"):
+            nbvi.Normal("x", 0.0, 1.0, shape=shape)
+
+
+def test_the_checks_themselves():
+    assert arguments.integer(3.0, "k") == 3 and isinstance(arguments.integer(np.int64(2), "k"), int)
+    assert arguments.number(np.float32(0.5), "a", minimum=0.0) == 0.5
+    assert arguments.functions(None, "f") == [] and arguments.flag(np.bool_(True), "b") is True
+    rng = np.random.default_rng(0)
+    assert arguments.seed(rng) is rng and arguments.seed([1, 2]) == [1, 2]
