@@ -94,3 +94,13 @@ def test_the_checks_themselves():
     assert arguments.functions(None, "f") == [] and arguments.flag(np.bool_(True), "b") is True
     rng = np.random.default_rng(0)
     assert arguments.seed(rng) is rng and arguments.seed([1, 2]) == [1, 2]
+
+
+def test_parameter_errors_name_the_variable():
+    with nbvi.Model():
+        with pytest.raises(ValueError, match="Normal variable 'y': tau must be > 0"):
+            nbvi.Normal("y", 0.0, tau=-1.0)
+        with pytest.raises(ValueError, match="Binomial variable 'k': n must be non-negative integers"):
+            nbvi.Binomial("k", n=2.5, p=0.5, observed=1)
+        with pytest.raises(ValueError, match="HalfNormal variable 'h': give only one of sigma, sd and tau"):
+            nbvi.HalfNormal("h", sigma=1.0, tau=1.0)

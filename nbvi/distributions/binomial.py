@@ -52,21 +52,22 @@ def binomial_kernel(y, n, p):
     return logp, g_y, g_n, g_p
 
 
-def _trials(n):
-    """The number of trials as a float array, checked: a constant array of non-negative integers."""
+def _trials(n, family="Binomial"):
+    """The number of trials as a float array, checked: a constant array of non-negative integers.
+    ``family`` names the variable in the errors."""
     if isinstance(n, Node):
         if not isinstance(n, Constant):
             raise TypeError(
-                f"Binomial: n must be a constant array of non-negative integers (the number of trials), "
+                f"{family}: n must be a constant array of non-negative integers (the number of trials), "
                 f"not a graph node ({n!r}); it has no gradient"
             )
         n = n.data
     n = np.asarray(n)
     if n.dtype.kind not in "iufb":
-        raise TypeError(f"Binomial: n must be an array of non-negative integers, got dtype {n.dtype}")
+        raise TypeError(f"{family}: n must be an array of non-negative integers, got dtype {n.dtype}")
     n = n.astype(np.float64)
     if not np.all(np.isfinite(n) & (n >= 0) & (n == np.floor(n))):
-        raise ValueError(f"Binomial: n must be non-negative integers (the number of trials), got {n}")
+        raise ValueError(f"{family}: n must be non-negative integers (the number of trials), got {n}")
     return n
 
 
@@ -86,7 +87,7 @@ class Binomial(Distribution):
     kernel = staticmethod(binomial_kernel)
 
     def __init__(self, n, p):
-        self.set_params(n=_trials(n), p=p)
+        self.set_params(n=_trials(n, self.describe()), p=p)
 
     def check(self, n, p):
         require((p >= 0) & (p <= 1), f"p must be in [0, 1], got {p}")

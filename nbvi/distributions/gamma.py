@@ -117,7 +117,7 @@ class Gamma(Distribution):
     rows_kernel = staticmethod(gamma_rows_kernel)
 
     def __init__(self, alpha=None, beta=None, mu=None, sigma=None, sd=None):
-        sigma = resolve_sigma(sigma, sd, family="Gamma")
+        sigma = resolve_sigma(sigma, sd, family=self.describe())
         if alpha is not None and beta is not None and mu is None and sigma is None:
             self.set_params(alpha=alpha, beta=beta)
         elif alpha is None and beta is None and mu is not None and sigma is not None:

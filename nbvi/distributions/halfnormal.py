@@ -102,7 +102,7 @@ class HalfNormal(Distribution):
     rows_kernel = staticmethod(halfnormal_rows_kernel)
 
     def __init__(self, sigma=None, sd=None, tau=None):
-        self.set_params(sigma=resolve_sigma(sigma, sd, tau, default=1.0, family="HalfNormal"))
+        self.set_params(sigma=resolve_sigma(sigma, sd, tau, default=1.0, family=self.describe()))
 
     def check(self, sigma):
         require(sigma > 0, f"sigma must be > 0, got {sigma}")

@@ -126,7 +126,7 @@ class LogNormal(Distribution):
     rows_kernel = staticmethod(lognormal_rows_kernel)
 
     def __init__(self, mu=0.0, sigma=None, sd=None, tau=None):
-        self.set_params(mu=mu, sigma=resolve_sigma(sigma, sd, tau, default=1.0, family="LogNormal"))
+        self.set_params(mu=mu, sigma=resolve_sigma(sigma, sd, tau, default=1.0, family=self.describe()))
 
     def check(self, mu, sigma):
         require(sigma > 0, f"sigma must be > 0, got {sigma}")

@@ -161,7 +161,7 @@ class NormalMixture(Distribution):
     support = "real"
 
     def __init__(self, w, mu, sigma=None, sd=None, tau=None):
-        self.set_params(w=w, mu=mu, sigma=resolve_sigma(sigma, sd, tau, default=1.0, family="NormalMixture"))
+        self.set_params(w=w, mu=mu, sigma=resolve_sigma(sigma, sd, tau, default=1.0, family=self.describe()))
         counts = {k: _components(n) for k, n in self.param_nodes.items()}
         self.n_components = max(counts.values())
         if any(c not in (1, self.n_components) for c in counts.values()):

@@ -285,7 +285,7 @@ class Normal(Distribution):
     rows_kernel = staticmethod(normal_rows_kernel)
 
     def __init__(self, mu=0.0, sigma=None, sd=None, tau=None):
-        self.set_params(mu=mu, sigma=resolve_sigma(sigma, sd, tau, default=1.0))
+        self.set_params(mu=mu, sigma=resolve_sigma(sigma, sd, tau, default=1.0, family=self.describe()))
 
     def check(self, mu, sigma):
         require(sigma > 0, f"sigma must be > 0, got {sigma}")

@@ -149,7 +149,7 @@ class StudentT(Distribution):
                 lam = np.asarray(lam, dtype=np.float64)
                 require(lam > 0, f"{self.describe()}: lam must be > 0, got {lam}")
             sigma = lam**-0.5
-        self.set_params(nu=nu, mu=mu, sigma=resolve_sigma(sigma, sd, default=1.0, family="StudentT"))
+        self.set_params(nu=nu, mu=mu, sigma=resolve_sigma(sigma, sd, default=1.0, family=self.describe()))
 
     def check(self, nu, mu, sigma):
         require(nu > 0, f"nu must be > 0, got {nu}")
