@@ -141,6 +141,9 @@ class Beta(Distribution):
         require(alpha > 0, f"alpha must be > 0, got {alpha}")
         require(beta > 0, f"beta must be > 0, got {beta}")
 
+    def in_support(self, value):
+        return (value > 0.0) & (value < 1.0)
+
     def moment(self, alpha, beta):
         return alpha / (alpha + beta)
 

@@ -149,6 +149,20 @@ class Distribution:
     def check(self, **values):
         """Validate known parameter values; families override it. Raise ValueError with the reason."""
 
+    def in_support(self, value):
+        """A boolean array saying which elements of an observed ``value`` lie in the support, or None when
+        the family has nothing to check beyond finite numbers; families with a bounded support override it."""
+        return None
+
+    def check_observed(self, value):
+        """Raise ValueError naming the first element of an observed ``value`` outside the support."""
+        value = np.asarray(value, dtype=np.float64)
+        inside = self.in_support(value)
+        if inside is not None and not np.all(inside):
+            first = tuple(int(i) for i in np.argwhere(~np.broadcast_to(inside, value.shape))[0])
+            raise ValueError(f"observed value {float(value[first])} at index {first} is outside the support "
+                             f"{self.support} ({np.size(inside) - np.count_nonzero(inside)} such values)")
+
     # -- properties the model uses -------------------------------------------------------------------------
     def default_transform(self):
         """The transform to unconstrained space for a latent variable, or None for real support."""

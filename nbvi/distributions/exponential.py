@@ -104,6 +104,9 @@ class Exponential(Distribution):
     def check(self, lam):
         require(lam > 0, f"lam must be > 0, got {lam}")
 
+    def in_support(self, value):
+        return value >= 0.0
+
     def moment(self, lam):
         return 1.0 / lam
 

@@ -59,6 +59,9 @@ class HalfFlat(_Improper):
     def __init__(self):
         self.set_params()
 
+    def in_support(self, value):
+        return value > 0.0
+
     def moment(self):
         return 1.0
 

@@ -135,6 +135,9 @@ class Gamma(Distribution):
         require(alpha > 0, f"alpha must be > 0, got {alpha}")
         require(beta > 0, f"beta must be > 0, got {beta}")
 
+    def in_support(self, value):
+        return value > 0.0
+
     def moment(self, alpha, beta):
         return alpha / beta
 

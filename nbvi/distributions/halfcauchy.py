@@ -115,6 +115,9 @@ class HalfCauchy(Distribution):
     def check(self, beta):
         require(beta > 0, f"beta must be > 0, got {beta}")
 
+    def in_support(self, value):
+        return value >= 0.0
+
     def moment(self, beta):
         return beta  # the median (there is no mean)
 

@@ -107,6 +107,9 @@ class HalfNormal(Distribution):
     def check(self, sigma):
         require(sigma > 0, f"sigma must be > 0, got {sigma}")
 
+    def in_support(self, value):
+        return value >= 0.0
+
     def moment(self, sigma):
         return sigma
 

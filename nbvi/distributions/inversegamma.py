@@ -120,6 +120,9 @@ class InverseGamma(Distribution):
         require(alpha > 0, f"alpha must be > 0, got {alpha}")
         require(beta > 0, f"beta must be > 0, got {beta}")
 
+    def in_support(self, value):
+        return value > 0.0
+
     def moment(self, alpha, beta):
         # the mean beta / (alpha - 1) where it exists (alpha > 1), else the mode beta / (alpha + 1), as PyMC
         has_mean = alpha > 1.0

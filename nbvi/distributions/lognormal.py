@@ -131,6 +131,9 @@ class LogNormal(Distribution):
     def check(self, mu, sigma):
         require(sigma > 0, f"sigma must be > 0, got {sigma}")
 
+    def in_support(self, value):
+        return value > 0.0
+
     def moment(self, mu, sigma):
         return np.exp(mu + 0.5 * sigma**2)  # the mean, as PyMC
 

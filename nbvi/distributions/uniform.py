@@ -112,6 +112,12 @@ class Uniform(Distribution):
     def check(self, lower, upper):
         require(lower < upper, f"lower must be < upper, got lower={lower}, upper={upper}")
 
+    def in_support(self, value):
+        known = self.constant_values()
+        if known is None:  # bounds from the graph: the log-density says -inf where they are not met
+            return None
+        return (value >= known["lower"]) & (value <= known["upper"])
+
     def moment(self, lower, upper):
         return 0.5 * (lower + upper)
 
