@@ -34,7 +34,15 @@ class Data(Leaf):
     @staticmethod
     def _checked(value, name):
         array = np.array(value)  # a copy
-        if array.dtype.kind in "fc" or array.dtype == object:
+        label = f"Data {name}" if name else "Data"
+        if array.dtype == object:
+            try:
+                array = array.astype(np.float64)
+            except (TypeError, ValueError):
+                raise TypeError(f"{label}: the value must be numbers, got {value!r}") from None
+        if array.dtype.kind not in "biuf":  # (complex numbers would lose their imaginary part)
+            raise TypeError(f"{label}: the value must be real numbers, got dtype {array.dtype}")
+        if array.dtype.kind == "f":
             array = array.astype(np.float64)
         if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
             raise ValueError(f"Data {name or ''}: the value contains NaN or inf".replace("  ", " "))
@@ -64,9 +72,13 @@ class Data(Leaf):
         return self._value.copy()
 
     def set_value(self, value):
-        """Replace the value by a copy of ``value`` (same rank and column sizes; the rows may change)."""
+        """Replace the value by a copy of ``value`` (same rank and column sizes; the rows may change; floats
+        for floats, integers or booleans for integers)."""
         array = self._checked(value, self.name)
         self._check_sizes(array)
+        if (array.dtype.kind == "f") != (self.dtype.kind == "f"):
+            raise TypeError(f"Data {self.name or ''}: new value has dtype {array.dtype}, the graph was built for "
+                            f"{self.dtype}".replace("Data :", "Data:"))
         self._store(array)
 
     def value(self):

@@ -22,6 +22,7 @@ from nbvi.data import Minibatch, depends_on_minibatch
 from nbvi.graph.evaluate import Program, eval_node
 from nbvi.graph.node import Constant, Leaf, Node
 from nbvi.graph.ops import add_n, reshape
+from nbvi.transforms import Transform
 
 _context = threading.local()
 
@@ -171,7 +172,10 @@ class Model:
                 )
             if total_size is not None:
                 raise ValueError(f"total_size of '{name}' is meaningful only for observed variables")
-            transform = dist.default_transform() if transform == "default" else transform
+            transform = dist.default_transform() if isinstance(transform, str) and transform == "default" else transform
+            if transform is not None and not isinstance(transform, Transform):
+                raise TypeError(f"transform of '{name}' must be None, \"default\" or a transform of nbvi.transforms "
+                                f"(e.g. nbvi.transforms.log), got {transform!r}")
             rv = RandomVariable(name, dist, self, transform=transform)
             self.free_RVs.append(rv)
         else:
@@ -200,8 +204,10 @@ class Model:
             node = observed
         else:
             array = np.asarray(observed)
-            if array.dtype == object:
-                raise TypeError(f"observed data of '{name}' must be numeric, got dtype object")
+            if array.dtype.kind not in "biuf":
+                raise TypeError(f"observed data of '{name}' must be real numbers, got dtype {array.dtype}")
+            if array.size == 0:
+                raise ValueError(f"observed data of '{name}' is empty")
             if array.dtype.kind in "fc" and not np.all(np.isfinite(array)):
                 bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
                 raise ValueError(f"observed data of {family} variable '{name}' contains {bad} NaN or inf values")

@@ -104,3 +104,31 @@ def test_parameter_errors_name_the_variable():
             nbvi.Binomial("k", n=2.5, p=0.5, observed=1)
         with pytest.raises(ValueError, match="HalfNormal variable 'h': give only one of sigma, sd and tau"):
             nbvi.HalfNormal("h", sigma=1.0, tau=1.0)
+
+
+@pytest.mark.parametrize("data, error, match", [(np.array(["a", "b"]), TypeError, "real numbers"),
+                                                (np.array([1 + 2j]), TypeError, "real numbers"),
+                                                (np.array([]), ValueError, "is empty")])
+def test_observed_data_must_be_real_numbers_and_not_empty(data, error, match):
+    with nbvi.Model():
+        with pytest.raises(error, match=f"observed data of 'y'.*{match}"):
+            nbvi.Normal("y", 0.0, 1.0, observed=data)
+
+
+def test_data_takes_real_numbers_of_its_own_kind():
+    with pytest.raises(TypeError, match="Data X: the value must be real numbers"):
+        nbvi.Data(np.array(["a"]), name="X")
+    with pytest.raises(TypeError, match="real numbers"):
+        nbvi.Data(np.array([1j]))
+    x = nbvi.Data(np.arange(3.0), name="X")
+    with pytest.raises(TypeError, match="real numbers"):
+        x.set_value(["a", "b", "c"])
+    with pytest.raises(TypeError, match="dtype int64, the graph was built for float64"):
+        x.set_value(np.arange(3))
+    np.testing.assert_array_equal(x.get_value(), np.arange(3.0))  # left as it was
+
+
+def test_a_transform_that_is_not_one_is_named():
+    with nbvi.Model():
+        with pytest.raises(TypeError, match="transform of 'x' must be None"):
+            nbvi.HalfNormal("x", 1.0, transform="nonsense")
