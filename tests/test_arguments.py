@@ -132,3 +132,33 @@ def test_a_transform_that_is_not_one_is_named():
     with nbvi.Model():
         with pytest.raises(TypeError, match="transform of 'x' must be None"):
             nbvi.HalfNormal("x", 1.0, transform="nonsense")
+
+
+def test_a_model_without_free_variables_has_nothing_to_fit():
+    with nbvi.Model() as empty:
+        nbvi.Normal("y", 0.0, 1.0, observed=np.array([0.1]))
+    for method in ("advi", "svgd"):
+        with pytest.raises(ValueError, match="no free variables"):
+            nbvi.fit(10, method=method, model=empty, progressbar=False)
+
+
+def test_sample_node_checks_its_replacements():
+    X = nbvi.Data(np.ones(3), name="X")
+    other = nbvi.Data(np.ones(3), name="other")
+    with nbvi.Model() as m:
+        w = nbvi.Normal("w", 0.0, 1.0)
+        nbvi.Normal("y", w * X, 1.0, observed=np.zeros(3))
+    approx = nbvi.fit(10, model=m, random_seed=1, progressbar=False)
+    prediction = w * X
+    with pytest.raises(TypeError, match="must be a dict"):
+        approx.sample_node(prediction, more_replacements=[(X, np.zeros(3))])
+    with pytest.raises(TypeError, match="must be a graph node"):
+        approx.sample_node(prediction, more_replacements={"X": np.zeros(3)})
+    with pytest.raises(ValueError, match="not in the graph"):
+        approx.sample_node(prediction, more_replacements={other: np.zeros(3)})
+    with pytest.raises(ValueError, match="NaN or inf"):
+        approx.sample_node(prediction, more_replacements={X: np.array([0.0, np.nan, 1.0])})
+    with pytest.raises(ValueError, match="size must be >= 1"):
+        approx.sample_node(prediction, size=0)
+    swapped = approx.sample_node(prediction, more_replacements={X: np.zeros(3)}).eval()
+    assert np.all(swapped == 0.0)

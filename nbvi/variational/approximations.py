@@ -16,9 +16,10 @@ import math
 import numpy as np
 from numba import njit
 
+from nbvi import arguments
 from nbvi.graph.clone import clone
 from nbvi.graph.evaluate import Program
-from nbvi.graph.node import Leaf
+from nbvi.graph.node import Leaf, Node
 from nbvi.trace import Trace
 
 HALF_LOG_2PI_E = 0.5 * (1.0 + math.log(2.0 * math.pi))  # entropy of N(0, 1)
@@ -144,8 +145,25 @@ class Approximation:
         -------
         Node
         """
-        if more_replacements:
-            node = clone(node, more_replacements)
+        if not isinstance(node, Node):
+            raise TypeError(f"sample_node needs a graph node, got {type(node).__name__}")
+        if size is not None:
+            size = arguments.integer(size, "size", minimum=1)
+        if more_replacements is not None:
+            if not isinstance(more_replacements, dict):
+                raise TypeError(f"more_replacements must be a dict {{node: replacement}}, got "
+                                f"{type(more_replacements).__name__}")
+            reachable = _ancestors(node)
+            for key, value in more_replacements.items():
+                if not isinstance(key, Node):
+                    raise TypeError(f"more_replacements: the key {key!r} must be a graph node (e.g. the Data to "
+                                    f"replace), not {type(key).__name__}")
+                if id(key) not in reachable:
+                    raise ValueError(f"more_replacements: {key!r} is not in the graph of the node to sample")
+                if not isinstance(value, Node) and not np.all(np.isfinite(np.asarray(value, dtype=np.float64))):
+                    raise ValueError(f"more_replacements: the value for {key!r} contains NaN or inf")
+            if more_replacements:
+                node = clone(node, more_replacements)
         return SampledNode(self, node, size)
 
     def variables_with_bad_params(self):
@@ -303,3 +321,17 @@ class Empirical(Approximation):
     def entropy(self):
         """H[q] estimated as -mean log q(particle) under the kernel density estimate (see ``logq``)."""
         return -float(np.mean(self.logq(self.histogram)))
+
+
+def _ancestors(node):
+    """ids of ``node`` and of every node it is computed from (an observed variable's data and a minibatch's
+    array included)."""
+    seen, stack = set(), [node]
+    while stack:
+        current = stack.pop()
+        if id(current) not in seen:
+            seen.add(id(current))
+            stack.extend(current.inputs)
+            stack.extend(x for x in (getattr(current, "observed", None), getattr(current, "shared", None))
+                         if isinstance(x, Node))
+    return seen
