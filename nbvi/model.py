@@ -96,6 +96,13 @@ def total_size_scale(total_size, name, shape):
             raise ValueError(f"total_size of '{name}' must hold positive ints or None, got {total_size}")
     axes = [(i, s) for i, s in enumerate(head) if s is not None]
     axes += [(len(shape) - len(tail) + i, s) for i, s in enumerate(tail) if s is not None]
+    for axis, total in axes:
+        if total < shape[axis]:
+            raise ValueError(
+                f"total_size {total_size} of '{name}' is smaller than the observed value along axis {axis} "
+                f"({shape[axis]} of shape {shape}): total_size is the size of the full data, which the "
+                f"batch is drawn from"
+            )
 
     def scale(value_shape):
         factor = 1.0

@@ -162,3 +162,14 @@ def test_sample_node_checks_its_replacements():
         approx.sample_node(prediction, size=0)
     swapped = approx.sample_node(prediction, more_replacements={X: np.zeros(3)}).eval()
     assert np.all(swapped == 0.0)
+
+
+def test_a_total_size_smaller_than_the_batch_is_refused():
+    data = np.random.default_rng(0).normal(size=(100, 2))
+    with nbvi.Model():
+        mu = nbvi.Normal("mu", 0.0, 1.0)
+        batch = nbvi.Minibatch(data, batch_size=25)
+        with pytest.raises(ValueError, match=r"total_size 10 of 'y' is smaller .* axis 0 \(25"):
+            nbvi.Normal("y", mu, 1.0, observed=batch, total_size=10)
+        with pytest.raises(ValueError, match="smaller"):
+            nbvi.Normal("z", mu, 1.0, observed=batch, total_size=(100, 1))
