@@ -53,8 +53,7 @@ def normal_row_sums(data, rows, lo, hi, shift, sums):
 
     Memory decides the loop. Consecutive rows (full data) stream best one row at a time. Rows drawn at
     random from a large array (a minibatch) come one by one from main memory, so eight are read per pass to
-    keep eight in flight. On the 2-core machine, 40,000 consecutive rows: 2.3 ms one at a time, 4.7 ms
-    eight at a time; 500 random rows: 71 us eight at a time, 115 us one at a time.
+    keep eight in flight (docs/benchmarks.md has the measurements that chose this).
     """
     n_cols = data.shape[1]
     s1 = np.zeros(n_cols)  # local accumulators: the compiler knows they alias nothing

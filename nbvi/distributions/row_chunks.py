@@ -4,9 +4,7 @@ A block of upcoming minibatches is S sets of R rows drawn at random from an (N, 
 by set reads S R rows from main memory in random order (W6: 128,000 rows of 800 bytes per block of 256
 steps, 100 MB from a 32 MB array), and the processor waits on every row. Sorted by *chunk* (a power of
 two of consecutive rows, about 2 MB), the same sums read each chunk while it is in the cache: one pass over
-the parts of the array the block uses, for every set at once. On the 2-core machine, the W6 statistics took
-20 - 28 us per batch this way against 32 - 35 us set by set while the machine was quiet, and 33 - 42 us
-against 60 - 68 us while it was busy, plus 4 - 6 us for the sort (docs/benchmarks.md, session 4).
+the parts of the array the block uses, for every set at once (the measurements are in docs/benchmarks.md).
 
 :func:`pairs_by_chunk` is the sort: a counting sort of the pairs (set s, row) by chunk, stable, so that
 within a chunk the pairs keep the order of s, then of the rows within the set. The order does not depend on

@@ -3,8 +3,7 @@
 Most models are a sum of log-density terms of scalar families whose values and parameters are free
 variables, constants or data (``mu ~ Normal(0, 10); sd ~ HalfNormal(1); y ~ Normal(mu, sd, observed=...)``).
 For those, the generic graph walk (:class:`~nbvi.graph.evaluate.Program`) spends most of its time in
-Python around the kernels: about 40 us per call for two terms, more than the arithmetic of a whole
-ADVI step. A fused density describes such a model once, as arrays, and evaluates it with
+Python around the kernels, more than the arithmetic of a whole ADVI step. A fused density describes such a model once, as arrays, and evaluates it with
 :func:`~nbvi.fused.kernel.fused_logp_dlogp`: a single call does the transforms, every term and the
 chain rule back to theta.
 

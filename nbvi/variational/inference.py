@@ -187,8 +187,8 @@ class Inference:
         finally:
             self.approx.hist = np.concatenate([self.approx.hist, losses.values[:done]])
             bar.close(interrupted=done < n)
-        # Fix: the loop checks losses only, so a last update with a NaN gradient (finite loss) used to end the
-        # fit with NaN parameters and no error; check the parameters once the loop is over.
+        # the loop checks losses only: a last update with a NaN gradient (and a finite loss) would leave NaN
+        # parameters, so check them once the loop is over
         if done and not np.all(np.isfinite(params)):
             self._fail(offset + done + 1, params, previous, grad)
         return self.approx
@@ -204,8 +204,8 @@ class Inference:
         if not bad:
             bad = self._variables_with_bad_gradient(grad)
         if not bad:
-            # Fix: parameters and gradient can all be finite while the loss is not (e.g. log sigma = -1e108
-            # gives sigma = 0): the last update caused it, so name the variable whose parameters it moved most.
+            # parameters and gradient can all be finite while the loss is not (e.g. log sigma = -1e108 gives
+            # sigma = 0): the last update caused it, so name the variable whose parameters it moved most
             bad = self._variables_that_moved_most(params, previous)
         params[:] = previous
         which = ", ".join(f"'{name}'" for name in bad) if bad else "(every parameter is finite)"
@@ -223,8 +223,8 @@ class Inference:
         return [name for name, change in largest.items() if change == top] if top > 0 else []
 
     def _variables_with_bad_gradient(self, grad):
-        # Fix: the gradient has the layout of ``params``; reading it as rows of ndim misattributed FullRank's
-        # L_tril entries (and dropped some) once ndim > 2, so split it the way the parameters are split.
+        # the gradient has the layout of ``params`` (FullRank's L_tril entries included): split it the way the
+        # parameters are split
         return [name for name, g in self.approx.per_variable(grad).items() if not np.all(np.isfinite(g))]
 
 
@@ -299,8 +299,8 @@ class ADVI(Inference):
 
     def __init__(self, model=None, random_seed=None, start=None, obj_n_mc=1, stl=False):
         model = modelcontext(model)
-        # Fix: the approximation used to get the same seed as the fitting noise, so approx.sample() replayed
-        # the very normals the first steps used; as SVGD does, give it a seed drawn from this generator.
+        # the approximation gets a seed drawn from this generator (as SVGD's), so that approx.sample() does not
+        # replay the normals of the first steps
         rng = np.random.default_rng(arguments.seed(random_seed))
         approx = self.approximation(model, start=_start_flat(model, start), random_seed=rng.integers(2**63))
         super().__init__(approx, rng)
