@@ -34,8 +34,7 @@ TERM_COLUMNS = FIRST_OPERAND + 4 * OPERANDS
 
 # Operands are decoded in the loop bodies below, not by helper functions taking ``term``, ``x``, ``consts`` and
 # ``index``: for a helper that branches, numba keeps an atomic reference-count increment and decrement per
-# array argument and call, which on the 2-core machine made a cheap term three times slower (about 70 ns per
-# element instead of 25). For the same reason the term functions read their row of ``terms`` in place and
+# array argument and call, which made a cheap term about three times slower (docs/fused.md). For the same reason the term functions read their row of ``terms`` in place and
 # get their scratch arrays from the caller: a view or an allocation per call costs a term of one element
 # more than its arithmetic.
 
