@@ -15,8 +15,8 @@ from nbvi.fused.optimizers import optimizer_step
 from nbvi.variational.advi import (
     fullrank_loss_grad,
     fullrank_theta,
+    meanfield_draws,
     meanfield_loss_grad_given_sigma,
-    meanfield_sigma,
 )
 
 
@@ -28,10 +28,7 @@ def tape_meanfield_step(params, eps, stl, theta, transform, lower, upper, code, 
     draws, ndim = eps.shape
     sigma = np.empty(ndim)
     dsigma_drho = np.empty(ndim)
-    sum_log_sigma = meanfield_sigma(params, sigma, dsigma_drho)
-    for s in range(draws):
-        for i in range(ndim):
-            theta[s, i] = params[i] + sigma[i] * eps[s, i]
+    sum_log_sigma = meanfield_draws(params, eps, theta, sigma, dsigma_drho)
     logp = np.empty(draws)
     dlogp = np.empty(theta.shape)
     tape_logp_dlogp(theta, transform, lower, upper, code, fparams, micro, mparams, index, n_registers, w, n_dynamic,

@@ -16,8 +16,8 @@ from nbvi.fused.optimizers import optimizer_step
 from nbvi.variational.advi import (
     fullrank_loss_grad,
     fullrank_theta,
+    meanfield_draws,
     meanfield_loss_grad_given_sigma,
-    meanfield_sigma,
 )
 
 
@@ -29,10 +29,7 @@ def fused_meanfield_step(params, eps, stl, theta, transform, lower, upper, terms
     draws, ndim = eps.shape
     sigma = np.empty(ndim)
     dsigma_drho = np.empty(ndim)
-    sum_log_sigma = meanfield_sigma(params, sigma, dsigma_drho)
-    for s in range(draws):
-        for i in range(ndim):
-            theta[s, i] = params[i] + sigma[i] * eps[s, i]
+    sum_log_sigma = meanfield_draws(params, eps, theta, sigma, dsigma_drho)
     logp = np.empty(draws)
     dlogp = np.empty(theta.shape)
     fused_logp_dlogp(theta, transform, lower, upper, terms, scales, consts, index, stats, logp, dlogp)

@@ -73,15 +73,23 @@ def meanfield_sigma(params, sigma, dsigma_drho):
     return np.sum(log_sigma)
 
 
+@njit(cache=True, error_model="numpy")
+def meanfield_draws(params, eps, theta, sigma, dsigma_drho):
+    """theta_s = mu + sigma * eps_s for eps (S, ndim) into theta (S, ndim), with sigma = softplus(rho) and
+    d sigma / d rho written into ``sigma`` and ``dsigma_drho`` (ndim,) for the loss gradient; returns
+    sum_i log sigma_i (see :func:`meanfield_sigma`)."""
+    sum_log_sigma = meanfield_sigma(params, sigma, dsigma_drho)
+    for s in range(eps.shape[0]):
+        for i in range(eps.shape[1]):
+            theta[s, i] = params[i] + sigma[i] * eps[s, i]
+    return sum_log_sigma
+
+
 @njit(cache=True)
 def meanfield_theta(params, eps, theta):
     """theta_s = mu + softplus(rho) * eps_s for eps (S, ndim), into theta (S, ndim)."""
     ndim = eps.shape[1]
-    sigma = np.empty(ndim)
-    meanfield_sigma(params, sigma, np.empty(ndim))
-    for s in range(eps.shape[0]):
-        for i in range(ndim):
-            theta[s, i] = params[i] + sigma[i] * eps[s, i]
+    meanfield_draws(params, eps, theta, np.empty(ndim), np.empty(ndim))
 
 
 # error_model="numpy": a zero sigma (rho below about -745) or a zero diagonal of L must give inf/NaN, which the
