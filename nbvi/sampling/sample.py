@@ -195,19 +195,22 @@ def run_chain(model, draws, tune, rng, target_accept=0.8, init="jitter+adapt_dia
     return theta[:made], stats
 
 
-def _compiled_trajectory(model):
-    """The model's whole-trajectory entry point (its compiled density's ``nuts_trajectory()``), or None: a
-    model that follows only the contract of ARCHITECTURE.md, or one whose density has none."""
+def _compiled_density(model):
+    """The model's compiled density, or None (a model that follows only the contract of ARCHITECTURE.md has
+    none)."""
     find = getattr(model, "compiled_density", None)
-    density = find() if find is not None else None
+    return find() if find is not None else None
+
+
+def _compiled_trajectory(model):
+    """The model's whole-trajectory entry point (its compiled density's ``nuts_trajectory()``), or None."""
+    density = _compiled_density(model)
     return density.nuts_trajectory() if density is not None else None
 
 
 def _compiled_draws(model):
     """The model's compiled runner of NUTS draws (its compiled density's ``nuts_draws()``), or None."""
-    find = getattr(model, "compiled_density", None)
-    density = find() if find is not None else None
-    runner = getattr(density, "nuts_draws", None)
+    runner = getattr(_compiled_density(model), "nuts_draws", None)
     return runner() if runner is not None else None
 
 
