@@ -11,7 +11,7 @@ from nbvi.compiled import advi_steps
 from nbvi.compiled.interpreter import tape_logp_dlogp, tape_logp_dlogp_parallel
 from nbvi.compiled.lowering import Tape, Unsupported
 from nbvi.fused.advi_steps import MEANFIELD
-from nbvi.fused.density import Refusal, _unchanged
+from nbvi.fused.density import Refusal, data_unchanged
 
 # Points per call from which they are evaluated in parallel, one part per thread (each point costs a few
 # microseconds or more: below this a parallel region's start costs more than it saves)
@@ -43,14 +43,17 @@ class CompiledDensity:
     def build(cls, model):
         """The compiled density of ``model``, or a :class:`~nbvi.fused.density.Refusal` (false in a test)
         saying why the tape cannot run it."""
+        tape = Tape.__new__(Tape)
+        tape.watched = {}
         try:
-            return cls(Tape(model))
-        except Unsupported as why:
-            return Refusal(str(why), {}, expected=why.expected)
+            tape.__init__(model)
+        except Unsupported as why:  # (a set_value of the data seen so far makes the model look again)
+            return Refusal(str(why), tape.watched, expected=why.expected)
+        return cls(tape)
 
     def is_current(self):
         """Whether every data value the tape copied is still the data's value (no ``set_value`` since)."""
-        return _unchanged(self.watched)
+        return data_unchanged(self.watched)
 
     def _refresh(self):
         """Recompute the values that read a Minibatch (its batch changes between calls); their terms' sum."""

@@ -123,6 +123,8 @@ class Tape:
 
     def __init__(self, model):
         program, layout, ndim = model._joint()
+        self.watched = {}  # first: a refusal keeps the data it saw (a set_value makes the model look again)
+        self._watch_leaves(program)
         self.ndim = ndim
         # elementwise transforms run element by element before the tape; stick-breaking is an instruction
         simplexes = [k for k, (rv, _where, _ushape) in enumerate(layout) if type(rv.transform) is StickBreaking]
@@ -131,8 +133,6 @@ class Tape:
             raise Unsupported(why)
         self.transform, self.lower, self.upper = plan
         self.program = program
-        self.watched = {}
-        self._watch_leaves(program)
 
         # one walk at the initial point gives every slot's value (the folded constants) and shape
         xs = model.constrained_values(model.initial_point_flat()[None]) if model.free_RVs else []
@@ -392,7 +392,7 @@ class Tape:
         kind = type(node.op)
         if kind not in (ew.Add, ew.Sub, ew.Mul, ew.Div, ew.Neg):
             return None
-        parts = [forms.get(i) if self.depends[i] and i in forms else self._affine_form(i, forms) for i in inputs]
+        parts = [self._affine_form(i, forms) for i in inputs]
         if any(part is None for part in parts):
             return None
         if kind is ew.Neg:

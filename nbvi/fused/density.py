@@ -34,7 +34,7 @@ class _Unsupported(Exception):
     """The model is outside what the fused kernel evaluates (the message says why)."""
 
 
-def _unchanged(watched):
+def data_unchanged(watched):
     """Whether every Data in ``watched`` (id -> (Data, the value array seen)) still holds that array."""
     return all(leaf._value is value for leaf, value in watched.values())
 
@@ -52,7 +52,7 @@ class Refusal:
         return False
 
     def is_current(self):
-        return _unchanged(self.watched)
+        return data_unchanged(self.watched)
 
     def __repr__(self):
         return f"Refusal({self.reason!r})"
@@ -216,7 +216,7 @@ class FusedDensity:
     # -- evaluation ---------------------------------------------------------------------------------------
     def is_current(self):
         """Whether every data value the plan copied is still the data's value (no ``set_value`` since)."""
-        return _unchanged(self.watched)
+        return data_unchanged(self.watched)
 
     def _refresh(self):
         """Copy this step's statistics of every minibatch term into ``stats``."""

@@ -575,3 +575,14 @@ def test_an_affine_mean_runs_as_one_matrix_vector_product():
     density = assert_tape_is_graph(model)
     assert (density.tape.code[:, 0] == interpreter.DOT).sum() >= 1
     assert_matches_finite_differences(model)
+
+
+def test_a_refusal_keeps_the_data_it_saw_so_that_set_value_asks_again():
+    X = nbvi.Data(np.zeros(4))
+    with nbvi.Model() as model:
+        w = nbvi.Normal("w", 1.0, 1.0, transform=ShiftedLog())  # refused: the tape cannot know the transform
+        nbvi.Normal("y", w * X, 1.0, observed=np.zeros(4))
+    refusal = CompiledDensity.build(model)
+    assert not refusal and refusal.is_current()
+    X.set_value(np.ones(4))
+    assert not refusal.is_current()
