@@ -128,12 +128,12 @@ class FreeCores:
 
 
 @contextmanager
-def threads_following_load(active=True):
+def threads_following_load():
     """Within the block, call the yielded function now and then (e.g. every step): it sets numba's thread
     count to the cores other processes leave free (see :class:`FreeCores`); the count is restored after.
-    With ``active`` False, or on one thread, the function does nothing."""
+    On one thread the function does nothing."""
     previous = numba.get_num_threads()
-    if not active or previous == 1:
+    if previous == 1:
         yield lambda: None
         return
     cores = FreeCores(previous)

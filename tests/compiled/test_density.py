@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 import nbvi
 from nbvi import transforms
+from nbvi.compiled import density as compiled_density
 from nbvi.compiled import interpreter
 from nbvi.compiled.density import CompiledDensity
 from nbvi.graph.op import NonDifferentiableError
@@ -463,7 +464,7 @@ def test_explain_names_the_path():
 
 
 @pytest.mark.parametrize("minibatch", [False, True])
-def test_many_points_in_parallel_give_the_numbers_of_one_at_a_time(minibatch):
+def test_many_points_in_parallel_give_the_numbers_of_one_at_a_time(minibatch, monkeypatch):
     rng = np.random.default_rng(9)
     data = rng.normal(size=(300, 2))
     with nbvi.Model() as model:
@@ -475,6 +476,10 @@ def test_many_points_in_parallel_give_the_numbers_of_one_at_a_time(minibatch):
     density = tape_of(model)
     theta = rng.normal(size=(150, 3))  # above PARALLEL_MIN_DRAWS
     before = numba.get_num_threads()
+    parallel_calls = []
+    run_parallel = compiled_density.tape_logp_dlogp_parallel
+    monkeypatch.setattr(compiled_density, "tape_logp_dlogp_parallel",
+                        lambda *args: parallel_calls.append(1) or run_parallel(*args))
     try:
         results = []
         for threads in (1, before):
@@ -488,6 +493,7 @@ def test_many_points_in_parallel_give_the_numbers_of_one_at_a_time(minibatch):
         np.testing.assert_array_equal(grad, results[0][1])
     for (logp, grad), d in zip(singles, range(0, 150, 37)):
         assert logp[0] == results[0][0][d] and np.array_equal(grad[0], results[0][1][d])
+    assert bool(parallel_calls) == (before > 1)  # the many points went to the parallel kernel
 
 
 @pytest.mark.parametrize("kind", ["p", "logit_p", "softmax"])

@@ -82,3 +82,19 @@ def test_ctrl_c_while_sampling_returns_the_draws_made(monkeypatch):
     assert 0 < made < 2000 and set(trace.chain) == {0}
     assert len(trace.sample_stats["diverging"]) == made
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_transition_uses_the_trajectory_it_is_given():
+    from nbvi.sampling.nuts import NUTSState, make_workspace, transition
+
+    model = eight_schools(False)
+    run = model.compiled_density().nuts_trajectory()
+    calls = []
+    ws = make_workspace(model.ndim)
+    q = model.initial_point_flat()
+    logp, grad = model.logp_dlogp(q[None])
+    rng = np.random.default_rng(0)
+    transition(ws, model.logp_dlogp, NUTSState(q, float(logp[0]), grad[0]), 0.3, np.ones(model.ndim),
+               rng.standard_normal(model.ndim), rng.random(ws.n_uniforms),
+               trajectory=lambda ws, uniforms: calls.append(1) or run(ws, uniforms))
+    assert calls == [1]
