@@ -21,8 +21,9 @@ their value to logp and their partial derivatives to the adjoints (their output'
 
 Forward runs the instructions in order; a loop whose only outputs are its terms also runs its backward
 sweep right away, and the terms of families with a core axis (MIXTURE, DIRICHLET, MVNORMAL, CATEGORICAL)
-add their partials straight into ``gw``. Backward then runs the other instructions in reverse, each pushing
-``gw`` of its output to its inputs (reverse-mode differentiation). Finally the transforms map x back to
+and the Normal terms of linear regressions (NORMAL_GRAM) add their partials straight into ``gw``. Backward
+then runs the other instructions in reverse, each pushing ``gw`` of its output to its inputs (reverse-mode
+differentiation). Finally the transforms map x back to
 theta: d logp/d theta = dx/du * gw[x] + d log|dx/du| / du.
 """
 import math
@@ -59,6 +60,9 @@ MIXTURE, DIRICHLET, MVNORMAL, CATEGORICAL = 61, 62, 64, 65
 # CATEGORICAL: class a per element, aux0 probabilities or log-odds b per element, aux1: PROBABILITIES or LOGITS)
 PROBABILITIES, LOGITS = 0, 1
 COV, CHOL, PRECISION = 0, 1, 2
+# a Normal term over n elements with one sigma (b) whose mean is affine in the aux0 scalars of a, from the
+# statistics of its data in the constants c (see _normal_gram); fparams: (scale, sum of squared residuals)
+NORMAL_GRAM = 66
 # the stick-breaking transform of n rows: u (a, aux0 - 1 per row) to the simplex x (out, aux0 per row)
 STICKBREAKING = 63
 # a loop over n elements running micro rows aux0..aux1 of ``micro`` in blocks (see _loop); aux2: STORED
@@ -824,6 +828,40 @@ def _categorical(t, code, fparams, index, w, gw):
 
 
 @njit(cache=True, error_model="numpy")
+def _normal_gram(t, code, fparams, w, gw):
+    """A Normal term sum_j log N(y_j | mu_j, sigma) over n elements whose mean is affine in K scalars s,
+    mu = c + C^T s (C: K x n, fixed), computed from the data's statistics in O(K^2) instead of O(n K).
+
+    The constants hold G = C C^T (K x K), b = C r and s0 (K each), where s0 is the least-squares fit of
+    y - c on C and r = y - c - C^T s0 its residual; fparams hold (scale, q = r^T r). With delta = s - s0
+    the sum of squares is SS = q - 2 delta^T b + delta^T G delta (b is ~0, so no large terms cancel), and
+
+        logp = scale (-n log sigma - n log(2 pi) / 2 - SS / (2 sigma^2))
+        d logp / ds = scale (b - G delta) / sigma^2,    d logp / d sigma = scale (SS / sigma^3 - n / sigma)
+
+    Partials go into gw (the term's output gradient is 1). sigma <= 0 gives -inf, as normal_logp_grad.
+    """
+    n, k_dim, flags = code[t, 1], code[t, AUX0], code[t, FLAGS]
+    scale, q = fparams[t, 0], fparams[t, 1]
+    s_at, sigma_at, stats = code[t, A], code[t, B], code[t, C]
+    sigma = w[sigma_at]
+    if sigma <= 0.0:
+        return -math.inf
+    g_at, b_at, s0_at = stats, stats + k_dim * k_dim, stats + k_dim * k_dim + k_dim
+    inv_var = 1.0 / (sigma * sigma)
+    ss = q
+    for i in range(k_dim):
+        g_delta = 0.0  # (G delta)_i
+        for j in range(k_dim):
+            g_delta += w[g_at + i * k_dim + j] * (w[s_at + j] - w[s0_at + j])
+        ss += (w[s_at + i] - w[s0_at + i]) * (g_delta - 2.0 * w[b_at + i])
+        gw[s_at + i] += scale * (w[b_at + i] - g_delta) * inv_var
+    if flags & 2:
+        gw[sigma_at] += scale * (ss * inv_var - n) / sigma
+    return scale * (-n * (math.log(sigma) + HALF_LOG_2PI) - 0.5 * ss * inv_var)
+
+
+@njit(cache=True, error_model="numpy")
 def _stick_breaking(t, backward, code, w, gw):
     """x = stick-breaking(u) row by row (:class:`~nbvi.transforms.StickBreaking`), returning the log-Jacobian
     sum_k [log z_k + (K-1-k) log(1 - z_k)]; or, ``backward``, gw[u] += (dx/du)^T gw[x] + d log|J| / du.
@@ -939,6 +977,8 @@ def _forward(first_draw, code, fparams, micro, mparams, index, w, gw, reg, adj):
             total += _mvnormal(t, code, fparams, index, w, gw)
         elif op == CATEGORICAL:
             total += _categorical(t, code, fparams, index, w, gw)
+        elif op == NORMAL_GRAM:
+            total += _normal_gram(t, code, fparams, w, gw)
         elif op == STICKBREAKING:
             total += _stick_breaking(t, False, code, w, gw)
         elif op == COPY:

@@ -59,6 +59,9 @@ BINARY = {ew.Add: ins.ADD, ew.Sub: ins.SUB, ew.Mul: ins.MUL, ew.Div: ins.DIV, ew
 # an affine combination of scalars (a regression's mean) becomes a matrix-vector product from this many
 # scalars and elements on (below, the loop's operations are as fast)
 AFFINE_MIN_TERMS, AFFINE_MIN_SIZE = 2, 64
+# a Normal term with an affine mean of K scalars over n elements runs from the data's statistics (O(K^2)
+# per call) instead of over its elements (O(n K)) when K^2 <= GRAM_MAX_RATIO n
+GRAM_MAX_RATIO = 1.0
 COMPARE = {"eq": ins.EQ, "neq": ins.NEQ, "lt": ins.LT, "le": ins.LE, "gt": ins.GT, "ge": ins.GE}
 
 
@@ -162,6 +165,8 @@ class Tape:
         self.constant_logp = 0.0
         self._constant_terms = []  # nodes of folded terms that read a Minibatch
         self._affine_roots, self._affine_inside = self._affine_forms()
+        self._gram_terms = self._linear_normal_terms()  # term slot -> the slot of its affine mean
+        self._gram_means = set(self._gram_terms.values())
         self._place_free_variables(layout, simplexes)
         self._lower_program()
         self._finish()
@@ -295,7 +300,7 @@ class Tape:
 
     # -- ops -------------------------------------------------------------------------------------------------
     def _lower(self, k, node, inputs):
-        if k in self._affine_inside:  # computed within the affine combination that reads it
+        if k in self._affine_inside or k in self._gram_means:  # computed within what reads it
             return
         if k in self._affine_roots:
             self._affine(k, *self._affine_roots[k])
@@ -418,14 +423,10 @@ class Tape:
         row per scalar) with the vector of scalars, then, in the loop of its shape, the constant added."""
         shape = self._shape(k)
         n = _size(shape)
-        slots = list(coefficients)
-        scalars = self._new_region(("affine_scalars", k), len(slots))
-        for position, slot in enumerate(slots):  # gather the scalars into one vector
-            self._emit(ins.COPY, 1, Operand(scalars, 0, shift=position), [Operand(self._region(slot), 0)])
-        columns = np.stack([np.broadcast_to(coefficients[slot], shape).ravel() for slot in slots])
+        scalars, columns = self._gather_scalars(k, coefficients)
         matrix = self._constant(("affine_columns", k), columns)
         product = self._new_region(("affine", k), n)
-        self._emit(ins.DOT, n, Operand(product), [Operand(matrix), Operand(scalars)], aux=(n, len(slots), 1))
+        self._emit(ins.DOT, n, Operand(product), [Operand(matrix), Operand(scalars)], aux=(n, len(columns), 1))
         opcode, count, out, operands, flags, aux, fparams = self.instructions[-1]
         self.instructions[-1] = (opcode, count, out, operands, flags | ins.A_TRANSPOSED, aux, fparams)
         loop = self._loop_of(shape)
@@ -437,6 +438,60 @@ class Tape:
             total = dst
         loop.registers[k] = total
         self._in_loop[k] = loop
+
+    def _gather_scalars(self, k, coefficients):
+        """COPY the scalars of node k's affine form into one vector region; returns (its key, their arrays
+        C_s stacked (K, n), broadcast to node k's shape)."""
+        shape = self._shape(k)
+        scalars = self._new_region(("affine_scalars", k), len(coefficients))
+        for position, slot in enumerate(coefficients):
+            self._emit(ins.COPY, 1, Operand(scalars, 0, shift=position), [Operand(self._region(slot), 0)])
+        columns = np.stack([np.broadcast_to(c, shape).ravel() for c in coefficients.values()])
+        return scalars, columns
+
+    # -- linear regressions with a Normal likelihood: a term from the data's statistics -------------------
+    def _linear_normal_terms(self):
+        """{term slot: mean slot} of the Normal terms that :meth:`_gram_term` runs: fixed values (no
+        Minibatch), a mean that is an affine form read by nothing else and has the term's shape, one sigma,
+        and few scalars for the rows (K^2 <= GRAM_MAX_RATIO n)."""
+        found = {}
+        for k in self._terms():
+            node, inputs = self._steps[k]
+            dist = node.op.dist
+            if family_of(dist) != (NORMAL, 2) or type(dist).logp_partials is not Distribution.logp_partials:
+                continue
+            if len(inputs) != 3:
+                continue
+            value, mu, sigma = inputs
+            if mu not in self._affine_roots or self.consumers.get(mu) != {k}:
+                continue
+            if self.depends[value] or depends_on_minibatch(self.program.nodes[value]):
+                continue
+            shape = self._shape(mu)
+            n_scalars = len(self._affine_roots[mu][0])
+            if (_size(self._shape(sigma)) != 1 or self.values[value].shape[0] != 1
+                    or np.broadcast_shapes(self._shape(value), shape) != shape
+                    or not np.all(np.isfinite(self.values[value]))):
+                continue
+            if n_scalars * n_scalars <= GRAM_MAX_RATIO * _size(shape):
+                found[k] = mu
+        return found
+
+    def _gram_term(self, k, op, inputs):
+        """A NORMAL_GRAM instruction for term k (:func:`~nbvi.compiled.interpreter._normal_gram`): the statistics
+        G = C C^T, b = C r and q = r^T r of its data around the least-squares fit s0 of y - c on C."""
+        value, mu, sigma = inputs
+        coefficients, constant = self._affine_roots[mu]
+        shape = self._shape(mu)
+        scalars, columns = self._gather_scalars(mu, coefficients)
+        residual = (np.broadcast_to(self.values[value][0], shape).astype(np.float64).ravel()
+                    - np.broadcast_to(constant, shape).ravel())
+        fit = np.linalg.lstsq(columns.T, residual, rcond=None)[0]
+        residual = residual - columns.T @ fit
+        stats = self._constant(("gram", k), np.concatenate([(columns @ columns.T).ravel(), columns @ residual, fit]))
+        scale = float(op.factor(self.values[value]))
+        self._emit(ins.NORMAL_GRAM, _size(shape), None, [Operand(scalars), self._broadcast(sigma, (1,)), Operand(stats)],
+                   aux=(len(columns), 0, 0), fparams=(scale, float(residual @ residual)))
 
     # -- loops -------------------------------------------------------------------------------------------------
     def _loop_of(self, shape):
@@ -614,6 +669,9 @@ class Tape:
             return
         if type(dist) is Categorical:
             self._categorical_term(op, inputs)
+            return
+        if k in self._gram_terms:
+            self._gram_term(k, op, inputs)
             return
         found = family_of(dist)
         if found is None or type(dist).logp_partials is not Distribution.logp_partials:

@@ -566,8 +566,9 @@ def test_a_model_of_flat_variables_only_is_on_the_tape():
 
 
 def test_an_affine_mean_runs_as_one_matrix_vector_product():
-    """a + b1 x1 - b2 x2 / 4 + b3 x1 x2 over 300 rows: one DOT of the data columns with the coefficients;
-    a partial sum that something else reads as well is still computed."""
+    """a + b1 x1 - b2 x2 / 4 + b3 x1 x2 over 300 rows: a partial sum that something else reads as well is
+    still computed, as one DOT of the data columns with the coefficients (the mean of the Normal term runs
+    from the data's statistics, the next test)."""
     rng = np.random.default_rng(11)
     x1, x2 = rng.normal(size=300), rng.normal(66.0, 4.0, size=300)
     with nbvi.Model() as model:
@@ -581,6 +582,53 @@ def test_an_affine_mean_runs_as_one_matrix_vector_product():
     density = assert_tape_is_graph(model)
     assert (density.tape.code[:, 0] == interpreter.DOT).sum() >= 1
     assert_matches_finite_differences(model)
+
+
+@pytest.mark.parametrize("sigma_kind", ["free", "data", "total_size"])
+def test_a_normal_term_with_an_affine_mean_runs_from_the_datas_statistics(sigma_kind):
+    """log-earnings on height ~ 66 (not centred) x male: the Normal term is one NORMAL_GRAM instruction,
+    O(K^2) per call, equal to the row-by-row graph walk near the fit and far from it."""
+    rng = np.random.default_rng(12)
+    height, male = rng.normal(66.0, 4.0, size=400), rng.integers(0, 2, 400).astype(float)
+    y = 9.0 + 0.02 * height + 0.3 * male + 0.01 * height * male + rng.normal(0.0, 0.9, 400)
+    with nbvi.Model() as model:
+        a = nbvi.Normal("a", 9.0, 10.0)
+        b = nbvi.Normal("b", 0.0, 1.0, shape=3)
+        sigma = nbvi.HalfNormal("sigma", 2.0) if sigma_kind != "data" else 0.9
+        mean = a + b[0] * height + b[1] * male + b[2] * height * male
+        nbvi.Normal("y", mean, sigma, observed=y, total_size=4000 if sigma_kind == "total_size" else None)
+    density = assert_tape_is_graph(model)
+    opcodes = list(density.tape.code[:, 0])
+    assert interpreter.NORMAL_GRAM in opcodes and interpreter.DOT not in opcodes
+    fit = model.initial_point_flat().copy()
+    fit[:4] = np.linalg.lstsq(np.column_stack([np.ones(400), height, male, height * male]), y, rcond=None)[0]
+    assert_tape_is_graph(model, theta=fit + np.array([0.0, 0.0, 0.0, 1e-6, 0.0][:model.ndim])[None])
+    assert_tape_is_graph(model, spread=3.0)
+    assert_matches_finite_differences(model)
+
+
+def test_a_normal_term_of_statistics_with_sigma_not_positive_is_minus_infinity():
+    x = np.linspace(0.0, 1.0, 100)
+    with nbvi.Model() as model:
+        b = nbvi.Normal("b", 0.0, 1.0, shape=2)
+        s = nbvi.Normal("s", 1.0, 1.0)  # unbounded: sigma <= 0 is possible
+        nbvi.Normal("y", b[0] + b[1] * x, s, observed=x)
+    density = tape_of(model)
+    assert interpreter.NORMAL_GRAM in density.tape.code[:, 0]
+    logp, _ = density.logp_dlogp(np.array([[0.1, 0.2, -0.5], [0.1, 0.2, 0.0]]))
+    np.testing.assert_array_equal(logp, model._graph_logp_dlogp(np.array([[0.1, 0.2, -0.5], [0.1, 0.2, 0.0]]))[0])
+    assert np.all(logp == -np.inf)
+
+
+def test_a_normal_term_with_many_scalars_for_its_rows_runs_row_by_row():
+    """K^2 > n: the statistics would cost more than the rows."""
+    rng = np.random.default_rng(13)
+    columns = rng.normal(size=(12, 100))
+    with nbvi.Model() as model:
+        b = nbvi.Normal("b", 0.0, 1.0, shape=12)
+        nbvi.Normal("y", sum(b[k] * columns[k] for k in range(12)), 1.0, observed=rng.normal(size=100))
+    density = assert_tape_is_graph(model)
+    assert interpreter.NORMAL_GRAM not in density.tape.code[:, 0]
 
 
 def test_a_refusal_keeps_the_data_it_saw_so_that_set_value_asks_again():
