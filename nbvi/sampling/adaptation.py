@@ -1,4 +1,4 @@
-"""Warm-up adaptation of NUTS, as Stan does it: dual-averaging step size and windowed diagonal metric.
+"""Warm-up adaptation of NUTS after Stan: dual-averaging step size and windowed diagonal metric.
 
 Step size. Hoffman & Gelman (2014), "The No-U-Turn Sampler", JMLR 15, Sec. 3.2.1 and Alg. 5/6, which
 applies Nesterov's dual averaging to x = log(eps) so that the mean acceptance statistic a_t reaches the
@@ -16,7 +16,8 @@ becomes the regularised variance of that window's n draws,
 
     M^-1 = n / (n + 5) var + 1e-3 * 5 / (n + 5),
 
-and the step size is searched anew and its dual averaging restarted. With fewer than 150 warm-up draws
+and, after the first window only (as nutpie; Stan does it after every window), the step size is searched
+anew and its dual averaging restarted: docs/nuts.md says why. With fewer than 150 warm-up draws
 the buffers are 15% / 75% / 10% of them; with fewer than 20 the metric is not adapted.
 """
 import math

@@ -67,8 +67,8 @@ def sample(draws=1000, tune=1000, chains=2, random_seed=None, target_accept=0.8,
     max_treedepth : int
         At most ``2**max_treedepth - 1`` leapfrog steps per transition.
     start : dict or list of dict, optional
-        {name: constrained value} of every free variable, or one such dict per chain: where the chains
-        start, without jitter (as PyMC3's ``start``).
+        {name: constrained value} of free variables (the others at the initial point), or one such dict
+        per chain: where the chains start, without jitter (as PyMC3's ``start``).
 
     Returns
     -------
@@ -88,26 +88,27 @@ def sample(draws=1000, tune=1000, chains=2, random_seed=None, target_accept=0.8,
         arguments.seed(random_seed)
     if init not in INITS:
         raise ValueError(f"init must be one of {INITS}, got {init!r}")
-    if int(max_treedepth) != max_treedepth or max_treedepth < 1:
-        raise ValueError(f"max_treedepth must be a positive integer, got {max_treedepth!r}")
+    max_treedepth = arguments.integer(max_treedepth, "max_treedepth", minimum=1)
     if not model.free_RVs or model.ndim == 0:
         raise ValueError("the model has no free variables: there is nothing to sample")
     draws, tune, chains = int(draws), int(tune), int(chains)
     if isinstance(random_seed, (list, tuple)):
         if len(random_seed) != chains:
             raise ValueError(f"random_seed has {len(random_seed)} seeds for {chains} chains")
-        seeds = [np.random.SeedSequence(s) for s in random_seed]
+        seeds = [np.random.SeedSequence(arguments.seed(s, f"random_seed[{i}]")) for i, s in enumerate(random_seed)]
     else:
         seeds = np.random.SeedSequence(random_seed).spawn(chains)
     starts = list(start) if isinstance(start, (list, tuple)) else [start] * chains
     if len(starts) != chains:
         raise ValueError(f"start has {len(starts)} points for {chains} chains")
     for point in starts:
+        if point is not None and not isinstance(point, dict):
+            raise TypeError(f"start must be a dict {{name: value}} or a list of them (one per chain), got {point!r}")
         unknown = sorted(set(point or ()) - {rv.name for rv in model.free_RVs})
         if unknown:
             raise ValueError(f"start has values for {unknown}, which are not free variables of the model "
                              f"(those are {[rv.name for rv in model.free_RVs]})")
-    starts = [None if s is None else model.flat_from_point(s) for s in starts]
+    starts = [None if s is None else _start_point(model, s) for s in starts]
     thetas, stats = [], []
     with deferred_interrupt() as interrupted:  # Ctrl-C: stop after the transition under way, keep the draws
         for c, seed in enumerate(seeds):
@@ -148,7 +149,9 @@ def run_chain(model, draws, tune, rng, target_accept=0.8, init="jitter+adapt_dia
     inv_mass = np.ones(ndim)
     step_size = find_reasonable_step_size(logp_dlogp, state, 1.0, inv_mass, rng)
     averaging = dual_average_init(step_size)
-    window_start = {stop - 1: start for start, stop in adaptation_windows(tune)}  # last index -> first
+    windows = adaptation_windows(tune)
+    window_start = {stop - 1: start for start, stop in windows}  # last index -> first
+    first_window = windows[0][0] if windows else -1
     warmup = np.empty((tune, ndim))
     theta = np.empty((draws, ndim))
     table = np.empty((draws, len(STAT_COLUMNS)))  # each draw's statistics, columns STAT_COLUMNS
@@ -182,12 +185,13 @@ def run_chain(model, draws, tune, rng, target_accept=0.8, init="jitter+adapt_dia
             if bar is not None:
                 bar.update(i, -state.logp)  # the "loss" shown is -log p of the current draw
         last = i - 1
-        if last < tune and last in window_start:  # end of a metric window: new metric, new step size, restart
+        if last < tune and last in window_start:  # end of a metric window: a new metric
             inv_mass = regularized_variance(warmup[window_start[last]:last + 1])
             if not np.all(np.isfinite(inv_mass)):
                 raise SamplingError("the variance estimated during warm-up is not finite")
-            step_size = find_reasonable_step_size(logp_dlogp, state, step_size, inv_mass, rng)
-            averaging = dual_average_init(step_size)
+            if window_start[last] == first_window:  # the first metric: a new step size, averaging restarted
+                step_size = find_reasonable_step_size(logp_dlogp, state, step_size, inv_mass, rng)
+                averaging = dual_average_init(step_size)
         if last == tune - 1 and tune:
             step_size = dual_average_final(averaging)
     made = max(0, i - tune)
@@ -265,6 +269,17 @@ class _RandomStream:
 
     def consumed(self, n):
         self.pos += n
+
+
+def _start_point(model, point):
+    """A chain's ``start`` (values of some free variables, the others at the initial point) as a flat array;
+    TypeError or ValueError naming ``start`` and the variable."""
+    full = model.initial_point()
+    full.update(point)
+    try:
+        return model.flat_from_point(full)
+    except (TypeError, ValueError) as err:
+        raise type(err)(f"start: {err}") from None
 
 
 # -- the starting point ------------------------------------------------------------------------------------
