@@ -61,3 +61,42 @@ def seed(value, name="random_seed"):
     except (TypeError, ValueError) as err:
         raise type(err)(f"{name}: {err} (got {value!r})") from None
     return value
+
+
+def text(value, name):
+    """``value`` as a non-empty str; TypeError naming ``name`` otherwise (a name is never converted)."""
+    if not isinstance(value, str) or not value:
+        raise TypeError(f"{name} must be a non-empty string, got {value!r}")
+    return value
+
+
+def real_array(value, name, booleans=True):
+    """``value`` as an ndarray of real numbers (its own integer or float dtype); TypeError naming ``name`` for
+    None, strings, complex numbers, objects, ragged lists and (unless ``booleans``) booleans."""
+    if value is None:
+        raise TypeError(f"{name} must be real numbers, got None")
+    try:
+        array = np.asarray(value)
+    except ValueError:  # a ragged list
+        raise TypeError(f"{name} must be a rectangular array of real numbers, got {value!r}") from None
+    if array.dtype == object:
+        try:
+            array = array.astype(np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"{name} must be real numbers, got {value!r}") from None
+    allowed = "iuf" + ("b" if booleans else "")
+    if array.dtype.kind not in allowed:
+        raise TypeError(f"{name} must be real numbers, got dtype {array.dtype} ({_short(value)})")
+    return array
+
+
+def choice(value, name, allowed):
+    """``value`` when it is one of ``allowed`` (strings compared exactly); ValueError naming them otherwise."""
+    if not isinstance(value, str) or value not in allowed:
+        raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")
+    return value
+
+
+def _short(value):
+    shown = repr(value)
+    return shown if len(shown) <= 60 else shown[:57] + "..."

@@ -7,6 +7,7 @@ same batch and a seeded fit is reproducible.
 """
 import numpy as np
 
+from nbvi import arguments
 from nbvi.graph.node import Leaf
 from nbvi.threads import threads_for
 
@@ -23,42 +24,42 @@ class Data(Leaf):
     Notes
     -----
     ``set_value`` may change the number of rows (e.g. swap training rows for test rows) but neither the
-    rank nor the size of any other axis (the columns): the graph was built for those.
+    rank nor the size of any other axis (the columns): the graph was built for those. A new value must
+    also lie in the support of every observed variable that reads this Data (counts for a Poisson ...).
     """
 
     def __init__(self, value, name=None):
+        if name is not None:
+            arguments.text(name, "Data name")
         array = self._checked(value, name)
         super().__init__(array.shape, array.dtype, name=name)
+        self._readers = []  # weak references to the observed variables whose value this is
         self._store(array)
 
     @staticmethod
     def _checked(value, name):
-        array = np.array(value)  # a copy
         label = f"Data {name}" if name else "Data"
-        if array.dtype == object:
-            try:
-                array = array.astype(np.float64)
-            except (TypeError, ValueError):
-                raise TypeError(f"{label}: the value must be numbers, got {value!r}") from None
-        if array.dtype.kind not in "biuf":  # (complex numbers would lose their imaginary part)
-            raise TypeError(f"{label}: the value must be real numbers, got dtype {array.dtype}")
+        array = np.array(arguments.real_array(value, f"{label}: the value"))  # a copy
         if array.dtype.kind == "f":
             array = array.astype(np.float64)
-        if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
-            raise ValueError(f"Data {name or ''}: the value contains NaN or inf".replace("  ", " "))
+            if not np.all(np.isfinite(array)):
+                raise ValueError(f"{label}: the value contains NaN or inf")
         return array
+
+    def _label(self):
+        return f"Data {self.name}" if self.name else "Data"
 
     def _check_sizes(self, array):
         """Refuse a new value the graph was not built for: another rank, or other sizes past the rows."""
         if array.ndim != len(self.shape):
             raise ValueError(
-                f"Data {self.name or ''}: new value has rank {array.ndim} (shape {array.shape}), "
+                f"{self._label()}: new value has rank {array.ndim} (shape {array.shape}), "
                 f"the graph was built for rank {len(self.shape)} (shape {self.shape})"
             )
         for axis in range(1, array.ndim):
             if array.shape[axis] != self.shape[axis]:
                 raise ValueError(
-                    f"Data {self.name or ''}: new value has {array.shape[axis]} entries along axis {axis} "
+                    f"{self._label()}: new value has {array.shape[axis]} entries along axis {axis} "
                     f"(shape {array.shape}), the graph was built for {self.shape[axis]} (shape {self.shape}); "
                     f"only the number of rows may change"
                 )
@@ -73,13 +74,33 @@ class Data(Leaf):
 
     def set_value(self, value):
         """Replace the value by a copy of ``value`` (same rank and column sizes; the rows may change; floats
-        for floats, integers or booleans for integers)."""
+        for floats, integers or booleans for integers; inside the support of the observed variables that
+        read it). A refused value leaves the old one in place."""
         array = self._checked(value, self.name)
         self._check_sizes(array)
         if (array.dtype.kind == "f") != (self.dtype.kind == "f"):
-            raise TypeError(f"Data {self.name or ''}: new value has dtype {array.dtype}, the graph was built for "
-                            f"{self.dtype}".replace("Data :", "Data:"))
+            raise TypeError(f"{self._label()}: new value has dtype {array.dtype}, the graph was built for "
+                            f"{self.dtype}")
+        self._check_support(array)
         self._store(array)
+
+    def _check_support(self, array):
+        """Refuse a new value outside the support of an observed variable that reads this Data."""
+        for ref in getattr(self, "_readers", ()):
+            rv = ref()
+            if rv is None:  # its model is gone
+                continue
+            try:
+                rv.dist.check_observed_values(array)
+            except ValueError as err:
+                raise ValueError(f"{self._label()}: the new value does not fit {type(rv.dist).__name__} variable "
+                                 f"'{rv.name}', which it is observed data of: {err}. The old value is kept"
+                                 ) from None
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_readers"] = []  # weak references do not pickle; a copy is read by no variable yet
+        return state
 
     def value(self):
         return self._batched
@@ -284,6 +305,7 @@ class Minibatch(Leaf):
                 update_shared_f=None):
         if data is _UNSET:  # copy / pickle protocol
             return super().__new__(cls)
+        dtype, random_seed = _checked_options(name, dtype, random_seed, update_shared_f)
         arrays = [data, *more]
         if batch_size is _UNSET:
             if len(more) == 1 and _looks_like_batch_size(more[0], data):
@@ -310,7 +332,7 @@ class Minibatch(Leaf):
         pass  # built in __new__, which may return a tuple of minibatches instead
 
     def _build(self, data, batch_size, dtype, name, random_seed, update_shared_f, rows=None):
-        shared = _Storage(data, name, None if dtype is None else np.dtype(dtype))
+        shared = _Storage(data, name, dtype)
         shape = shared.shape
         if 0 in shape:
             raise ValueError(f"Minibatch '{name}': the data is empty (shape {shape})")
@@ -445,6 +467,27 @@ class Minibatch(Leaf):
         if self.update_shared_f is None:
             raise ValueError(f"Minibatch '{self.name}': no update_shared_f was given")
         self.set_value(self.update_shared_f())
+
+
+def _checked_options(name, dtype, random_seed, update_shared_f):
+    """Minibatch's options, checked before any work: (dtype as a numpy dtype or None, random_seed as an int
+    or None); TypeError or ValueError naming the option otherwise."""
+    names = [name] if isinstance(name, str) else name
+    if not isinstance(names, (list, tuple)) or not names or not all(isinstance(n, str) and n for n in names):
+        raise TypeError(f"Minibatch: name must be a non-empty string or a list of them, got {name!r}")
+    if dtype is not None:
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"Minibatch {name!r}: dtype {dtype!r} is not a numpy dtype") from None
+        if dtype.kind not in "biuf":
+            raise TypeError(f"Minibatch {name!r}: dtype must be a real number type (float64, int64 ...), got {dtype}")
+    if random_seed is not None:
+        random_seed = arguments.integer(random_seed, f"Minibatch {name!r}: random_seed")
+    if update_shared_f is not None and not callable(update_shared_f):
+        raise TypeError(f"Minibatch {name!r}: update_shared_f must be callable (returning new data), got "
+                        f"{update_shared_f!r}")
+    return dtype, random_seed
 
 
 def _looks_like_batch_size(value, data):

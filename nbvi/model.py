@@ -15,10 +15,12 @@ x = T^{-1}(u) and the density in u is p(x) |dx/du|, so
 """
 import threading
 import warnings
+import weakref
 
 import numpy as np
 
-from nbvi.data import Minibatch, depends_on_minibatch
+from nbvi import arguments
+from nbvi.data import Data, Minibatch, depends_on_minibatch
 from nbvi.graph.evaluate import Program, eval_node
 from nbvi.graph.node import Constant, Leaf, Node
 from nbvi.graph.ops import add_n, reshape
@@ -64,12 +66,14 @@ class RandomVariable(Leaf):
         return self.dist.random(size=size, rng=rng)
 
 
-def total_size_scale(total_size, name, shape):
+def total_size_scale(total_size, name, shape, batched=None):
     """A function of the observed value's shape giving the factor total / batch that scales its log-density.
 
     ``total_size`` is an int (the number of rows of the full data) or a tuple of ints and None (no
     scaling along that axis), which may contain one Ellipsis: entries before it match leading axes,
-    entries after it trailing axes (PyMC3's Minibatch convention).
+    entries after it trailing axes (PyMC3's Minibatch convention). ``batched``, for an observed Minibatch,
+    maps each axis it draws at random to the data's length there: those axes need a size, the others none
+    or their own length.
     """
     if total_size is None:
         return None
@@ -91,9 +95,9 @@ def total_size_scale(total_size, name, shape):
             f"total_size {total_size} of '{name}' has {len(head) + len(tail)} entries but the observed "
             f"value has {len(shape)} axes (shape {shape})"
         )
-    for s in head + tail:
-        if s is not None and (not isinstance(s, (int, np.integer)) or s <= 0):
-            raise ValueError(f"total_size of '{name}' must hold positive ints or None, got {total_size}")
+    what = f"total_size {total_size!r} of '{name}': each entry"
+    head = tuple(None if s is None else arguments.integer(s, what, minimum=1) for s in head)
+    tail = tuple(None if s is None else arguments.integer(s, what, minimum=1) for s in tail)
     axes = [(i, s) for i, s in enumerate(head) if s is not None]
     axes += [(len(shape) - len(tail) + i, s) for i, s in enumerate(tail) if s is not None]
     for axis, total in axes:
@@ -103,6 +107,8 @@ def total_size_scale(total_size, name, shape):
                 f"({shape[axis]} of shape {shape}): total_size is the size of the full data, which the "
                 f"batch is drawn from"
             )
+    if batched is not None:
+        _check_batched_axes(total_size, name, shape, dict(axes), batched)
 
     def scale(value_shape):
         factor = 1.0
@@ -111,6 +117,22 @@ def total_size_scale(total_size, name, shape):
         return factor
 
     return scale
+
+
+def _check_batched_axes(total_size, name, shape, totals, batched):
+    """Refuse a total_size of an observed Minibatch that leaves an axis it draws at random unscaled, or that
+    scales an axis it holds whole (by a size other than that axis's length)."""
+    for axis, size in enumerate(shape):
+        total = totals.get(axis)
+        if axis in batched and total is None:
+            raise ValueError(
+                f"total_size {total_size!r} of '{name}' gives no size for axis {axis}, which its minibatch draws "
+                f"at random ({size} of {batched[axis]} entries): give the full data's length there "
+                f"(e.g. total_size=data.shape)")
+        if axis not in batched and total is not None and total != size:
+            raise ValueError(
+                f"total_size {total_size!r} of '{name}' gives {total} for axis {axis}, which its minibatch does "
+                f"not batch (it holds all {size} entries there): give {size} or None for that axis")
 
 
 class Model:
@@ -126,6 +148,8 @@ class Model:
     """
 
     def __init__(self, name=""):
+        if not isinstance(name, str):
+            raise TypeError(f"Model name must be a string, got {name!r}")
         self.name = name
         self.free_RVs = []
         self.observed_RVs = []
@@ -177,6 +201,9 @@ class Model:
                     f"{family} variable '{name}' is discrete: nbvi fits continuous latent variables only. "
                     f"Give it observed data, or marginalise it out (e.g. with a mixture)"
                 )
+            if 0 in dist.shape:
+                raise ValueError(f"{family} variable '{name}': shape {dist.shape} has no elements; a free "
+                                 f"variable needs at least one")
             if total_size is not None:
                 raise ValueError(f"total_size of '{name}' is meaningful only for observed variables")
             transform = dist.default_transform() if isinstance(transform, str) and transform == "default" else transform
@@ -186,6 +213,9 @@ class Model:
             rv = RandomVariable(name, dist, self, transform=transform)
             self.free_RVs.append(rv)
         else:
+            if not (transform is None or isinstance(transform, str) and transform == "default"):
+                raise ValueError(f"transform of '{name}' applies to free variables only; '{name}' is observed "
+                                 f"(its value is data), so leave transform out")
             observed = self._observed_node(name, dist, observed)
             if total_size is None and depends_on_minibatch(observed):
                 warnings.warn(
@@ -195,8 +225,15 @@ class Model:
                     UserWarning,
                     stacklevel=3,
                 )
+            batched = None
+            if isinstance(observed, Minibatch):
+                batched = {axis: observed.shared.shape[axis] for axis, _source in observed._axes}
+            scale = total_size_scale(total_size, name, observed.shape, batched)
             rv = RandomVariable(name, dist, self, observed=observed, total_size=total_size)
-            rv.scale = total_size_scale(total_size, name, observed.shape)
+            rv.scale = scale
+            storage = observed.shared if isinstance(observed, Minibatch) else observed
+            if isinstance(storage, Data):  # its set_value checks new values against this variable's support
+                storage._readers.append(weakref.ref(rv))
             self.observed_RVs.append(rv)
         self.named_vars[name] = rv
         self._plan = None
@@ -224,10 +261,11 @@ class Model:
                 f"observed data of {family} variable '{name}' has shape {node.shape}, but the variable's "
                 f"shape is {dist.shape}"
             )
-        check = getattr(dist, "check_observed", None)
-        if check is not None and isinstance(node, Leaf) and node.value() is not None:
+        if isinstance(node, Leaf) and node.value() is not None:
+            # all of a minibatch's data, not only the batch it holds now
+            value = node.shared.get_value() if isinstance(node, Minibatch) else node.value()[0]
             try:
-                check(node.value()[0])
+                dist.check_observed_values(value)
             except ValueError as err:
                 raise ValueError(f"{family} variable '{name}': {err}") from None
         return node
@@ -235,7 +273,10 @@ class Model:
     def add_deterministic(self, name, node):
         self._check_name(name)
         if not isinstance(node, Node):
-            node = Constant(node)
+            array = arguments.real_array(node, f"Deterministic '{name}': the value (a graph node or numbers)")
+            if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
+                raise ValueError(f"Deterministic '{name}': the value contains NaN or inf")
+            node = Constant(array)
         elif node.op is None or node.name is not None:
             # a variable, data or an already named expression: name a new node, leave the original's name
             node = reshape(node, node.shape)
@@ -291,12 +332,18 @@ class Model:
             raise ValueError(f"the point needs a value for every free variable; missing: {missing}")
         theta = np.empty(ndim)
         for rv, where, _ushape in layout:
-            x = np.asarray(point[rv.name], dtype=np.float64)
+            x = arguments.real_array(point[rv.name], f"value of '{rv.name}'").astype(np.float64)
             if x.shape != rv.shape:
                 raise ValueError(f"value of '{rv.name}' has shape {x.shape}, the variable has shape {rv.shape}")
+            if not np.all(np.isfinite(x)):
+                raise ValueError(f"value of '{rv.name}' contains NaN or inf")
             x = x[None]
-            u = rv.transform.forward(x) if rv.transform is not None else x
-            theta[where] = np.asarray(u).reshape(-1)
+            with np.errstate(invalid="ignore", divide="ignore"):  # (a value outside the support is named below)
+                u = np.asarray(rv.transform.forward(x) if rv.transform is not None else x)
+            if not np.all(np.isfinite(u)):
+                raise ValueError(f"value of '{rv.name}' lies outside its support {rv.dist.support} "
+                                 f"(got {x[0].tolist()})")
+            theta[where] = u.reshape(-1)
         return theta
 
     # -- evaluation ---------------------------------------------------------------------------------------
@@ -339,7 +386,7 @@ class Model:
         return list(found.values())
 
     def _as_theta(self, theta, ndim):
-        theta = np.asarray(theta, dtype=np.float64)
+        theta = arguments.real_array(theta, "theta").astype(np.float64, copy=False)
         if theta.ndim == 1:
             theta = theta[None]
         if theta.ndim != 2 or theta.shape[1] != ndim:
@@ -461,7 +508,7 @@ class Model:
             raise ValueError(f"logp needs a value for every free variable; missing: {missing}")
         xs = []
         for rv in self.free_RVs:
-            x = np.asarray(point[rv.name], dtype=np.float64)
+            x = arguments.real_array(point[rv.name], f"value of '{rv.name}'").astype(np.float64, copy=False)
             if x.shape != rv.shape:
                 raise ValueError(f"value of '{rv.name}' has shape {x.shape}, the variable has shape {rv.shape}")
             xs.append(x[None])
@@ -507,8 +554,13 @@ def Deterministic(name, node):
 
 
 def modelcontext(model=None):
-    """``model`` if given, else the model of the innermost ``with`` block."""
-    return model if model is not None else Model.get_context("the call")
+    """``model`` if given, else the model of the innermost ``with`` block; TypeError for something that is
+    not a model (neither an nbvi Model nor an object with its ``ndim`` and ``logp_dlogp``)."""
+    if model is None:
+        return Model.get_context("the call")
+    if not isinstance(model, Model) and not (hasattr(model, "ndim") and hasattr(model, "logp_dlogp")):
+        raise TypeError(f"model must be an nbvi.Model, got {model!r}")
+    return model
 
 
 __all__ = ["Deterministic", "Model", "NotCompiledWarning", "RandomVariable", "eval_node", "modelcontext"]

@@ -17,6 +17,8 @@ are shown as histograms in ``plot_trace``.
 """
 import numpy as np
 
+from nbvi import arguments
+
 try:
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
@@ -50,7 +52,8 @@ def moving_average(x, window):
     -------
     ndarray, shape (n,)
     """
-    x = np.asarray(x, dtype=np.float64)
+    window = arguments.integer(window, "window", minimum=1)
+    x = _as_series(x, "moving_average: x")
     n = len(x)
     csum = np.concatenate([[0.0], np.cumsum(x)])
     i = np.arange(n)
@@ -89,14 +92,15 @@ def gaussian_kde(draws, n_points=256):
     ----------
     draws : array_like, shape (n,)
         Finite values, n >= 1.
-    n_points : int
+    n_points : int >= 2
 
     Returns
     -------
     grid : ndarray, shape (n_points,)
     density : ndarray, shape (n_points,)
     """
-    draws = np.asarray(draws, dtype=np.float64)
+    n_points = arguments.integer(n_points, "n_points", minimum=2)
+    draws = arguments.real_array(draws, "gaussian_kde: draws").astype(np.float64)
     if draws.ndim != 1 or len(draws) == 0:
         raise ValueError(f"gaussian_kde: draws must be a non-empty 1-D array, got shape {draws.shape}")
     if not np.all(np.isfinite(draws)):
@@ -125,7 +129,7 @@ def _check_smooth(smooth):
 
 def _as_series(values, what):
     """A non-empty 1-D float array (a copy: the caller's array is never touched)."""
-    values = np.array(values, dtype=np.float64)
+    values = np.array(arguments.real_array(values, what), dtype=np.float64)
     if values.ndim != 1 or len(values) == 0:
         raise ValueError(f"{what} must be a non-empty 1-D array, got shape {values.shape}")
     return values
@@ -183,6 +187,7 @@ def plot_hist(hist, smooth=None, log=False, ax=None, label=None, title=None):
     """
     hist = _as_series(hist, "hist")
     smooth = _check_smooth(smooth)
+    arguments.flag(log, "log")
     ax = _new_axes(ax, figsize=(6, 3.5))
     _draw_smoothed(ax, np.arange(1, len(hist) + 1), hist, smooth, label)
     if log and np.all(hist > 0):
@@ -339,7 +344,7 @@ def plot_trace(trace, var_names=None, max_elements=10):
     trace : Trace or dict
         ``trace[name]`` has shape ``(n_draws, *shape)``. A Trace's ``trace.chain`` splits the draws into
         chains, one colour each (the draw index counts within the chain); a dict is one chain.
-    var_names : list of str, optional
+    var_names : str or list of str, optional
         The variables to draw, in this order; default all (deterministics included).
     max_elements : int
         A vector variable is drawn as one line per element, at most its first ``max_elements``.
@@ -350,15 +355,12 @@ def plot_trace(trace, var_names=None, max_elements=10):
         ``2 * len(var_names)`` Axes, one row per variable. Densities are Gaussian KDEs with Scott's
         bandwidth; integer draws are histograms with one bin per value.
     """
-    available = list(trace.keys())
-    var_names = available if var_names is None else list(var_names)
+    from nbvi.sampling.diagnostics import trace_names
+
+    var_names = trace_names(trace, var_names, "plot_trace")
     if len(var_names) == 0:
         raise ValueError("plot_trace: no variables to plot")
-    for name in var_names:
-        if name not in available:
-            raise ValueError(f"plot_trace: no variable '{name}' in the trace; it has {available}")
-    if int(max_elements) < 1:
-        raise ValueError(f"max_elements must be >= 1, got {max_elements}")
+    max_elements = arguments.integer(max_elements, "max_elements", minimum=1)
     draws = {name: _trace_draws(trace, name) for name in var_names}
     sizes = {name: len(flat) for name, (flat, _) in draws.items()}
     n_draws = sizes[var_names[0]]

@@ -23,6 +23,8 @@ class Trace(Mapping):
     """
 
     def __init__(self, samples, chain=None, sample_stats=None):
+        if not isinstance(samples, Mapping):
+            raise TypeError(f"samples must be a dict name -> draws, got {type(samples).__name__}")
         self._samples = {name: np.array(value) for name, value in samples.items()}
         sizes = {len(v) for v in self._samples.values()}
         if len(sizes) > 1:

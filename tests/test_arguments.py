@@ -14,7 +14,7 @@ def model():
     return m
 
 
-@pytest.mark.parametrize("n, error", [(2.5, ValueError), ("10", TypeError), (None, TypeError), (-1, ValueError),
+@pytest.mark.parametrize("n, error", [(2.5, ValueError), ("10", TypeError), (-1, ValueError),
                                       (True, TypeError)])
 def test_fit_refuses_a_step_count_that_is_not_a_count(n, error):
     inference = nbvi.ADVI(model=model(), random_seed=1)
@@ -173,3 +173,129 @@ def test_a_total_size_smaller_than_the_batch_is_refused():
             nbvi.Normal("y", mu, 1.0, observed=batch, total_size=10)
         with pytest.raises(ValueError, match="smaller"):
             nbvi.Normal("z", mu, 1.0, observed=batch, total_size=(100, 1))
+
+
+def test_model_and_data_names_must_be_strings():
+    with pytest.raises(TypeError, match="Model name must be a string"):
+        nbvi.Model(name=1)
+    with pytest.raises(TypeError, match="Data name must be a non-empty string"):
+        nbvi.Data([1.0], name=1)
+    with pytest.raises(TypeError, match="Minibatch: name must be a non-empty string"):
+        nbvi.Minibatch(np.zeros((10, 2)), batch_size=5, name=1)
+
+
+@pytest.mark.parametrize("options, error, match", [({"dtype": "str"}, TypeError, "dtype must be a real number type"),
+                                                   ({"dtype": "bogus"}, TypeError, "dtype 'bogus' is not"),
+                                                   ({"random_seed": "a"}, TypeError, "random_seed must be an integer"),
+                                                   ({"random_seed": -1}, ValueError, "random_seed must be >= 0"),
+                                                   ({"update_shared_f": 1}, TypeError, "update_shared_f must be callable")])
+def test_minibatch_options_are_checked(options, error, match):
+    with pytest.raises(error, match=f"Minibatch 'X': {match}"):
+        nbvi.Minibatch(np.zeros((10, 2)), batch_size=5, name="X", **options)
+
+
+@pytest.mark.parametrize("value, match", [(None, "must be real numbers, got None"),
+                                          ([[1.0, 2.0], [3.0]], "must be a rectangular array")])
+def test_data_that_is_not_an_array_of_numbers_is_named(value, match):
+    with pytest.raises(TypeError, match=f"Data X: the value {match}"):
+        nbvi.Data(value, name="X")
+
+
+@pytest.mark.parametrize("value, error", [("abc", TypeError), (np.nan, ValueError)])
+def test_a_deterministic_of_bad_numbers_is_refused(value, error):
+    with nbvi.Model() as m:
+        with pytest.raises(error, match="Deterministic 'd'"):
+            nbvi.Deterministic("d", value)
+    assert "d" not in m.named_vars
+
+
+def test_something_that_is_not_a_model_is_named():
+    for call in (lambda: nbvi.fit(10, model=1, progressbar=False), lambda: nbvi.ADVI(model="m"),
+                 lambda: nbvi.sample(10, tune=10, model=1, progressbar=False)):
+        with pytest.raises(TypeError, match="model must be an nbvi.Model"):
+            call()
+
+
+@pytest.mark.parametrize("start, match", [({"x": np.nan}, "start: value of 'x' contains NaN"),
+                                          ({"x": "a"}, "start: value of 'x' must be real numbers"),
+                                          ({"s": -1.0}, "start: value of 's' lies outside its support"),
+                                          (np.array([np.nan, 0.0]), r"start contains NaN or inf at positions \[0\]")])
+def test_a_start_point_that_is_not_finite_or_outside_the_support_is_refused_before_fitting(start, match):
+    with pytest.raises((TypeError, ValueError), match=match):
+        nbvi.fit(10, model=model(), start=start, progressbar=False)
+    if isinstance(start, dict):
+        with pytest.raises((TypeError, ValueError), match=match):
+            nbvi.sample(10, tune=10, chains=1, model=model(), start=start, progressbar=False)
+
+
+def test_sample_starts_unnamed_variables_at_the_initial_point():
+    trace = nbvi.sample(5, tune=5, chains=1, model=model(), start={"x": 0.5}, random_seed=1, progressbar=False)
+    assert trace["x"].shape == (5,)
+    with pytest.raises(TypeError, match="start must be a dict"):
+        nbvi.sample(5, tune=5, chains=1, model=model(), start="abc", progressbar=False)
+
+
+@pytest.mark.parametrize("depth, error", [(True, TypeError), ("3", TypeError), (2.5, ValueError), (0, ValueError)])
+def test_max_treedepth_must_be_a_positive_count(depth, error):
+    with pytest.raises(error, match="max_treedepth must be"):
+        nbvi.sample(5, tune=5, chains=1, model=model(), max_treedepth=depth, progressbar=False)
+
+
+def test_fit_options_that_configure_nothing_are_refused():
+    with pytest.raises(TypeError, match="inf_kwargs must be a dict"):
+        nbvi.fit(10, model=model(), inf_kwargs=[("obj_n_mc", 2)], progressbar=False)
+    with pytest.raises(TypeError, match="unexpected options"):
+        nbvi.fit(10, model=model(), foo=1, progressbar=False)
+
+
+def test_refine_checks_its_arguments_before_any_step():
+    inference = nbvi.ADVI(model=model(), random_seed=1)
+    inference.fit(5, progressbar=False)
+    before = inference.approx.params.copy()
+    with pytest.raises(TypeError, match="progressbar must be True or False"):
+        inference.refine(5, progressbar="no")
+    with pytest.raises(ValueError, match="n must be an integer"):
+        inference.refine(2.5)
+    np.testing.assert_array_equal(inference.approx.params, before)
+    assert len(inference.hist) == 5
+
+
+@pytest.mark.parametrize("temperature, error", [("1", TypeError), (np.nan, ValueError), (np.inf, ValueError),
+                                                (0.0, ValueError)])
+def test_asvgd_temperature_must_be_a_positive_number(temperature, error):
+    with pytest.raises(error, match="temperature must be"):
+        nbvi.ASVGD(model=model(), temperature=temperature)
+
+
+def test_clone_needs_a_node_and_a_dict():
+    x = nbvi.Data(np.ones(3), name="X")
+    with pytest.raises(TypeError, match="clone needs a graph node"):
+        nbvi.clone(1, {})
+    with pytest.raises(TypeError, match="replacements must be a dict"):
+        nbvi.clone(x * 2, [(x, np.zeros(3))])
+    with pytest.raises(TypeError, match="the key 'X' must be a graph node"):
+        nbvi.clone(x * 2, {"X": np.zeros(3)})
+
+
+def test_a_trace_is_made_of_a_dict():
+    with pytest.raises(TypeError, match="samples must be a dict"):
+        nbvi.Trace([1, 2])
+
+
+def test_options_that_would_be_ignored_are_refused():
+    with nbvi.Model():
+        with pytest.raises(ValueError, match="transform of 'y' applies to free variables only"):
+            nbvi.HalfNormal("y", 1.0, observed=[1.0], transform=nbvi.transforms.log)
+    inference = nbvi.ADVI(model=model())
+    with pytest.raises(ValueError, match="model is not the model of the Inference"):
+        nbvi.fit(5, method=inference, model=model(), progressbar=False)
+
+
+def test_graph_expressions_take_numbers_only():
+    x = nbvi.Data(np.ones(3), name="X")
+    with pytest.raises(TypeError, match="a constant in the graph must be real numbers"):
+        x + "a"
+    with pytest.raises(TypeError, match="a constant in the graph must be real numbers"):
+        nbvi.math.exp("a")
+    with pytest.raises(TypeError, match="the key 'X' must be a graph node"):
+        (x * 2).eval({"X": np.zeros(3)})

@@ -316,3 +316,21 @@ def test_plot_tracker_rejects_bad_input(tracked, match):
         plot_tracker(tracked)
     with pytest.raises(ValueError, match="smooth"):
         plot_tracker({"a": [1.0]}, hist=HIST, smooth=-1)
+
+
+def test_plot_options_are_checked_where_they_are_given():
+    with pytest.raises(TypeError, match="log must be True or False"):
+        plot_hist(np.arange(1.0, 5.0), log="yes")
+    with pytest.raises(TypeError, match="hist must be real numbers"):
+        plot_hist("abc")
+    with pytest.raises(ValueError, match="max_elements must be an integer"):
+        plot_trace(two_chain_trace(), max_elements=2.5)
+    with pytest.raises(ValueError, match="window must be >= 1"):
+        moving_average(np.arange(5.0), 0)
+    with pytest.raises(ValueError, match="n_points must be >= 2"):
+        gaussian_kde(np.arange(5.0), n_points=0)
+
+
+def test_plot_trace_takes_one_name_without_splitting_it():
+    fig = plot_trace(two_chain_trace(), var_names="mu")
+    assert [ax.get_title() for ax in fig.axes] == ["mu", "mu"]

@@ -10,7 +10,6 @@ from numba import njit, prange
 
 from nbvi.distributions.distribution import Distribution, require
 from nbvi.distributions.layout import at, row_blocks, spot
-from nbvi.graph.node import Node
 
 
 @njit(cache=True)
@@ -160,10 +159,6 @@ def bernoulli_logit_rows_kernel(data, rows, logit_p):
     return logp, g_l
 
 
-def _values(value):
-    return np.asarray(value.eval() if isinstance(value, Node) else value)
-
-
 class Bernoulli(Distribution):
     """Bernoulli distribution of a 0/1 outcome, with success probability ``p`` or its log-odds ``logit_p``.
 
@@ -182,7 +177,7 @@ class Bernoulli(Distribution):
 
     def __init__(self, p=None, logit_p=None):
         if (p is None) == (logit_p is None):
-            raise ValueError("Bernoulli: give exactly one of p and logit_p")
+            raise ValueError(f"{self.describe()}: give exactly one of p and logit_p")
         if p is None:
             self.params = ("logit_p",)
             self.kernel = bernoulli_logit_kernel
@@ -195,11 +190,11 @@ class Bernoulli(Distribution):
         if p is not None:
             require((p >= 0) & (p <= 1), f"p must be in [0, 1], got {p}")
 
-    def check_observed(self, value):
-        """Raise ValueError unless every observed value is 0 or 1."""
-        value = _values(value)
-        if not np.all((value == 0) | (value == 1)):
-            raise ValueError(f"observed values must be 0 or 1, got {np.unique(value)[:5]}")
+    def in_support(self, value):
+        return (value == 0) | (value == 1)
+
+    def support_rule(self):
+        return "observed values must be 0 or 1"
 
     @staticmethod
     def probability(p=None, logit_p=None):

@@ -92,12 +92,11 @@ class Binomial(Distribution):
     def check(self, n, p):
         require((p >= 0) & (p <= 1), f"p must be in [0, 1], got {p}")
 
-    def check_observed(self, value):
-        """Raise ValueError unless every observed value is an integer in 0..n."""
-        value = np.asarray(value.eval() if isinstance(value, Node) else value, dtype=np.float64)
-        n = self.param_nodes["n"].data
-        if not np.all((value >= 0) & (value <= n) & (value == np.floor(value))):
-            raise ValueError(f"observed values must be integers in 0..n (n = {n})")
+    def in_support(self, value):
+        return (value >= 0) & (value <= self.param_nodes["n"].data) & (value == np.floor(value))
+
+    def support_rule(self):
+        return f"observed values must be integers in 0..n (n = {self.param_nodes['n'].data})"
 
     def moment(self, n, p):
         return np.floor(n * p).astype(np.int64)

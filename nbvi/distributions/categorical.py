@@ -281,7 +281,7 @@ class Categorical(Distribution):
 
     def __init__(self, p=None, logit_p=None):
         if (p is None) == (logit_p is None):
-            raise ValueError("Categorical: give exactly one of p and logit_p")
+            raise ValueError(f"{self.describe()}: give exactly one of p and logit_p")
         if isinstance(p, Node) and type(p.op) is Softmax and p.op.value_axis == p.ndim:
             # p = softmax(z) along the class axis: log p_y = log_softmax(z)_y, so evaluate with logit_p = z
             # and skip the softmax and its VJP (the softmax regression's likelihood in one kernel pass)
@@ -310,16 +310,11 @@ class Categorical(Distribution):
             require((p >= 0) & (p <= 1), f"p must be in [0, 1], got {p}")
             require(np.isclose(p.sum(axis=-1), 1.0), f"p must sum to 1 along the last axis, got sums {p.sum(axis=-1)}")
 
-    def check_observed(self, value):
-        """Raise ValueError unless every observed value is a class index in 0..K-1."""
-        value = np.asarray(value.eval() if isinstance(value, Node) else value)
-        ok = (value >= 0) & (value <= self.n_classes - 1) & (value == np.round(value))
-        if not np.all(ok):
-            bad = value[~ok] if value.ndim else value
-            raise ValueError(
-                f"observed values must be class indices in 0..K-1 (K = {self.n_classes}); "
-                f"got {np.ravel(bad)[:5]}"
-            )
+    def in_support(self, value):
+        return (value >= 0) & (value <= self.n_classes - 1) & (value == np.round(value))
+
+    def support_rule(self):
+        return f"observed values must be class indices in 0..K-1 (K = {self.n_classes})"
 
     def probabilities(self, values):
         if "beta" in values:

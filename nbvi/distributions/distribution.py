@@ -65,6 +65,8 @@ class Distribution:
         model = Model.get_context(f"{cls.__name__} variable '{name}'")
         if shape is None and observed is not None:
             shape = observed.shape if isinstance(observed, Node) else np.shape(observed)
+            if 0 in shape and not isinstance(observed, Node):  # (Data may have no rows until set_value)
+                raise ValueError(f"observed data of '{name}' is empty (shape {shape})")
         dist = cls.dist(*args, shape=shape, name=name, **kwargs)
         return model.register_rv(name, dist, observed=observed, total_size=total_size, transform=transform)
 
@@ -97,7 +99,11 @@ class Distribution:
             if value is None:
                 raise TypeError(f"{self.describe()}: parameter '{key}' is required")
             if not isinstance(value, Node):
-                array = np.asarray(value, dtype=np.float64)
+                array = arguments.real_array(value, f"{self.describe()}: parameter '{key}'", booleans=False)
+                array = array.astype(np.float64)
+                if array.size == 0:
+                    raise ValueError(f"{self.describe()}: parameter '{key}' is empty (shape {array.shape}); a "
+                                     f"variable needs at least one element")
                 if not np.all(np.isfinite(array)):
                     raise ValueError(f"{self.describe()}: parameter '{key}' contains NaN or inf")
                 value = Constant(array)
@@ -154,14 +160,34 @@ class Distribution:
         the family has nothing to check beyond finite numbers; families with a bounded support override it."""
         return None
 
+    def support_rule(self):
+        """What the observed values must be, in words, added to the message of :meth:`check_observed`
+        (e.g. "observed values must be integers in 0..n (n = 5)"); empty when the support says it all."""
+        return ""
+
     def check_observed(self, value):
         """Raise ValueError naming the first element of an observed ``value`` outside the support."""
-        value = np.asarray(value, dtype=np.float64)
+        value = np.asarray(value.eval() if isinstance(value, Node) else value, dtype=np.float64)
         inside = self.in_support(value)
         if inside is not None and not np.all(inside):
-            first = tuple(int(i) for i in np.argwhere(~np.broadcast_to(inside, value.shape))[0])
+            inside = np.broadcast_to(inside, value.shape)
+            first = tuple(int(i) for i in np.argwhere(~inside)[0])
+            rule = self.support_rule()
             raise ValueError(f"observed value {float(value[first])} at index {first} is outside the support "
-                             f"{self.support} ({np.size(inside) - np.count_nonzero(inside)} such values)")
+                             f"{self.support}{': ' + rule if rule else ''} "
+                             f"({inside.size - np.count_nonzero(inside)} such values)")
+
+    def check_observed_values(self, value):
+        """:meth:`check_observed` of data that may have other sizes than the variable (all of a minibatch's
+        rows, or a ``Data.set_value`` with new rows), where the parameters broadcast against it; data they
+        do not broadcast against is left to the log-density."""
+        value = np.asarray(value)
+        batch = value.shape[:value.ndim - self.ndim_supp]
+        try:
+            np.broadcast_shapes(batch, *self.batch_shapes())
+        except ValueError:
+            return
+        self.check_observed(value)
 
     # -- properties the model uses -------------------------------------------------------------------------
     def default_transform(self):
@@ -297,6 +323,10 @@ class LogpTerm(Op):
         return lp
 
     def value_and_partials(self, values, needs):
+        if not isinstance(values[0], Node) and values[0].size == 0:  # data with no rows (yet): a term of 0
+            draws = max(v.shape[0] for v in values)
+            return np.zeros(draws), [np.zeros((draws,) + v.shape[1:]) if need else None
+                                     for v, need in zip(values, needs)]
         if isinstance(values[0], Node):  # a minibatch read in place (see in_place_inputs)
             lp, partials = self.dist.logp_partials_in_place(values[0], values[1:], needs)
         else:

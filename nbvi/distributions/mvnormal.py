@@ -73,7 +73,7 @@ class MvNormal(Distribution):
     def __init__(self, mu, cov=None, chol=None, tau=None):
         given = {k: v for k, v in (("cov", cov), ("chol", chol), ("tau", tau)) if v is not None}
         if len(given) != 1:
-            raise ValueError("MvNormal: give exactly one of cov, chol and tau")
+            raise ValueError(f"{self.describe()}: give exactly one of cov, chol and tau")
         (self.kind, matrix), = given.items()
         self.params = ("mu", self.kind)
         self.set_params(mu=mu, **{self.kind: matrix})

@@ -9,7 +9,6 @@ from numba import njit, prange
 
 from nbvi.distributions.distribution import Distribution, require
 from nbvi.distributions.layout import at, row_blocks, spot
-from nbvi.graph.node import Node
 
 
 @njit(cache=True)
@@ -115,11 +114,11 @@ class Poisson(Distribution):
     def check(self, mu):
         require(mu >= 0, f"mu must be >= 0, got {mu}")
 
-    def check_observed(self, value):
-        """Raise ValueError unless every observed value is a non-negative integer."""
-        value = np.asarray(value.eval() if isinstance(value, Node) else value, dtype=np.float64)
-        if not np.all((value >= 0) & (value == np.floor(value)) & np.isfinite(value)):
-            raise ValueError("observed values must be non-negative integers (counts)")
+    def in_support(self, value):
+        return (value >= 0) & (value == np.floor(value)) & np.isfinite(value)
+
+    def support_rule(self):
+        return "observed values must be non-negative integers (counts)"
 
     def moment(self, mu):
         return np.floor(mu).astype(np.int64)  # the mode

@@ -24,6 +24,13 @@ def clone(node, replacements=None):
     Op nodes downstream of a replacement are rebuilt with a shallow copy of their op (ops keep static facts
     about their inputs, such as lifted ranks); nodes that depend on no replacement are shared, not copied.
     """
+    if not isinstance(node, Node):
+        raise TypeError(f"clone needs a graph node, got {type(node).__name__}")
+    if replacements is not None and not isinstance(replacements, dict):
+        raise TypeError(f"replacements must be a dict {{node: replacement}}, got {type(replacements).__name__}")
+    for key in replacements or {}:
+        if not isinstance(key, Node):
+            raise TypeError(f"replacements: the key {key!r} must be a graph node, not {type(key).__name__}")
     swaps = {key: as_node(value) for key, value in (replacements or {}).items()}
     if not swaps:
         return node

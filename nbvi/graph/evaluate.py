@@ -266,7 +266,12 @@ def eval_node(node, replacements=None):
 
     Returns the value without its draw axis (when it has one draw).
     """
+    if replacements is not None and not isinstance(replacements, dict):
+        raise TypeError(f"replacements must be a dict {{node: value}}, got {type(replacements).__name__}")
     replacements = dict(replacements or {})
+    for key in replacements:
+        if not isinstance(key, Node):
+            raise TypeError(f"replacements: the key {key!r} must be a graph node, not {type(key).__name__}")
     node_swaps = {k: v for k, v in replacements.items() if isinstance(v, Node)}
     fixed = [(k, v) for k, v in replacements.items() if not isinstance(v, Node)]
     program = Program([node], [k for k, _ in fixed], node_swaps)

@@ -9,6 +9,7 @@ D points is an array of shape ``(D, 3, 4)``; constants and data carry ``D = 1`` 
 """
 import numpy as np
 
+from nbvi import arguments
 from nbvi.config import floatX
 
 
@@ -223,8 +224,8 @@ class Constant(Leaf):
     """
 
     def __init__(self, value, name=None):
-        array = np.array(value)
-        if array.dtype.kind in "fc" or array.dtype == object:
+        array = np.array(arguments.real_array(value, f"a constant in the graph{f' ({name})' if name else ''}"))
+        if array.dtype.kind == "f":
             array = array.astype(floatX)
         super().__init__(array.shape, array.dtype, name=name)
         self.data = array

@@ -18,11 +18,13 @@ improved R-hat for assessing convergence of MCMC", Bayesian Analysis 16(2). Arra
 """
 import numpy as np
 
+from nbvi import arguments
+
 __all__ = ["Summary", "effective_sample_size", "ess_bulk", "ess_tail", "hdi", "rhat", "summary"]
 
 
 def _as_chains(x):
-    x = np.asarray(x, dtype=np.float64)
+    x = arguments.real_array(x, "draws").astype(np.float64)
     if x.ndim == 1:
         x = x[None]
     if x.ndim != 2:
@@ -200,8 +202,30 @@ def _format_rows(rows, columns):
     return "\n".join(lines)
 
 
+def trace_names(trace, var_names, caller):
+    """``var_names`` (None: all, a name, or a list of names) as a list of names of ``trace``; TypeError or
+    ValueError naming ``caller`` and the unknown names (a single name is not split into letters)."""
+    if var_names is None:
+        return list(trace)
+    names = [var_names] if isinstance(var_names, str) else var_names
+    if not isinstance(names, (list, tuple)) or not all(isinstance(name, str) for name in names):
+        raise TypeError(f"{caller}: var_names must be a name or a list of names, got {var_names!r}")
+    unknown = [name for name in names if name not in trace]
+    if unknown:
+        raise ValueError(f"{caller}: no variable '{unknown[0]}' in the trace; it has {list(trace)}")
+    return list(names)
+
+
 def summary(trace, var_names=None, hdi_prob=0.94):
     """Posterior summary of a :class:`~nbvi.trace.Trace`, one table per variable (ArviZ's ``summary``).
+
+    Parameters
+    ----------
+    trace : Trace
+    var_names : str or list of str, optional
+        The variables to summarise (default all).
+    hdi_prob : float in (0, 1)
+        Probability mass of the highest density interval.
 
     Returns
     -------
@@ -209,7 +233,14 @@ def summary(trace, var_names=None, hdi_prob=0.94):
         Columns mean, sd, hdi_3%, hdi_97% (94% HDI, over all chains), ess_bulk, ess_tail, r_hat, each an
         array of the variable's shape.
     """
-    names = list(trace) if var_names is None else list(var_names)
+    from nbvi.trace import Trace
+
+    if not isinstance(trace, Trace):
+        raise TypeError(f"summary needs an nbvi.Trace (from nbvi.sample or approx.sample), got {type(trace).__name__}")
+    names = trace_names(trace, var_names, "summary")
+    hdi_prob = arguments.number(hdi_prob, "hdi_prob")
+    if not 0.0 < hdi_prob < 1.0:
+        raise ValueError(f"hdi_prob must lie strictly between 0 and 1, got {hdi_prob!r}")
     chains = trace.n_chains
     per_chain = [np.flatnonzero(trace.chain == c) for c in range(chains)]
     length = min(len(idx) for idx in per_chain) if per_chain else 0

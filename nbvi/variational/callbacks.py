@@ -4,9 +4,12 @@
 (1 after the first step). Raising ``StopIteration`` ends the fit cleanly, keeping everything.
 """
 import inspect
+import numbers
 from collections import defaultdict
 
 import numpy as np
+
+from nbvi import arguments
 
 
 def relative(current, previous, eps=1e-6):
@@ -28,19 +31,18 @@ class CheckParametersConvergence:
 
     Parameters
     ----------
-    every : int
-    tolerance : float
+    every : int >= 1
+    tolerance : float > 0
     diff : {"relative", "absolute"}
-    ord : as ``numpy.linalg.norm``'s ``ord`` (default inf: the largest change)
+    ord : None or a number, as ``numpy.linalg.norm``'s ``ord`` for vectors (default inf: the largest change)
     """
 
     def __init__(self, every=100, tolerance=1e-3, diff="relative", ord=np.inf):
-        if diff not in ("relative", "absolute"):
-            raise ValueError(f"diff must be 'relative' or 'absolute', got {diff!r}")
-        if int(every) < 1:
-            raise ValueError(f"every must be >= 1, got {every}")
-        self.every = int(every)
-        self.tolerance = float(tolerance)
+        arguments.choice(diff, "diff", ("relative", "absolute"))
+        self.every = arguments.integer(every, "every", minimum=1)
+        self.tolerance = arguments.number(tolerance, "tolerance", minimum=0.0, strictly=True)
+        if ord is not None and (isinstance(ord, (bool, np.bool_)) or not isinstance(ord, numbers.Real)):
+            raise TypeError(f"ord must be None or a number (a vector norm's order, e.g. 2 or np.inf), got {ord!r}")
         self.diff = relative if diff == "relative" else absolute
         self.ord = ord
         self.previous = None
@@ -71,12 +73,11 @@ class Tracker:
     """
 
     def __init__(self, every=1, **callables):
-        if int(every) < 1:
-            raise ValueError(f"every must be >= 1, got {every}")
+        every = arguments.integer(every, "Tracker: every", minimum=1)
         for name, fn in callables.items():
             if not callable(fn):
                 raise TypeError(f"Tracker: '{name}' must be callable, got {type(fn).__name__}")
-        self.every = int(every)
+        self.every = every
         self.callables = callables
         self.takes_args = {name: _takes_arguments(fn) for name, fn in callables.items()}
         self.hist = defaultdict(list)

@@ -28,6 +28,7 @@ norm is at most that value, g <- g min(1, max_grad_norm / ||g||_2). This is PyMC
 left exactly as it is.
 """
 import math
+import numbers
 import operator
 
 import numpy as np
@@ -231,12 +232,10 @@ def adamax_kernel(params, grad, state, hyper):
 # ---------------------------------------------------------------------------------------------
 
 def _number(name, value):
-    if isinstance(value, bool):
+    """A real number as a float; strings ("0.1"), booleans and None are refused, not converted."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number; got {value!r}")
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number; got {value!r}") from None
+    return float(value)
 
 
 def _positive(name, value):
@@ -254,15 +253,15 @@ def _fraction(name, value):
     return x
 
 
-def _count(name, value):
+def _count(name, value, minimum=1):
     if isinstance(value, bool):
         raise TypeError(f"{name} must be an integer; got {value!r}")
     try:
         k = operator.index(value)
     except TypeError:
         raise TypeError(f"{name} must be an integer; got {value!r}") from None
-    if k < 1:
-        raise ValueError(f"{name} must be at least 1; got {name}={value!r}")
+    if k < minimum:
+        raise ValueError(f"{name} must be at least {minimum}; got {name}={value!r}")
     return k
 
 
@@ -307,9 +306,7 @@ class Optimizer:
     def init(self, size):
         """A fresh state for a parameter vector of length ``size``: zeros, float64, laid out as
         ``counters`` then ``slots`` (see ``unpack``)."""
-        n = operator.index(size)
-        if n < 0:
-            raise ValueError(f"size must be non-negative; got size={size!r}")
+        n = _count("size", size, minimum=0)
         return np.zeros(len(self.counters) + self._rows() * n, dtype=np.float64)
 
     def step(self, params, grad, state):
