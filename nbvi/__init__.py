@@ -28,11 +28,12 @@ from nbvi.sampling.sample import SamplingError, sample
 from nbvi.trace import Trace
 from nbvi.variational import *  # noqa: F401,F403 - ADVI, fit, the optimizers ...
 from nbvi.variational import __all__ as _variational
+from nbvi.variational.psis import PSISResult, PSISWarning, psis_diagnostic
 
 __version__ = "0.1.0"
 
-__all__ = ["Constant", "Data", "Deterministic", "Minibatch", "Model", "NoCacheWarning", "Node", "NotCompiledWarning", "RandomVariable", "SamplingError", "Trace", "callbacks", "clone",
-           "config", "draw_model_graph", "effective_sample_size", "explain", "floatX", "math", "model_to_graphviz", "modelcontext", "rhat", "sample", "summary", *_families, *_variational]
+__all__ = ["Constant", "Data", "Deterministic", "Minibatch", "Model", "NoCacheWarning", "Node", "NotCompiledWarning", "PSISResult", "PSISWarning", "RandomVariable", "SamplingError", "Trace", "callbacks", "clone",
+           "config", "draw_model_graph", "effective_sample_size", "explain", "floatX", "math", "model_to_graphviz", "modelcontext", "psis_diagnostic", "rhat", "sample", "summary", *_families, *_variational]
 
 
 def __getattr__(name):

@@ -114,7 +114,7 @@ class Approximation:
         theta = self.draw(draws, self.rng if rng is None else rng)
         return self.model.constrained_values(theta)
 
-    def sample(self, draws=500, random_seed=None):
+    def sample(self, draws=500, random_seed=None, psis=False):
         """Draw from q and map to the model's variables.
 
         Parameters
@@ -122,13 +122,22 @@ class Approximation:
         draws : int
         random_seed : int, optional
             A fresh generator for these draws; by default the approximation's own generator.
+        psis : bool
+            Resample ``draws`` points from max(4 draws, 1000) draws of q by their Pareto-smoothed importance
+            weights p / q (systematic resampling; ``nbvi.variational.psis.psis_resample``), which moves them
+            toward the posterior; a ``PSISWarning`` when k-hat > 0.7. MeanField and FullRank only.
 
         Returns
         -------
         Trace with every free variable and deterministic, draws on the leading axis.
         """
-        rng = self.rng if random_seed is None else np.random.default_rng(random_seed)
-        return Trace(self.model.unravel(self.draw(int(draws), rng)))
+        draws = arguments.integer(draws, "draws", minimum=1)
+        rng = self.rng if random_seed is None else np.random.default_rng(arguments.seed(random_seed))
+        if arguments.flag(psis, "psis"):
+            from nbvi.variational.psis import psis_resample  # psis imports this module
+
+            return Trace(self.model.unravel(psis_resample(self, draws, rng)))
+        return Trace(self.model.unravel(self.draw(draws, rng)))
 
     def sample_node(self, node, size=None, more_replacements=None):
         """``node`` with the model's free variables replaced by fresh draws from q at every ``.eval()``.
@@ -160,8 +169,7 @@ class Approximation:
                                     f"replace), not {type(key).__name__}")
                 if id(key) not in reachable:
                     raise ValueError(f"more_replacements: {key!r} is not in the graph of the node to sample")
-                if not isinstance(value, Node) and not np.all(np.isfinite(np.asarray(value, dtype=np.float64))):
-                    raise ValueError(f"more_replacements: the value for {key!r} contains NaN or inf")
+                _check_replacement(key, value)
             if more_replacements:
                 node = clone(node, more_replacements)
         return SampledNode(self, node, size)
@@ -321,6 +329,22 @@ class Empirical(Approximation):
     def entropy(self):
         """H[q] estimated as -mean log q(particle) under the kernel density estimate (see ``logq``)."""
         return -float(np.mean(self.logq(self.histogram)))
+
+
+def _check_replacement(key, value):
+    """Refuse a replacement for ``key`` that is not real numbers (or a node), holds NaN or inf, or has
+    another rank or other sizes past the first axis (only the number of rows may change, as in
+    ``Data.set_value``)."""
+    what = f"more_replacements: the value for {key!r}"
+    shape = value.shape if isinstance(value, Node) else None
+    if shape is None:
+        array = arguments.real_array(value, what)
+        if not np.all(np.isfinite(array)):
+            raise ValueError(f"{what} contains NaN or inf")
+        shape = array.shape
+    if len(shape) != len(key.shape) or shape[1:] != key.shape[1:]:
+        raise ValueError(f"{what} has shape {shape}; it must have the rank and the sizes past the first axis of "
+                         f"the node it replaces, {key.shape} (only the number of rows may change)")
 
 
 def _ancestors(node):
