@@ -5,10 +5,12 @@ Each class is a thin shell over a step function of :mod:`~nbvi.variational.advi`
 the loss history. ``fit(n)`` runs n steps with a fresh optimizer (the default AdagradWindow, or
 ``obj_optimizer``) and appends the losses to ``hist``; calling it again continues from where the last
 fit stopped. ``refine(n)`` continues the last fit with the same optimizer, its state and the same
-callbacks (a Tracker keeps recording).
+callbacks (a Tracker keeps recording). ``fit()`` without ``n`` and ``obj_optimizer`` runs deterministic
+ADVI (:mod:`~nbvi.variational.deterministic`) to convergence where it applies.
 """
 import math
 import sys
+import warnings
 
 import numpy as np
 
@@ -20,9 +22,13 @@ from nbvi.interrupts import deferred_interrupt
 from nbvi.model import modelcontext
 from nbvi.progress import ProgressBar
 from nbvi.threads import threads_following_load, threads_for
-from nbvi.variational import advi, stein
+from nbvi.variational import advi, deterministic, stein
 from nbvi.variational.approximations import Empirical, FullRank, MeanField
 from nbvi.variational.optimizers import Optimizer, adagrad_window
+
+DEFAULT_STEPS = 10_000  # steps of the stochastic optimizer when n is not given (PyMC's default)
+DETERMINISTIC_ITERATIONS = 10_000  # the most L-BFGS iterations of a deterministic fit, per start
+DETERMINISTIC_STARTS = 4  # a deterministic fit's starts: the current parameters and 3 jittered copies
 
 
 def _start_flat(model, start):
@@ -38,10 +44,15 @@ def _start_flat(model, start):
                              f"(those are {[rv.name for rv in model.free_RVs]})")
         point = model.initial_point()
         point.update(start)
-        return model.flat_from_point(point)
-    flat = np.asarray(start, dtype=np.float64)
+        try:
+            return model.flat_from_point(point)
+        except (TypeError, ValueError) as err:
+            raise type(err)(f"start: {err}") from None
+    flat = arguments.real_array(start, "start (a dict of values or a flat unconstrained array)").astype(np.float64)
     if flat.shape != (model.ndim,):
         raise ValueError(f"start must be a dict of values or an array of shape ({model.ndim},), got {flat.shape}")
+    if not np.all(np.isfinite(flat)):
+        raise ValueError(f"start contains NaN or inf at positions {np.flatnonzero(~np.isfinite(flat)).tolist()}")
     return flat.copy()
 
 
@@ -66,13 +77,20 @@ class Inference:
         """Loss per step over all fits so far."""
         return self.approx.hist
 
-    def fit(self, n=10000, callbacks=None, obj_optimizer=None, progressbar=True, **kwargs):
-        """Run ``n`` steps with a fresh optimizer; continue from the current parameters.
+    def fit(self, n=None, callbacks=None, obj_optimizer=None, progressbar=True, **kwargs):
+        """Fit the approximation, continuing from its current parameters.
+
+        With neither ``n`` nor ``obj_optimizer``, mean-field and full-rank ADVI of a model without
+        minibatches run deterministic ADVI until it converges (:mod:`~nbvi.variational.deterministic`, at
+        most DETERMINISTIC_ITERATIONS L-BFGS iterations); otherwise ``n`` steps (10,000 when None) of the
+        stochastic optimizer, PyMC's algorithm.
 
         Parameters
         ----------
-        n : int
+        n : int, optional
+            Steps of the stochastic optimizer; None: converge (see above).
         callbacks : list of callables ``(approx, losses, i)``
+            Called after every step (or iteration); raising StopIteration ends the fit.
         obj_optimizer : Optimizer, optional
             Default: ``adagrad_window()`` (PyMC3's default).
         progressbar : bool
@@ -83,22 +101,72 @@ class Inference:
         -------
         The approximation.
         """
-        arguments.integer(n, "n")
+        if n is not None:
+            arguments.integer(n, "n")
         callbacks = arguments.functions(callbacks, "callbacks")  # checked before any step moves anything
         arguments.flag(progressbar, "progressbar")
-        optimizer = adagrad_window() if obj_optimizer is None else obj_optimizer
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"obj_optimizer must be an nbvi optimizer (e.g. nbvi.adam()), got {optimizer!r}")
+        if obj_optimizer is not None and not isinstance(obj_optimizer, Optimizer):
+            raise TypeError(f"obj_optimizer must be an nbvi optimizer (e.g. nbvi.adam()), got {obj_optimizer!r}")
         self.set_options(**kwargs)
+        if n is None and obj_optimizer is None and self.converges_deterministically():
+            return self._run_deterministic(DETERMINISTIC_ITERATIONS, DETERMINISTIC_STARTS, callbacks, progressbar)
+        optimizer = adagrad_window() if obj_optimizer is None else obj_optimizer
         state = optimizer.init(self.approx.params.size)
         self._last = (optimizer, state, callbacks)
-        return self._run(n, optimizer, state, self._last[2], progressbar)
+        return self._run(DEFAULT_STEPS if n is None else n, optimizer, state, self._last[2], progressbar)
+
+    def converges_deterministically(self):
+        """Whether ``fit()`` without ``n`` and ``obj_optimizer`` runs deterministic ADVI: a MeanField or
+        FullRank approximation fitted by its ELBO (not the Stein force), of a model without minibatches."""
+        find = getattr(self.model, "minibatches", None)
+        return (isinstance(self.approx, (MeanField, FullRank)) and not self.uses_stein_force
+                and not (find is not None and find()))
+
+    def _run_deterministic(self, max_iterations, starts, callbacks, progressbar, draws=None):
+        """Deterministic ADVI from the current parameters (on the fixed ``draws`` of the last fit, when
+        given): hist gets the loss of each L-BFGS iteration and the callbacks are called after each; a
+        StopIteration or Ctrl-C ends the fit at that iterate."""
+        offset = len(self.approx.hist)
+        losses = []
+        bar = ProgressBar(max_iterations, enabled=progressbar, label=f"{type(self).__name__} (deterministic)")
+        converged, stopped = False, [False]
+        with deferred_interrupt() as interrupted:
+            def on_iteration(loss):
+                losses.append(loss)
+                bar.update(len(losses), loss)
+                try:
+                    for callback in callbacks:
+                        callback(self.approx, np.asarray(losses), offset + len(losses))
+                except StopIteration as stop:
+                    if str(stop):
+                        print(str(stop), file=sys.stderr)
+                    stopped[0] = True
+                stopped[0] = stopped[0] or interrupted()
+                return stopped[0]
+
+            try:
+                _, converged, draws = deterministic.minimise(self.approx, self.model.logp_dlogp, self.rng,
+                                                             max_iterations, starts=starts,
+                                                             on_iteration=on_iteration, draws=draws)
+                self._last = (None, draws, callbacks)  # what refine() goes on with
+            finally:
+                self.approx.hist = np.concatenate([self.approx.hist, np.asarray(losses, dtype=np.float64)])
+                bar.close(interrupted=not converged)
+        if not converged and not stopped[0]:
+            warnings.warn(f"deterministic ADVI did not converge in {max_iterations} iterations; call fit() again "
+                          f"to go on from here", UserWarning, stacklevel=3)
+        return self.approx
 
     def refine(self, n, progressbar=True):
-        """Continue the last fit for ``n`` more steps with the same optimizer state and callbacks."""
+        """Continue the last fit for ``n`` more steps with the same optimizer state and callbacks (after a
+        deterministic fit: at most ``n`` more L-BFGS iterations from where it ended)."""
+        arguments.integer(n, "n")
+        arguments.flag(progressbar, "progressbar")
         if self._last is None:
             raise ValueError("refine() continues a previous fit(); call fit() first")
         optimizer, state, callbacks = self._last
+        if optimizer is None:  # after a deterministic fit: at most n more iterations on its draws
+            return self._run_deterministic(int(n), 1, callbacks, progressbar, draws=state)
         return self._run(n, optimizer, state, callbacks, progressbar)
 
     def _batch_schedule(self, minibatches):
@@ -431,8 +499,7 @@ class ASVGD(ADVI):
     fused_method = None  # its step moves the draws by the Stein force, not by the ELBO gradient
 
     def __init__(self, model=None, random_seed=None, start=None, obj_n_mc=500, temperature=1.0):
-        if not temperature > 0:
-            raise ValueError(f"temperature must be > 0, got {temperature}")
+        temperature = arguments.number(temperature, "temperature", minimum=0.0, strictly=True)
         super().__init__(model=model, random_seed=random_seed, start=start, obj_n_mc=obj_n_mc)
         self.temperature = float(temperature)
         self.direction = np.empty((self.obj_n_mc, self.model.ndim))
@@ -454,14 +521,16 @@ class ASVGD(ADVI):
 METHODS = {"advi": ADVI, "fullrank_advi": FullRankADVI, "svgd": SVGD, "asvgd": ASVGD}
 
 
-def fit(n=10000, method="advi", model=None, random_seed=None, inf_kwargs=None, callbacks=None,
+def fit(n=None, method="advi", model=None, random_seed=None, inf_kwargs=None, callbacks=None,
         obj_optimizer=None, progressbar=True, start=None, **kwargs):
     """Fit an approximation to the posterior of ``model`` (PyMC3's ``pm.fit``).
 
     Parameters
     ----------
-    n : int
-        Number of steps.
+    n : int, optional
+        Number of steps of the stochastic optimizer. Without ``n`` and ``obj_optimizer``, "advi" and
+        "fullrank_advi" of a model without minibatches run deterministic ADVI until it converges
+        (docs/advi.md, "The default fit"); every other case runs 10,000 steps, as PyMC does.
     method : {"advi", "fullrank_advi", "svgd", "asvgd"} or Inference
     model : Model, optional (default: the innermost ``with`` block's)
     random_seed : int, optional
@@ -479,11 +548,15 @@ def fit(n=10000, method="advi", model=None, random_seed=None, inf_kwargs=None, c
         if inf_kwargs or start is not None or random_seed is not None:
             raise ValueError("inf_kwargs, start and random_seed configure a new Inference; "
                              "they cannot apply to the Inference instance passed as method")
+        if model is not None and model is not method.model:
+            raise ValueError("model is not the model of the Inference passed as method; leave model out")
         inference = method
     else:
         key = str(method).lower()
         if key not in METHODS:
             raise ValueError(f"method must be one of {sorted(METHODS)} or an Inference, got {method!r}")
+        if inf_kwargs is not None and not isinstance(inf_kwargs, dict):
+            raise TypeError(f"inf_kwargs must be a dict of options of the Inference class, got {inf_kwargs!r}")
         options = dict(inf_kwargs or {})
         options.setdefault("random_seed", random_seed)
         if start is not None:

@@ -141,13 +141,13 @@ def test_plain_callable_gets_approx_losses_and_step():
 
 
 def test_stop_iteration_from_a_callable_ends_the_fit(capsys):
-    """The quickstart's ``stop_after_100``."""
+    """The quickstart's ``stop_after_100``, on PyMC's stochastic algorithm (n given)."""
     def stop_after_100(approx, loss_history, i):
         if i == 100:
             raise StopIteration("Stopping approximation.")
 
     with MODEL:
-        approx = nbvi.fit(callbacks=[stop_after_100], progressbar=False, random_seed=0)
+        approx = nbvi.fit(10_000, callbacks=[stop_after_100], progressbar=False, random_seed=0)
     assert len(approx.hist) == 100 and np.all(np.isfinite(approx.hist))
     assert capsys.readouterr().err.strip() == "Stopping approximation."
     # the parameters are those after step 100

@@ -1,0 +1,186 @@
+"""Deterministic ADVI, the default of ``fit()``: exact on Gaussian posteriors, gradients equal to finite
+differences, within 0.5 posterior sd of long NUTS runs on badly scaled regressions and a mixture, and the
+fitting loop's contract (hist, callbacks, refine, Ctrl-C, PyMC's algorithm when n is given)."""
+import json
+import os
+import signal
+import sys
+import warnings
+
+import numpy as np
+import pytest
+from gradcheck import numeric_grad
+
+import nbvi
+from nbvi.variational import deterministic
+from nbvi.variational.approximations import FullRank, MeanField
+
+SCRIPTS = os.path.join(os.path.dirname(__file__), "..", "..", "scripts")
+REFERENCE = os.path.join(os.path.dirname(__file__), "..", "data", "reference_posteriors.json")
+
+
+def gaussian_regression(rows=40, seed=0):
+    """y ~ Normal(X beta, 0.5) with beta ~ Normal(0, 2) (3): a Gaussian posterior with correlated
+    coefficients (X has a column near 10), precision P = X^T X / 0.25 + I / 4."""
+    rng = np.random.default_rng(seed)
+    X = np.column_stack([np.ones(rows), rng.normal(10.0, 1.0, rows), rng.normal(size=rows)])
+    y = X @ np.array([1.0, -0.5, 2.0]) + rng.normal(0.0, 0.5, rows)
+    with nbvi.Model() as model:
+        beta = nbvi.Normal("beta", 0.0, 2.0, shape=3)
+        nbvi.Normal("y", nbvi.math.dot(X, beta), 0.5, observed=y)
+    precision = X.T @ X / 0.25 + np.eye(3) / 4.0
+    mean = np.linalg.solve(precision, X.T @ y / 0.25)
+    return model, mean, precision
+
+
+def test_fixed_draws_have_the_moments_of_a_standard_normal():
+    rng = np.random.default_rng(1)
+    z = deterministic.fixed_normal_draws(31, 4, rng)
+    assert z.shape == (32, 4)
+    np.testing.assert_allclose(z.mean(axis=0), 0.0, atol=1e-15)
+    np.testing.assert_allclose((z * z).mean(axis=0), 1.0, rtol=1e-14)
+    w = deterministic.fixed_normal_draws(20, 4, rng, whiten=True)
+    np.testing.assert_allclose(w.mean(axis=0), 0.0, atol=1e-14)
+    np.testing.assert_allclose(w.T @ w / 20, np.eye(4), atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", [MeanField, FullRank])
+def test_the_loss_gradient_equals_finite_differences(kind):
+    model, _, _ = gaussian_regression()
+    with model:
+        nbvi.HalfNormal("extra", 1.0)  # a transformed variable too
+    approx = kind(model)
+    rng = np.random.default_rng(2)
+    draws = deterministic.fixed_normal_draws(2 * (model.ndim + 1), model.ndim, rng, whiten=kind is FullRank)
+    objective = deterministic.DeterministicObjective(approx, model.logp_dlogp, draws)
+    x = objective.x_from_approx() + 0.1 * rng.standard_normal(objective.x_from_approx().size)
+    _, grad = objective.loss_grad(x)
+    numeric = numeric_grad(lambda v: objective.loss_grad(v)[0], x)
+    np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-6 * np.abs(numeric).max())
+
+
+def test_parameters_go_to_the_approximation_and_back():
+    model, _, _ = gaussian_regression()
+    for kind in (MeanField, FullRank):
+        approx = kind(model)
+        objective = deterministic.DeterministicObjective(approx, model.logp_dlogp, np.zeros((2, 3)))
+        x = np.random.default_rng(3).normal(size=objective.x_from_approx().size)
+        objective.write(x)
+        np.testing.assert_allclose(objective.x_from_approx(), x, rtol=1e-12, atol=1e-12)
+
+
+def test_a_gaussian_posterior_is_fitted_exactly():
+    """The draws have exactly the moments the loss depends on, so the optimum is the true ELBO's: the
+    posterior mean, the conditional variances 1 / P_ii (mean-field), the covariance P^-1 (full-rank)."""
+    model, mean, precision = gaussian_regression()
+    mean_field = nbvi.fit(method="advi", model=model, random_seed=4, progressbar=False)
+    np.testing.assert_allclose(mean_field.mean.eval(), mean, rtol=1e-6)
+    np.testing.assert_allclose(mean_field.std.eval(), 1.0 / np.sqrt(np.diag(precision)), rtol=1e-5)
+    full_rank = nbvi.fit(method="fullrank_advi", model=model, random_seed=4, progressbar=False)
+    np.testing.assert_allclose(full_rank.mean.eval(), mean, rtol=1e-6)
+    np.testing.assert_allclose(full_rank.cov(), np.linalg.inv(precision), rtol=1e-5, atol=1e-12)
+
+
+@pytest.fixture(scope="module")
+def bench_models():
+    sys.path.insert(0, SCRIPTS)
+    try:
+        import bench_models
+    finally:
+        sys.path.remove(SCRIPTS)
+    return bench_models
+
+
+def largest_error_in_sds(model, name, approx):
+    """max over every element of every free variable of |mean_q - mean| / sd against the NUTS reference
+    (the mixture's components sorted by mu, as the reference's)."""
+    with open(REFERENCE) as f:
+        reference = json.load(f)[name]["variables"]
+    values = model.unravel(approx.draw(20_000, np.random.default_rng(5)))
+    if name == "mixture":
+        order = np.argsort(values["mu"], axis=1)
+        values = {k: np.take_along_axis(v, order, axis=1) if k in ("mu", "w", "sigma") else v
+                  for k, v in values.items()}
+    errors = [np.abs(values[var].reshape(20_000, -1).mean(axis=0) - ref["mean"]) / ref["sd"]
+              for var, ref in reference.items()]
+    return float(np.max(np.concatenate(errors)))
+
+
+@pytest.mark.parametrize("name", ["log_earnings", "kid_iq", "ar5", "mixture", "logistic"])
+@pytest.mark.parametrize("method", ["advi", "fullrank_advi"])
+def test_the_default_fit_is_within_half_a_posterior_sd_of_nuts(bench_models, name, method):
+    """Badly scaled regressions (predictors near 66 and 100, an interaction), AR(5), a two-component mixture
+    (several optima) and a logistic regression: every posterior mean within 0.5 sd of 4 x 20,000 NUTS
+    draws (tests/data/reference_posteriors.json, scripts/reference_posteriors.py)."""
+    model = bench_models.MODELS[name]()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # it converges: no warning
+        approx = nbvi.fit(method=method, model=model, random_seed=6, progressbar=False)
+    assert largest_error_in_sds(model, name, approx) < 0.5
+
+
+def test_fit_without_n_converges_and_records_each_iteration():
+    model, mean, _ = gaussian_regression()
+    seen = []
+    inference = nbvi.ADVI(model=model, random_seed=7)
+    inference.fit(callbacks=[lambda approx, losses, i: seen.append((i, losses[-1]))], progressbar=False)
+    assert len(inference.hist) == len(seen) > 0
+    assert [i for i, _ in seen] == list(range(1, len(seen) + 1))
+    np.testing.assert_array_equal([loss for _, loss in seen], inference.hist)
+    # refine goes on with the same draws from the optimum: nothing left to do
+    before = inference.approx.mean.eval()
+    inference.refine(50, progressbar=False)
+    assert len(inference.hist) - len(seen) <= 2
+    np.testing.assert_allclose(inference.approx.mean.eval(), before, rtol=1e-8)
+
+
+def test_a_callback_that_stops_leaves_the_parameters_it_saw():
+    model, _, _ = gaussian_regression()
+    seen = {}
+
+    def stop_at_3(approx, losses, i):
+        seen[i] = approx.params.copy()
+        if i == 3:
+            raise StopIteration
+
+    approx = nbvi.fit(model=model, callbacks=[stop_at_3], random_seed=8, progressbar=False)
+    assert len(approx.hist) == 3
+    np.testing.assert_array_equal(approx.params, seen[3])
+
+
+def test_ctrl_c_ends_the_fit_at_an_iterate_with_hist_in_step():
+    model, _, _ = gaussian_regression()
+    seen = {}
+
+    def interrupt_at_4(approx, losses, i):
+        seen[i] = approx.params.copy()
+        if i == 4:
+            signal.raise_signal(signal.SIGINT)
+
+    approx = nbvi.fit(model=model, callbacks=[interrupt_at_4], random_seed=9, progressbar=False)
+    assert len(approx.hist) == 4
+    np.testing.assert_array_equal(approx.params, seen[4])
+
+
+def test_n_or_an_optimizer_runs_pymcs_stochastic_algorithm():
+    model, _, _ = gaussian_regression()
+    assert len(nbvi.fit(300, model=model, random_seed=1, progressbar=False).hist) == 300
+    approx = nbvi.fit(model=model, obj_optimizer=nbvi.adam(0.01), random_seed=1, progressbar=False,
+                      callbacks=[nbvi.callbacks.CheckParametersConvergence(every=100, tolerance=1e9)])
+    assert len(approx.hist) == 100  # stochastic steps, stopped by the callback at the first check
+    same = nbvi.fit(300, model=model, random_seed=1, progressbar=False, obj_optimizer=nbvi.adagrad_window())
+    again = nbvi.fit(300, model=model, random_seed=1, progressbar=False)
+    np.testing.assert_array_equal(same.params, again.params)
+
+
+def test_a_minibatch_model_and_svgd_keep_the_stochastic_steps():
+    data = np.random.default_rng(0).normal(size=(200, 2))
+    with nbvi.Model() as model:
+        mu = nbvi.Normal("mu", 0.0, 10.0, shape=2)
+        nbvi.Normal("y", mu, 1.0, observed=nbvi.Minibatch(data, batch_size=20), total_size=200)
+    assert not nbvi.ADVI(model=model).converges_deterministically()
+    assert not nbvi.SVGD(n_particles=5, model=model).converges_deterministically()
+    assert not nbvi.ASVGD(model=model, obj_n_mc=5).converges_deterministically()
+    approx = nbvi.fit(model=model, random_seed=2, progressbar=False,
+                      callbacks=[nbvi.callbacks.CheckParametersConvergence(every=50, tolerance=1e9)])
+    assert len(approx.hist) == 50
