@@ -450,6 +450,8 @@ class Minibatch(Leaf):
 
     def resample(self, rng=None):
         """Draw a new batch (from this minibatch's own generator, or ``rng``); aligned minibatches follow."""
+        if rng is not None and not isinstance(rng, np.random.Generator):
+            raise TypeError(f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), got {rng!r}")
         for _axis, source in self._axes:
             source.draw(rng)
 

@@ -299,3 +299,50 @@ def test_graph_expressions_take_numbers_only():
         nbvi.math.exp("a")
     with pytest.raises(TypeError, match="the key 'X' must be a graph node"):
         (x * 2).eval({"X": np.zeros(3)})
+
+
+# -- the last entry points of the audit -------------------------------------------------------------------------
+
+def test_an_axis_that_is_not_an_integer_is_named():
+    with nbvi.Model():
+        x = nbvi.Normal("x", 0.0, 1.0, shape=3)
+    for axis in (1.5, "0", True, (0, 0.5)):
+        with pytest.raises(TypeError, match="axis must be"):
+            nbvi.math.sum(x, axis=axis)
+
+
+def test_an_index_out_of_bounds_names_the_nodes_own_axis():
+    with nbvi.Model():
+        x = nbvi.Normal("x", 0.0, 1.0, shape=3)
+    with pytest.raises(IndexError, match="axis 0 with size 3"):
+        x[5]
+
+
+def test_floatx_of_text_is_named():
+    with pytest.raises(TypeError, match="floatX's argument"):
+        nbvi.floatX("a")
+    assert nbvi.floatX([1, 2]).dtype == np.float64
+
+
+def test_approximations_built_directly_check_their_start_and_particles():
+    from nbvi.variational.approximations import Empirical, FullRank, MeanField
+
+    m = model()
+    for kind in (MeanField, FullRank):
+        with pytest.raises(ValueError, match=r"start must have shape \(2,\)"):
+            kind(m, start=np.zeros(3))
+        with pytest.raises(ValueError, match="NaN or inf"):
+            kind(m, start=np.array([0.0, np.nan]))
+        with pytest.raises(TypeError, match="start"):
+            kind(m, start="origin")
+    with pytest.raises(ValueError, match="particles must have shape"):
+        Empirical(m, np.zeros((4, 3)))
+    with pytest.raises(ValueError, match="NaN or inf"):
+        Empirical(m, np.full((4, 2), np.inf))
+
+
+def test_minibatch_resample_takes_a_generator():
+    batch = nbvi.Minibatch(np.arange(10.0), batch_size=2)
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
+        batch.resample(3)
+    batch.resample(np.random.default_rng(0))

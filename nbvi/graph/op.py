@@ -98,8 +98,11 @@ def normalize_axis(axis, ndim):
     """Turn ``axis`` (None, int or tuple, negatives allowed) into a sorted tuple of node axes."""
     if axis is None:
         return tuple(range(ndim))
-    if isinstance(axis, (int, np.integer)):
+    if isinstance(axis, (int, np.integer)) and not isinstance(axis, (bool, np.bool_)):
         axis = (axis,)
+    if not isinstance(axis, (tuple, list)) or not all(
+            isinstance(a, (int, np.integer)) and not isinstance(a, (bool, np.bool_)) for a in axis):
+        raise TypeError(f"axis must be None, an integer or a tuple of integers, got {axis!r}")
     out = []
     for a in axis:
         a = int(a)

@@ -207,7 +207,7 @@ class MeanField(Approximation):
     """
 
     def __init__(self, model, start=None, random_seed=None):
-        mu = model.initial_point_flat() if start is None else start
+        mu = model.initial_point_flat() if start is None else _flat_start(model, start)
         super().__init__(model, {"mu": mu, "rho": np.zeros(model.ndim)}, random_seed)
 
     def mean_array(self):
@@ -239,7 +239,7 @@ class FullRank(Approximation):
 
     def __init__(self, model, start=None, random_seed=None):
         ndim = model.ndim
-        mu = model.initial_point_flat() if start is None else start
+        mu = model.initial_point_flat() if start is None else _flat_start(model, start)
         rows, cols = np.tril_indices(ndim)  # the packed lower triangle, row-major
         super().__init__(model, {"mu": mu, "L_tril": (rows == cols).astype(np.float64)}, random_seed)
         self.rows, self.cols = rows, cols
@@ -289,9 +289,11 @@ class Empirical(Approximation):
     """
 
     def __init__(self, model, particles, random_seed=None):
-        particles = np.array(particles, dtype=np.float64)
-        if particles.ndim != 2 or particles.shape[1] != model.ndim:
-            raise ValueError(f"particles must have shape (n, {model.ndim}), got {particles.shape}")
+        particles = arguments.real_array(particles, "particles").astype(np.float64)
+        if particles.ndim != 2 or particles.shape[1] != model.ndim or not len(particles):
+            raise ValueError(f"particles must have shape (n, {model.ndim}) with n >= 1, got {particles.shape}")
+        if not np.all(np.isfinite(particles)):
+            raise ValueError("particles contain NaN or inf")
         super().__init__(model, {"histogram": particles}, random_seed)
 
     @property
@@ -329,6 +331,17 @@ class Empirical(Approximation):
     def entropy(self):
         """H[q] estimated as -mean log q(particle) under the kernel density estimate (see ``logq``)."""
         return -float(np.mean(self.logq(self.histogram)))
+
+
+def _flat_start(model, start):
+    """``start`` as a new flat unconstrained point (ndim,) of finite real numbers, else an error naming it."""
+    flat = arguments.real_array(start, "start (a flat unconstrained point)").astype(np.float64).copy()
+    if flat.shape != (model.ndim,):
+        raise ValueError(f"start must have shape ({model.ndim},) (the model's unconstrained dimensions), got "
+                         f"{flat.shape}")
+    if not np.all(np.isfinite(flat)):
+        raise ValueError(f"start contains NaN or inf at positions {np.flatnonzero(~np.isfinite(flat)).tolist()}")
+    return flat
 
 
 def _check_replacement(key, value):

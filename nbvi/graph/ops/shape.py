@@ -53,12 +53,12 @@ class GetItem(Op):
                 )
 
     def infer(self, x):
-        probe = np.broadcast_to(np.empty(()), (1,) + x.shape)
+        probe = np.broadcast_to(np.empty(()), x.shape)  # (numpy's message then counts the node's axes)
         try:
-            shape = probe[self.batched_index].shape
+            shape = probe[self.index].shape
         except IndexError as err:
             raise IndexError(f"index {self.index!r} does not fit a node of shape {x.shape}: {err}") from None
-        return shape[1:], x.dtype
+        return shape, x.dtype
 
     def forward(self, x):
         return x[self.batched_index]
