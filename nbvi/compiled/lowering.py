@@ -357,7 +357,8 @@ class Tape:
     # -- affine combinations: a regression's mean as one matrix-vector product ------------------------------
     def _affine_forms(self):
         """The nodes that are affine combinations c + sum_k s_k C_k of scalar values s_k that depend on the free
-        variables and arrays C_k, c that do not (``a + b1 * x1 + b2 * x1 * x2``), with at least
+        variables (scalars, or elements of a vector v in ``X @ v``) and arrays C_k, c that do not
+        (``a + b1 * x1 + b2 * x1 * x2``, ``alpha + X @ beta``), with at least
         AFFINE_MIN_TERMS scalars and AFFINE_MIN_SIZE elements. Returns ({root: (coefficients, constant)}, the
         nodes inside the roots' combinations that nothing else reads)."""
         forms = {}
@@ -365,11 +366,14 @@ class Tape:
             if self.depends[k]:
                 forms[k] = self._affine_form(k, forms)
         linear = {k for k, form in forms.items() if form is not None and _size(self._shape(k)) >= AFFINE_MIN_SIZE}
+        # an element of a vector (b[1]) read only by combinations: the combination reads the vector itself
+        elements = {k for k, form in forms.items()
+                    if form is not None and _size(self._shape(k)) == 1 and isinstance(self._scalar_key(k), tuple)}
         roots, inside = {}, set()
-        for k in linear:
+        for k in linear | elements:
             if all(c in linear for c in self.consumers.get(k, ())):
                 inside.add(k)
-            elif len(forms[k][0]) >= AFFINE_MIN_TERMS:
+            elif k in linear and len(forms[k][0]) >= AFFINE_MIN_TERMS:
                 roots[k] = forms[k]
         # a node is left inside its roots' combinations only if every consumer is a root or inside as well
         while True:
@@ -389,12 +393,14 @@ class Tape:
         if k in forms:
             return forms[k]
         if _size(self._shape(k)) == 1 and self.program.nodes[k].dtype.kind == "f":
-            return {k: np.ones(())}, np.zeros(())
+            return {self._scalar_key(k): np.ones(())}, np.zeros(())
         steps = self._steps
         if k not in steps:
             return None
         node, inputs = steps[k]
         kind = type(node.op)
+        if kind is Dot:
+            return self._affine_dot(k, inputs)
         if kind not in (ew.Add, ew.Sub, ew.Mul, ew.Div, ew.Neg):
             return None
         parts = [self._affine_form(i, forms) for i in inputs]
@@ -417,6 +423,30 @@ class Tape:
         if kind is ew.Div and not cb:
             return {slot: c / b for slot, c in ca.items()}, a / b
         return None
+
+    def _scalar_key(self, k):
+        """The key of scalar node k in an affine form: (v, e) when it is element e of a vector v that depends on
+        the free variables (``b[1]``: the form reads b itself), else k."""
+        step = self._steps.get(k)
+        if step is None or type(step[0].op) is not GetItem or not self.depends[step[1][0]]:
+            return k
+        source = step[1][0]
+        positions = np.arange(_size(self._shape(source))).reshape((1,) + self._shape(source))[step[0].op.batched_index]
+        return source, int(positions.ravel()[0])
+
+    def _affine_dot(self, k, inputs):
+        """The form of ``A @ v`` with A (n, K) fixed and v (K,) depending on the free variables: element e of v
+        (the key (v, e)) times column e of A."""
+        a, v = inputs
+        if self.depends[a] or not self.depends[v] or depends_on_minibatch(self.program.nodes[a]):
+            return None
+        matrix = self.values[a]
+        if matrix.shape[0] != 1 or matrix.dtype.kind not in "fiub" or self.program.nodes[v].dtype.kind != "f":
+            return None
+        matrix = np.asarray(matrix[0], dtype=np.float64)
+        if matrix.ndim != 2 or self._shape(v) != (matrix.shape[1],) or self._shape(k) != (matrix.shape[0],):
+            return None
+        return {(v, e): matrix[:, e] for e in range(matrix.shape[1])}, np.zeros(matrix.shape[0])
 
     def _affine(self, k, coefficients, constant):
         """Node k = constant + sum_s s C_s as a DOT of the stacked arrays (stored transposed: one contiguous
@@ -444,8 +474,18 @@ class Tape:
         C_s stacked (K, n), broadcast to node k's shape)."""
         shape = self._shape(k)
         scalars = self._new_region(("affine_scalars", k), len(coefficients))
-        for position, slot in enumerate(coefficients):
-            self._emit(ins.COPY, 1, Operand(scalars, 0, shift=position), [Operand(self._region(slot), 0)])
+        runs = []  # [slot, first element, count]: consecutive elements of one region gathered by one COPY
+        for key in coefficients:  # a scalar's slot, or (a vector's slot, an element)
+            slot, element = key if isinstance(key, tuple) else (key, 0)
+            if runs and runs[-1][0] == slot and runs[-1][1] + runs[-1][2] == element:
+                runs[-1][2] += 1
+            else:
+                runs.append([slot, element, 1])
+        position = 0
+        for slot, element, count in runs:
+            self._emit(ins.COPY, count, Operand(scalars, 1, shift=position),
+                       [Operand(self._region(slot), 1, shift=element)])
+            position += count
         columns = np.stack([np.broadcast_to(c, shape).ravel() for c in coefficients.values()])
         return scalars, columns
 

@@ -607,6 +607,28 @@ def test_a_normal_term_with_an_affine_mean_runs_from_the_datas_statistics(sigma_
     assert_matches_finite_differences(model)
 
 
+def test_a_matrix_times_a_vector_and_elements_of_a_vector_join_the_affine_mean():
+    """``alpha + X @ beta`` and ``b[0] + b[1] x1 + b[2] x2``: the combination reads beta and b themselves
+    (one COPY of consecutive elements), and the Normal term runs from the statistics; in a Bernoulli the
+    same mean is one DOT."""
+    rng = np.random.default_rng(14)
+    X = rng.normal(50.0, 5.0, size=(200, 3))
+    with nbvi.Model() as model:
+        alpha = nbvi.Normal("alpha", 0.0, 10.0)
+        beta = nbvi.Normal("beta", 0.0, 1.0, shape=3)
+        b = nbvi.Normal("b", 0.0, 1.0, shape=3)
+        sigma = nbvi.HalfNormal("sigma", 2.0)
+        nbvi.Normal("y", alpha + nbvi.math.dot(X, beta), sigma, observed=X @ [0.1, -0.2, 0.3] + rng.normal(size=200))
+        nbvi.Normal("z", b[0] + b[1] * X[:, 0] + b[2] * X[:, 1], sigma, observed=rng.normal(size=200))
+        nbvi.Bernoulli("k", logit_p=0.01 * (alpha + nbvi.math.dot(X, beta)), observed=rng.integers(0, 2, 200))
+    density = assert_tape_is_graph(model)
+    opcodes = list(density.tape.code[:, 0])
+    assert opcodes.count(interpreter.NORMAL_GRAM) == 2 and opcodes.count(interpreter.DOT) == 1
+    copies = [row for row in density.tape.code if row[0] == interpreter.COPY]
+    assert sorted(int(row[1]) for row in copies) == [1, 1, 3, 3, 3]  # alpha and beta for y and k, b for z
+    assert_matches_finite_differences(model)
+
+
 def test_a_normal_term_of_statistics_with_sigma_not_positive_is_minus_infinity():
     x = np.linspace(0.0, 1.0, 100)
     with nbvi.Model() as model:
