@@ -28,7 +28,10 @@ OPTIMIZERS = {
 
 
 def optimizer_code(optimizer):
-    """The number of an nbvi optimizer's kernel, or None for an optimizer defined elsewhere."""
+    """The number of an nbvi optimizer's kernel, or None for an optimizer defined elsewhere or one with a
+    learning-rate schedule (a block's kernels take one fixed rate: such a fit goes step by step)."""
+    if getattr(optimizer, "schedule", None) is not None:
+        return None
     return OPTIMIZERS.get(getattr(optimizer, "kernel", None))
 
 

@@ -4,8 +4,9 @@
 (1 after the first step). Raising ``StopIteration`` ends the fit cleanly, keeping everything.
 """
 import inspect
+import math
 import numbers
-from collections import defaultdict
+from collections import defaultdict, deque
 
 import numpy as np
 
@@ -58,6 +59,73 @@ class CheckParametersConvergence:
         self.previous = current
         if change < self.tolerance:
             raise StopIteration(f"Convergence achieved at {i}")
+
+
+class CheckLossConvergence:
+    r"""Stop when the loss stops improving: Stan's ADVI convergence rule (``tol_rel_obj``, ``eval_elbo``).
+
+    Every ``every`` steps, the mean loss of those steps, :math:`\bar L_k`, is compared with the previous
+    check's: :math:`r_k = |(\bar L_{k-1} - \bar L_k) / \bar L_k|` (Stan's relative ELBO decrease). The last
+    ``window`` changes are kept; once there are ``window`` of them, the fit stops with "Convergence achieved
+    at N" when their mean or median (``statistic``) is below ``tolerance``.
+
+    Stan estimates the ELBO afresh at each check and keeps :math:`\max(0.1\, n / \text{every}, 2)` changes
+    (10 for its 10,000 iterations by 100, this ``window``'s default); nbvi averages the losses the fit has
+    computed, and decides only on a full window (Stan's first change is 1, its first ELBO being compared with
+    0, which keeps its mean from converging until that change leaves the window).
+
+    Parameters
+    ----------
+    every : int >= 1
+        Steps between checks (Stan's ``eval_elbo``, 100).
+    tolerance : float > 0
+        Stan's ``tol_rel_obj`` (0.01).
+    window : int >= 1
+        How many relative changes are kept.
+    statistic : {"either", "mean", "median"}
+        Which statistic of the window must be below ``tolerance``: "either" (Stan's rule), "mean" or "median".
+
+    Attributes
+    ----------
+    changes : deque of float, at most ``window`` long
+        The latest relative changes :math:`r_k`, oldest first.
+    """
+
+    def __init__(self, every=100, tolerance=0.01, window=10, statistic="either"):
+        self.every = arguments.integer(every, "every", minimum=1)
+        self.tolerance = arguments.number(tolerance, "tolerance", minimum=0.0, strictly=True)
+        self.window = arguments.integer(window, "window", minimum=1)
+        self.statistic = arguments.choice(statistic, "statistic", ("either", "mean", "median"))
+        self.changes = deque(maxlen=self.window)
+        self.previous = None  # the mean loss at the last check
+        self._sum, self._count = 0.0, 0  # the losses since the last check
+
+    def __call__(self, approx, losses, i):
+        self._sum += float(losses[-1])
+        self._count += 1
+        if self._count < self.every:
+            return
+        current = self._sum / self._count
+        self._sum, self._count = 0.0, 0
+        if self.previous is not None:
+            self.changes.append(relative_decrease(self.previous, current))
+        self.previous = current
+        if len(self.changes) == self.window and self._below_tolerance():
+            raise StopIteration(f"Convergence achieved at {i}")
+
+    def _below_tolerance(self):
+        changes = np.fromiter(self.changes, dtype=np.float64)
+        mean_ok = self.statistic != "median" and np.mean(changes) < self.tolerance
+        median_ok = self.statistic != "mean" and np.median(changes) < self.tolerance
+        return bool(mean_ok or median_ok)
+
+
+def relative_decrease(previous, current):
+    """Stan's relative change of the objective, |(previous - current) / current| (0 when both are 0, inf when
+    only ``current`` is)."""
+    if current == 0.0:
+        return 0.0 if previous == 0.0 else math.inf
+    return abs((previous - current) / current)
 
 
 class Tracker:

@@ -5,8 +5,9 @@ Each class is a thin shell over a step function of :mod:`~nbvi.variational.advi`
 the loss history. ``fit(n)`` runs n steps with a fresh optimizer (the default AdagradWindow, or
 ``obj_optimizer``) and appends the losses to ``hist``; calling it again continues from where the last
 fit stopped. ``refine(n)`` continues the last fit with the same optimizer, its state and the same
-callbacks (a Tracker keeps recording). ``fit()`` without ``n`` and ``obj_optimizer`` runs deterministic
-ADVI (:mod:`~nbvi.variational.deterministic`) to convergence where it applies.
+callbacks (a Tracker keeps recording). ``fit()`` without ``n``, ``obj_optimizer`` and
+``total_grad_norm_constraint`` runs deterministic ADVI (:mod:`~nbvi.variational.deterministic`) to
+convergence where it applies.
 """
 import math
 import sys
@@ -77,13 +78,14 @@ class Inference:
         """Loss per step over all fits so far."""
         return self.approx.hist
 
-    def fit(self, n=None, callbacks=None, obj_optimizer=None, progressbar=True, **kwargs):
+    def fit(self, n=None, callbacks=None, obj_optimizer=None, progressbar=True, total_grad_norm_constraint=None,
+            **kwargs):
         """Fit the approximation, continuing from its current parameters.
 
-        With neither ``n`` nor ``obj_optimizer``, mean-field and full-rank ADVI of a model without
-        minibatches run deterministic ADVI until it converges (:mod:`~nbvi.variational.deterministic`, at
-        most DETERMINISTIC_ITERATIONS L-BFGS iterations); otherwise ``n`` steps (10,000 when None) of the
-        stochastic optimizer, PyMC's algorithm.
+        With none of ``n``, ``obj_optimizer`` and ``total_grad_norm_constraint``, mean-field and full-rank ADVI
+        of a model without minibatches run deterministic ADVI until it converges
+        (:mod:`~nbvi.variational.deterministic`, at most DETERMINISTIC_ITERATIONS L-BFGS iterations); otherwise
+        ``n`` steps (10,000 when None) of the stochastic optimizer, PyMC's algorithm.
 
         Parameters
         ----------
@@ -94,6 +96,10 @@ class Inference:
         obj_optimizer : Optimizer, optional
             Default: ``adagrad_window()`` (PyMC3's default).
         progressbar : bool
+        total_grad_norm_constraint : float > 0, optional
+            The stochastic optimizer rescales each step's gradient to a total L2 norm of at most this value
+            (its ``max_grad_norm``, PyMC's option of this name); refused when ``obj_optimizer`` has another
+            ``max_grad_norm``.
         **kwargs
             Options of the method's step (e.g. ``obj_n_mc`` for ADVI).
 
@@ -107,10 +113,13 @@ class Inference:
         arguments.flag(progressbar, "progressbar")
         if obj_optimizer is not None and not isinstance(obj_optimizer, Optimizer):
             raise TypeError(f"obj_optimizer must be an nbvi optimizer (e.g. nbvi.adam()), got {obj_optimizer!r}")
-        self.set_options(**kwargs)
-        if n is None and obj_optimizer is None and self.converges_deterministically():
-            return self._run_deterministic(DETERMINISTIC_ITERATIONS, DETERMINISTIC_STARTS, callbacks, progressbar)
         optimizer = adagrad_window() if obj_optimizer is None else obj_optimizer
+        if total_grad_norm_constraint is not None:
+            optimizer = _clipped(optimizer, total_grad_norm_constraint)
+        self.set_options(**kwargs)
+        if n is None and obj_optimizer is None and total_grad_norm_constraint is None \
+                and self.converges_deterministically():
+            return self._run_deterministic(DETERMINISTIC_ITERATIONS, DETERMINISTIC_STARTS, callbacks, progressbar)
         state = optimizer.init(self.approx.params.size)
         self._last = (optimizer, state, callbacks)
         return self._run(DEFAULT_STEPS if n is None else n, optimizer, state, self._last[2], progressbar)
@@ -296,6 +305,18 @@ class Inference:
         return [name for name, g in self.approx.per_variable(grad).items() if not np.all(np.isfinite(g))]
 
 
+def _clipped(optimizer, max_norm):
+    """``optimizer`` with ``max_grad_norm=max_norm`` (fit's ``total_grad_norm_constraint``): the same settings,
+    a new optimizer; ValueError when it already has another bound."""
+    max_norm = arguments.number(max_norm, "total_grad_norm_constraint", minimum=0.0, strictly=True)
+    if optimizer.max_grad_norm == max_norm:
+        return optimizer
+    if optimizer.max_grad_norm is not None:
+        raise ValueError(f"total_grad_norm_constraint={max_norm!r} conflicts with obj_optimizer's "
+                         f"max_grad_norm={optimizer.max_grad_norm!r}; give the bound once")
+    return type(optimizer)(**{**optimizer.get_settings(), "max_grad_norm": max_norm})
+
+
 class _LossHistory:
     """The losses of a fit's steps, in an array that grows as the steps are taken (a fit of 10**12 steps
     that a callback stops early must not ask for terabytes up front)."""
@@ -396,7 +417,8 @@ class ADVI(Inference):
 
         Only where a block takes exactly the steps ``_step`` and ``optimizer.step`` would: the model has a
         fused density, this class's ``_step`` is ADVI's or FullRankADVI's own (not a subclass's), and the
-        optimizer is one of nbvi's with its own ``step``. A block ends where the drawn noise or the drawn
+        optimizer is one of nbvi's with its own ``step`` and a fixed learning rate (``optimizer_code`` is None
+        for a schedule). A block ends where the drawn noise or the drawn
         minibatch positions end, so the generator is called in the same order as step by step.
         """
         fused = self._fused()
@@ -522,15 +544,16 @@ METHODS = {"advi": ADVI, "fullrank_advi": FullRankADVI, "svgd": SVGD, "asvgd": A
 
 
 def fit(n=None, method="advi", model=None, random_seed=None, inf_kwargs=None, callbacks=None,
-        obj_optimizer=None, progressbar=True, start=None, **kwargs):
+        obj_optimizer=None, progressbar=True, start=None, total_grad_norm_constraint=None, **kwargs):
     """Fit an approximation to the posterior of ``model`` (PyMC3's ``pm.fit``).
 
     Parameters
     ----------
     n : int, optional
-        Number of steps of the stochastic optimizer. Without ``n`` and ``obj_optimizer``, "advi" and
-        "fullrank_advi" of a model without minibatches run deterministic ADVI until it converges
-        (docs/advi.md, "The default fit"); every other case runs 10,000 steps, as PyMC does.
+        Number of steps of the stochastic optimizer. Without ``n``, ``obj_optimizer`` and
+        ``total_grad_norm_constraint``, "advi" and "fullrank_advi" of a model without minibatches run
+        deterministic ADVI until it converges (docs/advi.md, "The default fit"); every other case runs 10,000
+        steps, as PyMC does.
     method : {"advi", "fullrank_advi", "svgd", "asvgd"} or Inference
     model : Model, optional (default: the innermost ``with`` block's)
     random_seed : int, optional
@@ -538,6 +561,8 @@ def fit(n=None, method="advi", model=None, random_seed=None, inf_kwargs=None, ca
         Options of the Inference class (e.g. ``{"n_particles": 1000}`` for SVGD).
     callbacks, obj_optimizer, progressbar : as ``Inference.fit``
     start : dict or array, optional
+    total_grad_norm_constraint : float > 0, optional
+        Clip the total L2 norm of each step's gradient to this value (as ``Inference.fit``).
     **kwargs : options of the step (e.g. ``obj_n_mc``)
 
     Returns
@@ -562,4 +587,5 @@ def fit(n=None, method="advi", model=None, random_seed=None, inf_kwargs=None, ca
         if start is not None:
             options.setdefault("start", start)
         inference = METHODS[key](model=modelcontext(model), **options)
-    return inference.fit(n, callbacks=callbacks, obj_optimizer=obj_optimizer, progressbar=progressbar, **kwargs)
+    return inference.fit(n, callbacks=callbacks, obj_optimizer=obj_optimizer, progressbar=progressbar,
+                         total_grad_norm_constraint=total_grad_norm_constraint, **kwargs)

@@ -26,6 +26,11 @@ Every optimizer takes ``max_grad_norm``: when set, the gradient is first rescale
 norm is at most that value, g <- g min(1, max_grad_norm / ||g||_2). This is PyMC3's
 ``total_norm_constraint`` without its 1e-7 in the denominator, so a gradient already within the bound is
 left exactly as it is.
+
+Every optimizer's ``learning_rate`` may also be a schedule, as in optax: a callable ``t -> eta_t`` of the
+number t of steps the optimizer has taken (0 at the first step), such as :func:`exponential_decay` or
+:func:`step_decay`. Its state then starts with that count, so ``refine`` goes on with the schedule where the
+fit left it and a fresh state (a new ``fit``) starts it again.
 """
 import math
 import numbers
@@ -34,10 +39,12 @@ import operator
 import numpy as np
 from numba import njit
 
+from nbvi import arguments
+
 __all__ = [
     "SGD", "AdaDelta", "Adagrad", "AdagradWindow", "Adam", "Adamax", "Momentum", "NesterovMomentum",
     "Optimizer", "RMSProp", "adadelta", "adagrad", "adagrad_window", "adam", "adamax", "momentum",
-    "nesterov_momentum", "rmsprop", "sgd",
+    "nesterov_momentum", "rmsprop", "sgd", "ExponentialDecay", "StepDecay", "exponential_decay", "step_decay",
 ]
 
 
@@ -276,6 +283,9 @@ class Optimizer:
     learning rate in ``hyper``), the scalar ``counters`` at the start of its state and the per-element
     ``slots`` after them. Settings are fixed once the optimizer is made (``hyper`` is built from them);
     make a new optimizer to change them.
+
+    ``learning_rate`` is a number > 0 or a schedule, a callable ``t -> eta_t >= 0`` of the steps taken
+    (:class:`ExponentialDecay`, :class:`StepDecay` or one's own); ``schedule`` holds it (None for a fixed rate).
     """
 
     kernel = None
@@ -284,13 +294,19 @@ class Optimizer:
     slots = ()
 
     def __init__(self, learning_rate, max_grad_norm=None, **settings):
-        values = {"learning_rate": _positive("learning_rate", learning_rate), **settings}
+        # a callable learning rate is a schedule t -> eta_t (the rate then comes from it at every step)
+        schedule = learning_rate if callable(learning_rate) else None
+        if schedule is None:
+            learning_rate = _positive("learning_rate", learning_rate)
+        values = {"learning_rate": learning_rate, **settings}
         if max_grad_norm is not None:
             max_grad_norm = _positive("max_grad_norm", max_grad_norm)
         for name, value in values.items():
             object.__setattr__(self, name, value)
         object.__setattr__(self, "max_grad_norm", max_grad_norm)
-        hyper = [math.inf if max_grad_norm is None else max_grad_norm, values["learning_rate"]]
+        object.__setattr__(self, "schedule", schedule)
+        # with a schedule, hyper's rate is NaN: step() passes the kernel a copy holding eta_t
+        hyper = [math.inf if max_grad_norm is None else max_grad_norm, math.nan if schedule else learning_rate]
         hyper += [float(values[name]) for name in self.settings]
         hyper = np.array(hyper, dtype=np.float64)
         hyper.flags.writeable = False
@@ -303,23 +319,47 @@ class Optimizer:
         """How many length-n vectors the state holds after its counters."""
         return len(self.slots)
 
+    def _counters(self):
+        """The scalar counters at the start of the state: with a schedule, its step count t comes first."""
+        return ("step", *self.counters) if self.schedule is not None else self.counters
+
     def init(self, size):
         """A fresh state for a parameter vector of length ``size``: zeros, float64, laid out as
-        ``counters`` then ``slots`` (see ``unpack``)."""
+        counters (the schedule's ``step`` first, when there is a schedule) then ``slots`` (see ``unpack``)."""
         n = _count("size", size, minimum=0)
-        return np.zeros(len(self.counters) + self._rows() * n, dtype=np.float64)
+        return np.zeros(len(self._counters()) + self._rows() * n, dtype=np.float64)
 
     def step(self, params, grad, state):
         """One descent step on the loss: update ``params`` (1-D float64, contiguous) and ``state`` in
         place from ``grad`` (same shape, left unchanged)."""
-        self.kernel(params, grad, state, self.hyper)
+        if self.schedule is None:
+            self.kernel(params, grad, state, self.hyper)
+            return
+        if state.size == 0:
+            raise ValueError("state does not match params: make it with optimizer.init(params.size)")
+        t = state[0]  # steps taken so far
+        hyper = self.hyper.copy()
+        hyper[1] = self.learning_rate_at(t)
+        self.kernel(params, grad, state[1:], hyper)
+        state[0] = t + 1.0
+
+    def learning_rate_at(self, t):
+        """The learning rate eta_t of step t (counted from 0): the schedule's value, checked, or the fixed rate."""
+        if self.schedule is None:
+            return self.learning_rate
+        rate = self.schedule(int(t))
+        if isinstance(rate, (bool, np.bool_)) or not isinstance(rate, numbers.Real) or not 0.0 <= rate < math.inf:
+            raise ValueError(f"the learning_rate schedule {self.schedule!r} gave {rate!r} at step {int(t)}; "
+                             f"a learning rate must be a finite number >= 0")
+        return float(rate)
 
     def unpack(self, state):
         """Named views into ``state``: each counter as a length-1 array, each slot as a length-n array
         (a slot with several rows, like AdagradWindow's window, as an (rows, n) array)."""
-        c = len(self.counters)
+        counters = self._counters()
+        c = len(counters)
         n = (state.size - c) // self._rows() if self._rows() else 0
-        views = {name: state[i:i + 1] for i, name in enumerate(self.counters)}
+        views = {name: state[i:i + 1] for i, name in enumerate(counters)}
         for name, start, rows in self._slot_rows(n):
             block = state[c + start * n:c + (start + rows) * n]
             views[name] = block.reshape(rows, n) if rows > 1 else block
@@ -353,7 +393,7 @@ class SGD(Optimizer):
 
     Parameters
     ----------
-    learning_rate : float, default 1e-3
+    learning_rate : float or schedule, default 1e-3
         The step size :math:`\eta`.
     max_grad_norm : float, optional
         If set, gradients are rescaled to a total L2 norm of at most this value.
@@ -373,7 +413,7 @@ class Momentum(Optimizer):
 
     Parameters
     ----------
-    learning_rate : float, default 1e-3
+    learning_rate : float or schedule, default 1e-3
         The step size :math:`\eta`.
     momentum : float, default 0.9
         The velocity decay :math:`\mu`, in [0, 1). Steps grow to about :math:`\eta / (1 - \mu)`
@@ -404,7 +444,7 @@ class NesterovMomentum(Optimizer):
 
     Parameters
     ----------
-    learning_rate : float, default 1e-3
+    learning_rate : float or schedule, default 1e-3
         The step size :math:`\eta`.
     momentum : float, default 0.9
         The velocity decay :math:`\mu`, in [0, 1).
@@ -435,7 +475,7 @@ class Adagrad(Optimizer):
 
     Parameters
     ----------
-    learning_rate : float, default 1.0
+    learning_rate : float or schedule, default 1.0
         The step size :math:`\eta`.
     epsilon : float, default 1e-6
         Added under the square root for numerical stability (not in the paper; see Dyer's notes).
@@ -470,7 +510,7 @@ class AdagradWindow(Optimizer):
 
     Parameters
     ----------
-    learning_rate : float, default 1e-3
+    learning_rate : float or schedule, default 1e-3
         The step size :math:`\eta`.
     epsilon : float, default 0.1
         Added to the windowed sum under the square root.
@@ -512,7 +552,7 @@ class RMSProp(Optimizer):
 
     Parameters
     ----------
-    learning_rate : float, default 1.0
+    learning_rate : float or schedule, default 1.0
         The step size :math:`\eta`.
     rho : float, default 0.9
         The decay :math:`\rho` of the moving average, in [0, 1).
@@ -547,7 +587,7 @@ class AdaDelta(Optimizer):
 
     Parameters
     ----------
-    learning_rate : float, default 1.0
+    learning_rate : float or schedule, default 1.0
         A factor :math:`\eta` on the step (the paper has none, i.e. 1).
     rho : float, default 0.95
         The decay :math:`\rho` of both moving averages, in [0, 1).
@@ -582,7 +622,7 @@ class Adam(Optimizer):
 
     Parameters
     ----------
-    learning_rate : float, default 1e-3
+    learning_rate : float or schedule, default 1e-3
         The step size :math:`\eta`.
     beta1 : float, default 0.9
         Decay of the first-moment average, in [0, 1).
@@ -617,7 +657,7 @@ class Adamax(Optimizer):
 
     Parameters
     ----------
-    learning_rate : float, default 2e-3
+    learning_rate : float or schedule, default 2e-3
         The step size :math:`\eta`.
     beta1 : float, default 0.9
         Decay of the first-moment average, in [0, 1).
@@ -642,6 +682,87 @@ class Adamax(Optimizer):
     def __init__(self, learning_rate=2e-3, beta1=0.9, beta2=0.999, epsilon=1e-8, max_grad_norm=None):
         super().__init__(learning_rate, max_grad_norm, beta1=_fraction("beta1", beta1),
                          beta2=_fraction("beta2", beta2), epsilon=_positive("epsilon", epsilon))
+
+
+# ---------------------------------------------------------------------------------------------
+# Learning-rate schedules: eta_t of the step count t (0 at the first step)
+# ---------------------------------------------------------------------------------------------
+
+class _Decay:
+    """A schedule eta_t = eta_0 r^e(t) with decay_steps k and decay_rate r (the exponent e in the subclass)."""
+
+    def __init__(self, learning_rate, decay_steps, decay_rate):
+        self.learning_rate = arguments.number(learning_rate, "learning_rate", minimum=0.0, strictly=True)
+        self.decay_steps = arguments.integer(decay_steps, "decay_steps", minimum=1)
+        self.decay_rate = arguments.number(decay_rate, "decay_rate", minimum=0.0)
+        if self.decay_rate > 1.0:
+            raise ValueError(f"decay_rate must be in [0, 1] (a decay), got {decay_rate!r}")
+
+    def __call__(self, t):
+        return self.learning_rate * self.decay_rate ** self.exponent(t)
+
+    def _key(self):
+        return type(self), self.learning_rate, self.decay_steps, self.decay_rate
+
+    def __eq__(self, other):
+        return isinstance(other, _Decay) and self._key() == other._key()
+
+    def __hash__(self):
+        return hash(self._key())
+
+    def __repr__(self):
+        return (f"{type(self).__name__}(learning_rate={self.learning_rate!r}, decay_steps={self.decay_steps!r}, "
+                f"decay_rate={self.decay_rate!r})")
+
+
+class ExponentialDecay(_Decay):
+    r"""Exponential decay of the learning rate, smooth in the step count t (optax's and Keras'
+    ``exponential_decay`` without staircase).
+
+    .. math:: \eta_t = \eta_0\, r^{t / k}
+
+    Parameters
+    ----------
+    learning_rate : float > 0
+        :math:`\eta_0`, the rate of the first step (t = 0).
+    decay_steps : int >= 1
+        :math:`k`: the rate is multiplied by r every k steps.
+    decay_rate : float in [0, 1]
+        :math:`r`.
+    """
+
+    def exponent(self, t):
+        return t / self.decay_steps
+
+
+class StepDecay(_Decay):
+    r"""Step decay: the learning rate is constant for k steps at a time, then multiplied by r (PyTorch's
+    ``StepLR``; optax's ``exponential_decay`` with ``staircase=True``).
+
+    .. math:: \eta_t = \eta_0\, r^{\lfloor t / k \rfloor}
+
+    Parameters
+    ----------
+    learning_rate : float > 0
+        :math:`\eta_0`, the rate of steps 0 .. k - 1.
+    decay_steps : int >= 1
+        :math:`k`.
+    decay_rate : float in [0, 1]
+        :math:`r`; 0 stops the optimizer after the first k steps.
+    """
+
+    def exponent(self, t):
+        return t // self.decay_steps
+
+
+def exponential_decay(learning_rate, decay_steps, decay_rate):
+    """An :class:`ExponentialDecay` schedule, for an optimizer's ``learning_rate``."""
+    return ExponentialDecay(learning_rate, decay_steps, decay_rate)
+
+
+def step_decay(learning_rate, decay_steps, decay_rate):
+    """A :class:`StepDecay` schedule, for an optimizer's ``learning_rate``."""
+    return StepDecay(learning_rate, decay_steps, decay_rate)
 
 
 # ---------------------------------------------------------------------------------------------
