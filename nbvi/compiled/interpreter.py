@@ -61,7 +61,8 @@ MIXTURE, DIRICHLET, MVNORMAL, CATEGORICAL = 61, 62, 64, 65
 PROBABILITIES, LOGITS = 0, 1
 COV, CHOL, PRECISION = 0, 1, 2
 # a Normal term over n elements with one sigma (b) whose mean is affine in the aux0 scalars of a, from the
-# statistics of its data in the constants c (see _normal_gram); fparams: (scale, sum of squared residuals)
+# statistics of its data in the constants c, aux1 nonzero entries of G (see _normal_gram); out is scratch;
+# fparams: (scale, sum of squared residuals)
 NORMAL_GRAM = 66
 # the stick-breaking transform of n rows: u (a, aux0 - 1 per row) to the simplex x (out, aux0 per row)
 STICKBREAKING = 63
@@ -830,32 +831,40 @@ def _categorical(t, code, fparams, index, w, gw):
 @njit(cache=True, error_model="numpy")
 def _normal_gram(t, code, fparams, w, gw):
     """A Normal term sum_j log N(y_j | mu_j, sigma) over n elements whose mean is affine in K scalars s,
-    mu = c + C^T s (C: K x n, fixed), computed from the data's statistics in O(K^2) instead of O(n K).
+    mu = c + C^T s (C: K x n, fixed), computed from the data's statistics in O(nnz(G)) instead of O(n K).
 
-    The constants hold G = C C^T (K x K), b = C r and s0 (K each), where s0 is the least-squares fit of
-    y - c on C and r = y - c - C^T s0 its residual; fparams hold (scale, q = r^T r). With delta = s - s0
-    the sum of squares is SS = q - 2 delta^T b + delta^T G delta (b is ~0, so no large terms cancel), and
+    The constants hold b = C r and s0 (K each), then the nonzero entries of the upper triangle of
+    G = C C^T as values, rows and columns (aux1 of each), where s0 is the least-squares fit of y - c on C
+    and r = y - c - C^T s0 its residual; fparams hold (scale, q = r^T r). With delta = s - s0 the sum of
+    squares is SS = q - 2 delta^T b + delta^T G delta (b is ~0, so no large terms cancel), and
 
         logp = scale (-n log sigma - n log(2 pi) / 2 - SS / (2 sigma^2))
         d logp / ds = scale (b - G delta) / sigma^2,    d logp / d sigma = scale (SS / sigma^3 - n / sigma)
 
-    Partials go into gw (the term's output gradient is 1). sigma <= 0 gives -inf, as normal_logp_grad.
+    G delta is built in the scratch ``out`` (K). Partials go into gw (the term's output gradient is 1).
+    sigma <= 0 gives -inf, as normal_logp_grad. A regression's G is dense (K (K + 1) / 2 entries); a
+    varying-intercept model's, whose columns are indicators of groups, has about 3 entries per group.
     """
-    n, k_dim, flags = code[t, 1], code[t, AUX0], code[t, FLAGS]
+    n, k_dim, nnz, flags = code[t, 1], code[t, AUX0], code[t, AUX1], code[t, FLAGS]
     scale, q = fparams[t, 0], fparams[t, 1]
-    s_at, sigma_at, stats = code[t, A], code[t, B], code[t, C]
+    g_delta, s_at, sigma_at, stats = code[t, OUT], code[t, A], code[t, B], code[t, C]
     sigma = w[sigma_at]
     if sigma <= 0.0:
         return -math.inf
-    g_at, b_at, s0_at = stats, stats + k_dim * k_dim, stats + k_dim * k_dim + k_dim
+    b_at, s0_at = stats, stats + k_dim
+    values_at, rows_at, cols_at = s0_at + k_dim, s0_at + k_dim + nnz, s0_at + k_dim + 2 * nnz
+    for i in range(k_dim):
+        w[g_delta + i] = 0.0
+    for e in range(nnz):  # G delta from the upper triangle: G_ij delta_j, and G_ji delta_i when i != j
+        i, j, value = int(w[rows_at + e]), int(w[cols_at + e]), w[values_at + e]
+        w[g_delta + i] += value * (w[s_at + j] - w[s0_at + j])
+        if i != j:
+            w[g_delta + j] += value * (w[s_at + i] - w[s0_at + i])
     inv_var = 1.0 / (sigma * sigma)
     ss = q
     for i in range(k_dim):
-        g_delta = 0.0  # (G delta)_i
-        for j in range(k_dim):
-            g_delta += w[g_at + i * k_dim + j] * (w[s_at + j] - w[s0_at + j])
-        ss += (w[s_at + i] - w[s0_at + i]) * (g_delta - 2.0 * w[b_at + i])
-        gw[s_at + i] += scale * (w[b_at + i] - g_delta) * inv_var
+        ss += (w[s_at + i] - w[s0_at + i]) * (w[g_delta + i] - 2.0 * w[b_at + i])
+        gw[s_at + i] += scale * (w[b_at + i] - w[g_delta + i]) * inv_var
     if flags & 2:
         gw[sigma_at] += scale * (ss * inv_var - n) / sigma
     return scale * (-n * (math.log(sigma) + HALF_LOG_2PI) - 0.5 * ss * inv_var)

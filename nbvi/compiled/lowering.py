@@ -22,6 +22,8 @@ graph. Shapes come from the values of one walk at the initial point, so data who
 model was built (``set_value``) is laid out as it is now.
 """
 import numpy as np
+from scipy import sparse
+from scipy.sparse import linalg as _sparse_linalg  # noqa: F401  (sparse.linalg.lsqr)
 from scipy.special import gammaln
 
 from nbvi.compiled import interpreter as ins
@@ -62,6 +64,8 @@ AFFINE_MIN_TERMS, AFFINE_MIN_SIZE = 2, 64
 # a Normal term with an affine mean of K scalars over n elements runs from the data's statistics (O(K^2)
 # per call) instead of over its elements (O(n K)) when K^2 <= GRAM_MAX_RATIO n
 GRAM_MAX_RATIO = 1.0
+GATHER_MAX_ELEMENTS = 4_000_000  # the indicator columns of v[index] in an affine form, at most
+DENSE_FIT_MAX_ELEMENTS = 2_000_000  # a NORMAL_GRAM's least-squares fit is dense up to this many column entries
 COMPARE = {"eq": ins.EQ, "neq": ins.NEQ, "lt": ins.LT, "le": ins.LE, "gt": ins.GT, "ge": ins.GE}
 
 
@@ -164,8 +168,8 @@ class Tape:
         self._refresh_nodes = []  # (slot, node) of folded values that read a Minibatch
         self.constant_logp = 0.0
         self._constant_terms = []  # nodes of folded terms that read a Minibatch
+        self._gathered = set()  # nodes whose affine form reads a vector through an index array (a[group])
         self._affine_roots, self._affine_inside = self._affine_forms()
-        self._gram_terms = self._linear_normal_terms()  # term slot -> the slot of its affine mean
         self._gram_means = set(self._gram_terms.values())
         self._place_free_variables(layout, simplexes)
         self._lower_program()
@@ -359,8 +363,10 @@ class Tape:
         """The nodes that are affine combinations c + sum_k s_k C_k of scalar values s_k that depend on the free
         variables (scalars, or elements of a vector v in ``X @ v``) and arrays C_k, c that do not
         (``a + b1 * x1 + b2 * x1 * x2``, ``alpha + X @ beta``), with at least
-        AFFINE_MIN_TERMS scalars and AFFINE_MIN_SIZE elements. Returns ({root: (coefficients, constant)}, the
-        nodes inside the roots' combinations that nothing else reads)."""
+        AFFINE_MIN_TERMS scalars and AFFINE_MIN_SIZE elements; with a vector read through an index array
+        (``a[group] + b * x``), only as the mean of a Normal term from its data's statistics. Returns
+        ({root: (coefficients, constant)}, the nodes inside the roots' combinations that nothing else reads),
+        and sets ``self._gram_terms``."""
         forms = {}
         for k, _node, _inputs in self.program.steps:
             if self.depends[k]:
@@ -375,6 +381,11 @@ class Tape:
                 inside.add(k)
             elif k in linear and len(forms[k][0]) >= AFFINE_MIN_TERMS:
                 roots[k] = forms[k]
+        # a mean that reads a vector through an index array is worth it only from its data's statistics
+        # (as a product with stacked indicator columns it would cost groups x rows): keep it only there
+        self._gram_terms = self._linear_normal_terms(roots)  # term slot -> the slot of its affine mean
+        means = set(self._gram_terms.values())
+        roots = {k: form for k, form in roots.items() if k not in self._gathered or k in means}
         # a node is left inside its roots' combinations only if every consumer is a root or inside as well
         while True:
             dropped = {k for k in inside if any(c not in inside and c not in roots for c in self.consumers[k])}
@@ -401,11 +412,15 @@ class Tape:
         kind = type(node.op)
         if kind is Dot:
             return self._affine_dot(k, inputs)
+        if kind is GetItem:
+            return self._affine_gather(k, node.op, inputs[0])
         if kind not in (ew.Add, ew.Sub, ew.Mul, ew.Div, ew.Neg):
             return None
         parts = [self._affine_form(i, forms) for i in inputs]
         if any(part is None for part in parts):
             return None
+        if any(i in self._gathered for i in inputs):
+            self._gathered.add(k)
         if kind is ew.Neg:
             (coefficients, constant), = parts
             return {slot: -c for slot, c in coefficients.items()}, -constant
@@ -433,6 +448,20 @@ class Tape:
         source = step[1][0]
         positions = np.arange(_size(self._shape(source))).reshape((1,) + self._shape(source))[step[0].op.batched_index]
         return source, int(positions.ravel()[0])
+
+    def _affine_gather(self, k, op, source):
+        """The form of ``v[index]`` of a vector v that depends on the free variables: element p of v (the key
+        (v, p)) times the indicator of the positions that read it; None when that would be more than
+        GATHER_MAX_ELEMENTS numbers."""
+        if not self.depends[source] or self.program.nodes[source].dtype.kind != "f":
+            return None
+        shape = self._shape(k)
+        positions = np.arange(_size(self._shape(source))).reshape((1,) + self._shape(source))[op.batched_index].ravel()
+        read = np.unique(positions)
+        if len(read) * positions.size > GATHER_MAX_ELEMENTS:
+            return None
+        self._gathered.add(k)
+        return {(source, int(p)): (positions == p).astype(np.float64).reshape(shape) for p in read}, np.zeros(shape)
 
     def _affine_dot(self, k, inputs):
         """The form of ``A @ v`` with A (n, K) fixed and v (K,) depending on the free variables: element e of v
@@ -490,11 +519,13 @@ class Tape:
         return scalars, columns
 
     # -- linear regressions with a Normal likelihood: a term from the data's statistics -------------------
-    def _linear_normal_terms(self):
-        """{term slot: mean slot} of the Normal terms that :meth:`_gram_term` runs: fixed values (no
-        Minibatch), a mean that is an affine form read by nothing else and has the term's shape, one sigma,
-        and few scalars for the rows (K^2 <= GRAM_MAX_RATIO n)."""
-        found = {}
+    def _linear_normal_terms(self, roots):
+        """{term slot: mean slot} of the Normal terms that :meth:`_gram_term` runs: fixed finite values (no
+        Minibatch), a mean among ``roots`` that nothing else reads, of the term's shape and with finite
+        arrays, one sigma, and statistics cheaper than the rows: the nonzero entries of the upper triangle
+        of G = C C^T, plus K, at most GRAM_MAX_RATIO n. The statistics are computed here
+        (``self._statistics``)."""
+        found, self._statistics = {}, {}
         for k in self._terms():
             node, inputs = self._steps[k]
             dist = node.op.dist
@@ -503,35 +534,54 @@ class Tape:
             if len(inputs) != 3:
                 continue
             value, mu, sigma = inputs
-            if mu not in self._affine_roots or self.consumers.get(mu) != {k}:
+            if mu not in roots or self.consumers.get(mu) != {k}:
                 continue
             if self.depends[value] or depends_on_minibatch(self.program.nodes[value]):
                 continue
             shape = self._shape(mu)
-            n_scalars = len(self._affine_roots[mu][0])
             if (_size(self._shape(sigma)) != 1 or self.values[value].shape[0] != 1
                     or np.broadcast_shapes(self._shape(value), shape) != shape
                     or not np.all(np.isfinite(self.values[value]))):
                 continue
-            if n_scalars * n_scalars <= GRAM_MAX_RATIO * _size(shape):
-                found[k] = mu
+            coefficients, constant = roots[mu]
+            if len(coefficients) > GRAM_MAX_RATIO * _size(shape):
+                continue
+            columns = np.stack([np.broadcast_to(c, shape).ravel() for c in coefficients.values()])
+            if not (np.all(np.isfinite(columns)) and np.all(np.isfinite(constant))):
+                continue
+            with np.errstate(over="ignore", invalid="ignore"):
+                gram = sparse.csr_matrix(columns) @ sparse.csr_matrix(columns).T
+            upper = sparse.triu(gram).tocoo()
+            if not np.all(np.isfinite(upper.data)) or upper.nnz + len(coefficients) > GRAM_MAX_RATIO * _size(shape):
+                continue
+            found[k] = mu
+            self._statistics[k] = (columns, upper)
         return found
 
     def _gram_term(self, k, op, inputs):
-        """A NORMAL_GRAM instruction for term k (:func:`~nbvi.compiled.interpreter._normal_gram`): the statistics
-        G = C C^T, b = C r and q = r^T r of its data around the least-squares fit s0 of y - c on C."""
+        """A NORMAL_GRAM instruction for term k (:func:`~nbvi.compiled.interpreter._normal_gram`): b = C r,
+        s0 and the nonzero entries of the upper triangle of G = C C^T, around the least-squares fit s0 of
+        y - c on C (r its residual, q = r^T r)."""
         value, mu, sigma = inputs
         coefficients, constant = self._affine_roots[mu]
+        columns, upper = self._statistics[k]
         shape = self._shape(mu)
-        scalars, columns = self._gather_scalars(mu, coefficients)
+        scalars, _ = self._gather_scalars(mu, coefficients)
         residual = (np.broadcast_to(self.values[value][0], shape).astype(np.float64).ravel()
                     - np.broadcast_to(constant, shape).ravel())
-        fit = np.linalg.lstsq(columns.T, residual, rcond=None)[0]
+        if columns.size <= DENSE_FIT_MAX_ELEMENTS:
+            fit = np.linalg.lstsq(columns.T, residual, rcond=None)[0]
+        else:  # (many indicator columns: an iterative least-squares fit of the sparse design)
+            fit = sparse.linalg.lsqr(sparse.csr_matrix(columns.T), residual, atol=1e-14, btol=1e-14,
+                                     iter_lim=10 * len(columns))[0]
         residual = residual - columns.T @ fit
-        stats = self._constant(("gram", k), np.concatenate([(columns @ columns.T).ravel(), columns @ residual, fit]))
+        stats = self._constant(("gram", k), np.concatenate([columns @ residual, fit, upper.data,
+                                                            upper.row.astype(np.float64), upper.col.astype(np.float64)]))
         scale = float(op.factor(self.values[value]))
-        self._emit(ins.NORMAL_GRAM, _size(shape), None, [Operand(scalars), self._broadcast(sigma, (1,)), Operand(stats)],
-                   aux=(len(columns), 0, 0), fparams=(scale, float(residual @ residual)))
+        scratch = self._new_region(("scratch", ("gram", k)), len(columns))
+        self._emit(ins.NORMAL_GRAM, _size(shape), Operand(scratch),
+                   [Operand(scalars), self._broadcast(sigma, (1,)), Operand(stats)],
+                   aux=(len(columns), upper.nnz, 0), fparams=(scale, float(residual @ residual)))
 
     # -- loops -------------------------------------------------------------------------------------------------
     def _loop_of(self, shape):

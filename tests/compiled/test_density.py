@@ -629,6 +629,44 @@ def test_a_matrix_times_a_vector_and_elements_of_a_vector_join_the_affine_mean()
     assert_matches_finite_differences(model)
 
 
+def test_a_varying_intercept_regression_runs_from_sparse_statistics():
+    """y ~ Normal(a[group] + b x, sigma) over 600 rows in 40 groups: the indicator columns of a[group] give a
+    G with about 3 entries per group, so the term is one NORMAL_GRAM; the same mean in a Bernoulli keeps its
+    gather (no product with 40 indicator columns)."""
+    rng = np.random.default_rng(15)
+    group, x = rng.integers(0, 40, 600), rng.normal(size=600)
+    with nbvi.Model() as model:
+        mu_a = nbvi.Normal("mu_a", 0.0, 10.0)
+        sigma_a = nbvi.Exponential("sigma_a", 1.0)
+        a = nbvi.Normal("a", mu_a, sigma_a, shape=40)
+        b = nbvi.Normal("b", 0.0, 10.0)
+        sigma = nbvi.Exponential("sigma", 1.0)
+        nbvi.Normal("y", a[group] + b * x, sigma, observed=rng.normal(size=600) + group / 10.0)
+    density = assert_tape_is_graph(model)
+    gram = [row for row in density.tape.code if row[0] == interpreter.NORMAL_GRAM]
+    assert len(gram) == 1 and gram[0][interpreter.AUX1] < 4 * 40  # nonzero entries of G's upper triangle
+    assert_tape_is_graph(model, spread=2.0)
+    assert_matches_finite_differences(model)
+    with nbvi.Model() as logistic:
+        a = nbvi.Normal("a", 0.0, 1.0, shape=40)
+        b = nbvi.Normal("b", 0.0, 1.0)
+        nbvi.Bernoulli("k", logit_p=a[group] + b * x, observed=rng.integers(0, 2, 600))
+    density = assert_tape_is_graph(logistic)
+    assert interpreter.DOT not in density.tape.code[:, 0] and interpreter.NORMAL_GRAM not in density.tape.code[:, 0]
+
+
+def test_a_normal_term_with_non_finite_predictors_stays_on_the_rows():
+    x = np.linspace(0.0, 1.0, 100)
+    x[5] = np.nan
+    with nbvi.Model() as model:
+        b = nbvi.Normal("b", 0.0, 1.0, shape=2)
+        nbvi.Normal("y", b[0] + b[1] * x, 1.0, observed=np.zeros(100))
+    density = tape_of(model)
+    assert interpreter.NORMAL_GRAM not in density.tape.code[:, 0]
+    logp, _ = density.logp_dlogp(np.array([[0.1, 0.2]]))
+    assert np.isnan(logp[0]) and np.isnan(model._graph_logp_dlogp(np.array([[0.1, 0.2]]))[0][0])
+
+
 def test_a_normal_term_of_statistics_with_sigma_not_positive_is_minus_infinity():
     x = np.linspace(0.0, 1.0, 100)
     with nbvi.Model() as model:
@@ -643,12 +681,12 @@ def test_a_normal_term_of_statistics_with_sigma_not_positive_is_minus_infinity()
 
 
 def test_a_normal_term_with_many_scalars_for_its_rows_runs_row_by_row():
-    """K^2 > n: the statistics would cost more than the rows."""
+    """K (K + 1) / 2 + K > n: the statistics would cost more than the rows."""
     rng = np.random.default_rng(13)
-    columns = rng.normal(size=(12, 100))
+    columns = rng.normal(size=(16, 100))
     with nbvi.Model() as model:
-        b = nbvi.Normal("b", 0.0, 1.0, shape=12)
-        nbvi.Normal("y", sum(b[k] * columns[k] for k in range(12)), 1.0, observed=rng.normal(size=100))
+        b = nbvi.Normal("b", 0.0, 1.0, shape=16)
+        nbvi.Normal("y", sum(b[k] * columns[k] for k in range(16)), 1.0, observed=rng.normal(size=100))
     density = assert_tape_is_graph(model)
     assert interpreter.NORMAL_GRAM not in density.tape.code[:, 0]
 
