@@ -56,13 +56,14 @@ def test_discrete_data_outside_the_support_names_the_first_index(family, params,
 def test_set_value_outside_the_support_of_a_variable_reading_the_data_is_refused(family, params, good, bad):
     dtype = np.float64 if family in ("Exponential", "Poisson") else np.int64  # (float counts may be 3.5)
     data = nbvi.Data(np.array(good[:2], dtype=dtype), name="D")
-    with nbvi.Model():
+    with nbvi.Model() as model:  # (kept: the Data checks the variables of models still alive)
         getattr(nbvi, family)("y", **params, observed=data)
     data.set_value(np.array(good, dtype=dtype))  # new rows inside the support are fine
     with pytest.raises(ValueError, match=rf"Data D: the new value does not fit {family} variable 'y'.*at index "
                                          rf"\({len(bad) - 1},\).*old value is kept"):
         data.set_value(np.array(bad, dtype=dtype))
     np.testing.assert_array_equal(data.get_value(), good)
+    assert model.observed_RVs[0].name == "y"
 
 
 def test_a_minibatch_checks_all_its_data_not_only_the_batch():
@@ -72,8 +73,9 @@ def test_a_minibatch_checks_all_its_data_not_only_the_batch():
         with pytest.raises(ValueError, match=r"'y': observed value -1.0 at index \(30, 1\)"):
             nbvi.Exponential("y", 1.0, observed=nbvi.Minibatch(data, batch_size=5), total_size=data.shape)
     batch = nbvi.Minibatch(np.ones((50, 2)), batch_size=5, name="M")
-    with nbvi.Model():
+    with nbvi.Model() as model:
         nbvi.Exponential("z", 1.0, observed=batch, total_size=(50, 2))
     with pytest.raises(ValueError, match=r"Data M: the new value does not fit Exponential variable 'z'.*\(30, 1\)"):
         batch.set_value(data)
     np.testing.assert_array_equal(batch.get_value(), np.ones((50, 2)))
+    assert model.observed_RVs[0].name == "z"
