@@ -23,6 +23,7 @@ from nbvi.graph.clone import clone
 from nbvi.model import Deterministic, Model, NotCompiledWarning, RandomVariable, modelcontext
 from nbvi.model_graph import model_to_graphviz
 from nbvi.model_graph_drawing import draw_model_graph
+from nbvi.optimize import find_MAP
 from nbvi.sampling.diagnostics import effective_sample_size, rhat, summary
 from nbvi.sampling.sample import SamplingError, sample
 from nbvi.trace import Trace
@@ -33,7 +34,7 @@ from nbvi.variational.psis import PSISResult, PSISWarning, psis_diagnostic
 __version__ = "0.1.0"
 
 __all__ = ["Constant", "Data", "Deterministic", "Minibatch", "Model", "NoCacheWarning", "Node", "NotCompiledWarning", "PSISResult", "PSISWarning", "RandomVariable", "SamplingError", "Trace", "callbacks", "clone",
-           "config", "draw_model_graph", "effective_sample_size", "explain", "floatX", "math", "model_to_graphviz", "modelcontext", "psis_diagnostic", "rhat", "sample", "summary", *_families, *_variational]
+           "config", "draw_model_graph", "effective_sample_size", "explain", "find_MAP", "floatX", "math", "model_to_graphviz", "modelcontext", "psis_diagnostic", "rhat", "sample", "summary", *_families, *_variational]
 
 
 def __getattr__(name):

@@ -192,11 +192,13 @@ class ProgressBar:
         """The last step passed to ``update`` (0 before the first)."""
         return self._step
 
-    def close(self, interrupted=False):
+    def close(self, interrupted=False, converged=False):
         """Finish the bar and write the closing line, as PyMC3's fit logs it.
 
         ``Finished [100%]: Average Loss = 1.2345``, or ``Interrupted at 4,349 [43%]: Average Loss = ...``
-        when ``interrupted`` or when the last step is short of ``total``. As in PyMC3, a run of fewer
+        when ``interrupted`` or when the last step is short of ``total``, or, for a fit that stops when it
+        has ``converged`` (``total`` is then its most steps), ``Converged at 312: Loss = ...`` with the last
+        loss. As in PyMC3, a run of fewer
         than 10 steps reports the last ``Loss`` instead of the average, and ``total=0`` reports
         ``Initialization only``. Closing twice writes nothing more.
         """
@@ -212,6 +214,10 @@ class ProgressBar:
             loss = f"Loss = {self._losses[step % self._window] if step else math.nan:,.5g}"
         else:
             loss = f"Average Loss = {self.average_loss:,.5g}"
+        if converged and not interrupted:
+            last = self._losses[step % self._window] if step else math.nan
+            self._write(f"Converged at {step:,d}: Loss = {last:,.5g}\n")
+            return
         if interrupted or step < total:
             pct = 100 * step // total if total else 100
             self._write(f"Interrupted at {step:,d} [{pct:.0f}%]: {loss}\n")

@@ -1,6 +1,8 @@
 """Variational inference: approximations, inference algorithms, Stein kernels, optimizers, callbacks."""
 from nbvi.variational.approximations import Approximation, Empirical, FullRank, MeanField
-from nbvi.variational.inference import ADVI, ASVGD, SVGD, FullRankADVI, Inference, fit
+from nbvi.variational.inference import ADVI, ASVGD, SVGD, FullRankADVI, Inference, LowRankADVI, fit
+from nbvi.variational.laplace import LaplaceApproximation, LaplaceInference  # also fit(method="laplace")
+from nbvi.variational.lowrank import LowRank
 from nbvi.variational.optimizers import (
     SGD,
     AdaDelta,
@@ -28,7 +30,8 @@ from nbvi.variational.optimizers import (
 )
 
 __all__ = ["ADVI", "ASVGD", "AdaDelta", "Adagrad", "AdagradWindow", "Adam", "Adamax", "Approximation",
-           "Empirical", "ExponentialDecay", "FullRank", "FullRankADVI", "Inference", "MeanField", "Momentum",
+           "Empirical", "ExponentialDecay", "FullRank", "FullRankADVI", "Inference", "LaplaceApproximation", "LaplaceInference", "LowRank", "LowRankADVI",
+           "MeanField", "Momentum",
            "NesterovMomentum", "Optimizer", "RMSProp", "SGD", "SVGD", "StepDecay", "adadelta", "adagrad",
            "adagrad_window", "adam", "adamax", "exponential_decay", "fit", "momentum", "nesterov_momentum",
            "rmsprop", "sgd", "step_decay"]

@@ -37,18 +37,24 @@ start but wider), and the one with the smallest L is kept. A full-rank fit start
 (its means and standard deviations, found from ``starts`` points as above) and runs once from there: the
 mean-field fit is cheap and settles which optimum, and the full-rank one then needs far fewer of its
 ndim (ndim + 1) / 2 iterations.
+
+A low-rank fit (q = N(m, D^2 + U U^T), :mod:`~nbvi.variational.lowrank`, whose objective is
+``LowRankObjective`` there) starts from the mean-field fit too, with U small and random (U = 0 is a saddle),
+on whitened draws of ndim + rank columns [z1, z2]: again exact for a Gaussian posterior (docs/lowrank_advi.md).
 """
 import math
 
 import numpy as np
-from scipy.optimize import minimize
 
 from nbvi.variational.approximations import HALF_LOG_2PI_E, FullRank, MeanField
+from nbvi.variational.lowrank import LowRank, LowRankObjective, draw_width
 
 __all__ = ["DeterministicObjective", "fixed_normal_draws", "minimise"]
 
 MIN_DRAWS = 30  # the DADVI paper's default number of draws
 START_JITTER = 2.0  # half-width of the uniform jitter of the means of the later starts
+STATIONARY = 1e-2  # a converged fit's gradient in the units of q (DeterministicObjective.stationary)
+RESTARTS = 3  # L-BFGS runs again from where it stopped, its memory cleared, when the gradient is not ~0 there
 
 
 def fixed_normal_draws(n_draws, ndim, rng, whiten=False):
@@ -76,8 +82,11 @@ class DeterministicObjective:
         The fixed draws z_j.
     """
 
+    lowrank = False  # (nbvi.variational.lowrank.LowRankObjective: x[ndim:] holds log d, then U)
+
     def __init__(self, approx, logp_dlogp, draws):
         self.approx, self.logp_dlogp, self.draws = approx, logp_dlogp, draws
+        self.infeasible = 1e10  # raised above every finite L evaluated (see loss_grad)
         self.ndim = approx.ndim
         self.fullrank = isinstance(approx, FullRank)
         if self.fullrank:
@@ -123,39 +132,61 @@ class DeterministicObjective:
         return out
 
     def loss_grad(self, x):
-        """(L(x), dL/dx); L is +inf where log p is not finite at some draw (the line search then steps back)."""
-        logp, g = self.logp_dlogp(np.ascontiguousarray(self.points(x)))
-        if not (np.all(np.isfinite(logp)) and np.all(np.isfinite(g))):
-            return math.inf, np.zeros_like(x)
-        n_draws, z = self.draws.shape[0], self.draws
-        log_scale = x[self.ndim:][self.diagonal] if self.fullrank else x[self.ndim:]
-        loss = -float(np.mean(logp)) - float(np.sum(log_scale)) - self.ndim * HALF_LOG_2PI_E
-        grad_mean = -g.sum(axis=0) / n_draws
+        """(L(x), dL/dx). Where log p or its gradient is not finite at some draw (or the scale overflows), L is
+        ``self.infeasible``, a value far above any L met so far, with a zero gradient: L-BFGS's line search
+        then steps back (an infinite L would end its search as if converged)."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            n_draws, z = self.draws.shape[0], self.draws
+            log_scale = x[self.ndim:][self.diagonal] if self.fullrank else x[self.ndim:]
+            scale = np.exp(log_scale)
+            logp, g = self.logp_dlogp(np.ascontiguousarray(self.points(x)))
+            loss = -float(np.mean(logp)) - float(np.sum(log_scale)) - self.ndim * HALF_LOG_2PI_E
+            grad_mean = -g.sum(axis=0) / n_draws
+            if self.fullrank:
+                grad_factor = -(g.T @ z) / n_draws  # dL/dC_ik = -(1/M) sum_j g_ji z_jk
+                packed = grad_factor[self.rows, self.cols]
+                packed[self.diagonal] = packed[self.diagonal] * scale - 1.0
+                grad = np.concatenate([grad_mean, packed])
+            else:
+                grad = np.concatenate([grad_mean, -(g * z).sum(axis=0) / n_draws * scale - 1.0])
+        if not (math.isfinite(loss) and np.all(np.isfinite(grad))):
+            return self.infeasible, np.zeros_like(x)
+        self.infeasible = max(self.infeasible, 2.0 * abs(loss) + 1e10)
+        return loss, grad
+
+
+    def stationary(self, x, grad):
+        """Whether ``grad`` (dL/dx at x) is zero in the units of q: each mean's entry times that coordinate's
+        standard deviation under q, each log-scale entry as it is, each off-diagonal C_ik's entry times the
+        standard deviation of coordinate i, at most STATIONARY. Near a Gaussian optimum the first is the
+        distance of the mean from the optimum in standard deviations, the second the relative error of the
+        scale."""
         if self.fullrank:
-            grad_factor = -(g.T @ z) / n_draws  # dL/dC_ik = -(1/M) sum_j g_ji z_jk
-            packed = grad_factor[self.rows, self.cols]
-            packed[self.diagonal] = packed[self.diagonal] * np.exp(log_scale) - 1.0
-            return loss, np.concatenate([grad_mean, packed])
-        grad_log_scale = -(g * z).sum(axis=0) / n_draws * np.exp(log_scale) - 1.0
-        return loss, np.concatenate([grad_mean, grad_log_scale])
+            factor = self.factor(x)
+            sd = np.sqrt(np.einsum("ij,ij->i", factor, factor))
+            in_units = np.where(self.diagonal, 1.0, sd[self.rows])
+        else:
+            sd = np.exp(x[self.ndim:])
+            in_units = np.ones(self.ndim)
+        return bool(np.all(np.abs(grad) * np.concatenate([sd, in_units]) <= STATIONARY))
 
 
 def draws_for(approx, n_draws):
-    """The number of fixed draws: at least ``n_draws`` (MIN_DRAWS when None), and 2 (ndim + 1) for a
-    full-rank approximation, whose covariance the draws must span."""
+    """The number of fixed draws: at least ``n_draws`` (MIN_DRAWS when None), and 2 (width + 1) for a
+    full-rank or low-rank approximation, whose covariance the draws must span (width: :func:`draw_width`)."""
     wanted = MIN_DRAWS if n_draws is None else int(n_draws)
-    if isinstance(approx, FullRank):
-        wanted = max(wanted, 2 * (approx.ndim + 1))
+    if isinstance(approx, (FullRank, LowRank)):
+        wanted = max(wanted, 2 * (draw_width(approx) + 1))
     return wanted + wanted % 2
 
 
 def minimise(approx, logp_dlogp, rng, max_iterations, n_draws=None, starts=1, tolerance=1e-12, on_iteration=None,
-             draws=None):
-    """Fit ``approx`` (MeanField or FullRank) by DADVI, moving its parameters in place.
+             draws=None, should_stop=None):
+    """Fit ``approx`` (MeanField, FullRank or LowRank) by DADVI, moving its parameters in place.
 
     Parameters
     ----------
-    approx : MeanField or FullRank
+    approx : MeanField, FullRank or LowRank
     logp_dlogp : callable
         The model's log-density and gradient at (D, ndim) points.
     rng : numpy.random.Generator
@@ -170,53 +201,93 @@ def minimise(approx, logp_dlogp, rng, max_iterations, n_draws=None, starts=1, to
         Stop when L changes by less than ``tolerance * max(|L|, 1)`` in an iteration, or the projected
         gradient is below ``tolerance`` (scipy's ``ftol`` and ``gtol``).
     on_iteration : callable ``(loss) -> bool``, optional
-        Called after every iteration of every start with the approximation's parameters set to that iterate;
-        returning True stops the fit there, with those parameters.
+        Called after every iteration of every start with the approximation's parameters set to that iterate,
+        and once more with the kept start's loss when it was not the last one; returning True stops the fit
+        there, with those parameters.
     draws : (M, ndim), optional
         The fixed draws of an earlier fit, to go on minimising the same L from the current parameters (one
         start; a full-rank fit then skips its mean-field start).
+    should_stop : callable ``() -> bool``, optional
+        Asked after every iteration, the full-rank fit's mean-field start included (Ctrl-C).
 
     Returns
     -------
     losses : (iterations,)
-        The loss L after each iteration, all starts one after the other.
+        The loss L after each iteration, all starts one after the other (the last one: the kept start's).
     converged : bool
-        Whether the kept start ended before ``max_iterations`` (the tolerance met, or no step along the
-        search direction lowering L any more, which is where round-off leaves a converged fit) and was not
-        stopped.
+        Whether the kept start ended before ``max_iterations`` at a stationary point
+        (:meth:`DeterministicObjective.stationary`), and was not stopped.
     draws : (M, ndim)
         The fixed draws (to pass back to go on later).
     """
-    if not isinstance(approx, (MeanField, FullRank)):
-        raise TypeError(f"deterministic ADVI fits MeanField and FullRank approximations, not {type(approx).__name__}")
-    if isinstance(approx, FullRank) and draws is None:
+    if not isinstance(approx, (MeanField, FullRank, LowRank)):
+        raise TypeError(f"deterministic ADVI fits MeanField, FullRank and LowRank approximations, not "
+                        f"{type(approx).__name__}")
+    if isinstance(approx, (FullRank, LowRank)) and draws is None:
         mean_field = MeanField(approx.model, start=approx.shared_params["mu"].copy())
         mean_field.shared_params["rho"][:] = _softplus_inverse(approx.std_array())
-        minimise(mean_field, logp_dlogp, rng, max_iterations, n_draws, starts, tolerance)
+        _, _, _, stopped = _minimise(mean_field, logp_dlogp, rng, max_iterations, n_draws, starts, tolerance, None,
+                                     None, should_stop)
+        if stopped:
+            return np.empty(0), False, None
         approx.shared_params["mu"][:] = mean_field.shared_params["mu"]
-        approx.shared_params["L_tril"][:] = np.where(approx.rows == approx.cols, mean_field.std_array()[approx.rows], 0.0)
+        if isinstance(approx, LowRank):
+            approx.start_from_mean_field(mean_field, rng)
+        else:
+            approx.shared_params["L_tril"][:] = np.where(approx.rows == approx.cols, mean_field.std_array()[approx.rows], 0.0)
         starts = 1
+    losses, converged, draws, _ = _minimise(approx, logp_dlogp, rng, max_iterations, n_draws, starts, tolerance,
+                                            on_iteration, draws, should_stop)
+    return losses, converged, draws
+
+
+def _minimise(approx, logp_dlogp, rng, max_iterations, n_draws, starts, tolerance, on_iteration, draws, should_stop):
+    """:func:`minimise` without the full-rank fit's mean-field start; also returns whether it was stopped."""
     if draws is None:
         count = draws_for(approx, n_draws)
-        draws = fixed_normal_draws(count, approx.ndim, rng, whiten=count >= 2 * approx.ndim)
+        width = draw_width(approx)
+        draws = fixed_normal_draws(count, width, rng, whiten=count >= 2 * width)
     else:
         starts = 1
-    objective = DeterministicObjective(approx, logp_dlogp, draws)
-    x_start = objective.x_from_approx()
-    first_loss, _ = objective.loss_grad(x_start)
-    if not math.isfinite(first_loss):
-        raise FloatingPointError("the log-density is not finite at the draws around the starting point: check "
-                                 "the model's support and its initial point")
+    objective = (LowRankObjective if isinstance(approx, LowRank) else DeterministicObjective)(approx, logp_dlogp, draws)
+    x_start = _feasible_start(objective)
     candidates = [x_start] + [_jittered(x_start, approx.ndim, rng) for _ in range(starts - 1)]
     losses, best = [], None
     for x0 in candidates:
-        result, stopped = _lbfgs(objective, x0, max_iterations, tolerance, losses, on_iteration)
-        if stopped:  # the parameters stay at the iterate the caller saw last
-            return np.asarray(losses), False, draws
-        if best is None or result.fun < best.fun:
-            best = result
-    objective.write(best.x)
-    return np.asarray(losses), best.status != 1, draws  # (scipy's status 1: the iteration limit)
+        for _restart in range(RESTARTS + 1):  # L-BFGS stalls in a narrow valley; afresh, it goes on
+            result, stopped = _lbfgs(objective, x0, max_iterations, tolerance, losses, on_iteration, should_stop)
+            if stopped:  # the parameters stay at the iterate the caller saw last
+                return np.asarray(losses), False, draws, True
+            converged = result.status != 1 and objective.stationary(result.x, result.jac)
+            if converged or result.status == 1 or result.nit == 0:
+                break
+            x0 = result.x
+        if best is None or result.fun < best[0].fun:
+            best = (result, converged)
+        last = result
+    result, converged = best
+    objective.write(result.x)
+    if result is not last:  # the losses end with that of the kept parameters
+        losses.append(float(result.fun))
+        if on_iteration is not None:
+            on_iteration(losses[-1])
+    return np.asarray(losses), converged, draws, False
+
+
+def _feasible_start(objective):
+    """x of the approximation's parameters, its scales divided by 10 up to 10 times until log p is finite at
+    every draw; FloatingPointError when it never is."""
+    x = objective.x_from_approx()
+    scale = np.arange(x.size) >= objective.ndim
+    if objective.fullrank or objective.lowrank:
+        scale[objective.ndim:] = objective.diagonal
+    for _ in range(11):
+        loss, _ = objective.loss_grad(x)
+        if loss < objective.infeasible:
+            return x
+        x = np.where(scale, x - math.log(10.0), x)
+    raise FloatingPointError("the log-density is not finite at the draws around the starting point, even with "
+                             "its scale divided by 10^10: check the model's support and its initial point")
 
 
 def _softplus_inverse(sigma):
@@ -230,18 +301,24 @@ def _jittered(x, ndim, rng):
     return out
 
 
-def _lbfgs(objective, x0, max_iterations, tolerance, losses, on_iteration):
+def _lbfgs(objective, x0, max_iterations, tolerance, losses, on_iteration, should_stop):
     """One L-BFGS run from x0, appending the loss after each iteration to ``losses``; returns (scipy's
-    result, whether on_iteration stopped it)."""
+    result, whether on_iteration or should_stop stopped it)."""
     stopped = [False]
 
     def after_iteration(intermediate_result):
         losses.append(float(intermediate_result.fun))
         if on_iteration is not None:
             objective.write(intermediate_result.x)
-            if on_iteration(losses[-1]):
-                stopped[0] = True
-                raise StopIteration
+            stopped[0] = bool(on_iteration(losses[-1]))
+        if should_stop is not None and should_stop():
+            if on_iteration is None:
+                objective.write(intermediate_result.x)
+            stopped[0] = True
+        if stopped[0]:
+            raise StopIteration
+
+    from scipy.optimize import minimize  # (here: scipy.optimize takes a fifth of a second to import)
 
     result = minimize(objective.loss_grad, x0, jac=True, method="L-BFGS-B", callback=after_iteration,
                       options={"maxiter": max_iterations, "maxcor": 20, "ftol": tolerance, "gtol": tolerance})

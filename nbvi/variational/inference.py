@@ -1,4 +1,4 @@
-"""Inference classes: ADVI, FullRankADVI, SVGD, ASVGD, and ``fit``.
+"""Inference classes: ADVI, FullRankADVI, LowRankADVI, SVGD, ASVGD, and ``fit``.
 
 Each class is a thin shell over a step function of :mod:`~nbvi.variational.advi` or
 :mod:`~nbvi.variational.stein`: it owns the loop, the optimizer state, the callbacks, the progress bar and
@@ -25,6 +25,7 @@ from nbvi.progress import ProgressBar
 from nbvi.threads import threads_following_load, threads_for
 from nbvi.variational import advi, deterministic, stein
 from nbvi.variational.approximations import Empirical, FullRank, MeanField
+from nbvi.variational.lowrank import LowRank, lowrank_step
 from nbvi.variational.optimizers import Optimizer, adagrad_window
 
 DEFAULT_STEPS = 10_000  # steps of the stochastic optimizer when n is not given (PyMC's default)
@@ -125,10 +126,10 @@ class Inference:
         return self._run(DEFAULT_STEPS if n is None else n, optimizer, state, self._last[2], progressbar)
 
     def converges_deterministically(self):
-        """Whether ``fit()`` without ``n`` and ``obj_optimizer`` runs deterministic ADVI: a MeanField or
-        FullRank approximation fitted by its ELBO (not the Stein force), of a model without minibatches."""
+        """Whether ``fit()`` without ``n`` and ``obj_optimizer`` runs deterministic ADVI: a MeanField, FullRank
+        or LowRank approximation fitted by its ELBO (not the Stein force), of a model without minibatches."""
         find = getattr(self.model, "minibatches", None)
-        return (isinstance(self.approx, (MeanField, FullRank)) and not self.uses_stein_force
+        return (isinstance(self.approx, (MeanField, FullRank, LowRank)) and not self.uses_stein_force
                 and not (find is not None and find()))
 
     def _run_deterministic(self, max_iterations, starts, callbacks, progressbar, draws=None):
@@ -155,15 +156,18 @@ class Inference:
 
             try:
                 _, converged, draws = deterministic.minimise(self.approx, self.model.logp_dlogp, self.rng,
-                                                             max_iterations, starts=starts,
-                                                             on_iteration=on_iteration, draws=draws)
-                self._last = (None, draws, callbacks)  # what refine() goes on with
+                                                             max_iterations, starts=starts, on_iteration=on_iteration,
+                                                             draws=draws, should_stop=interrupted)
+                if draws is not None:
+                    self._last = (None, draws, callbacks)  # what refine() goes on with
             finally:
                 self.approx.hist = np.concatenate([self.approx.hist, np.asarray(losses, dtype=np.float64)])
-                bar.close(interrupted=not converged)
+                stopped[0] = stopped[0] or interrupted()
+                bar.close(interrupted=stopped[0], converged=converged)
         if not converged and not stopped[0]:
-            warnings.warn(f"deterministic ADVI did not converge in {max_iterations} iterations; call fit() again "
-                          f"to go on from here", UserWarning, stacklevel=3)
+            warnings.warn(f"deterministic ADVI did not converge in {len(losses)} iterations (its gradient is not ~0 "
+                          f"where it stopped: an improper posterior, or a log-density that is not finite near "
+                          f"the answer?); refine(n) goes on from here", UserWarning, stacklevel=3)
         return self.approx
 
     def refine(self, n, progressbar=True):
@@ -540,7 +544,38 @@ class ASVGD(ADVI):
         return -float(np.mean(logp)) - self.approx.entropy()  # the negative ELBO estimate, for monitoring
 
 
-METHODS = {"advi": ADVI, "fullrank_advi": FullRankADVI, "svgd": SVGD, "asvgd": ASVGD}
+class LowRankADVI(ADVI):
+    """Low-rank ADVI: q is a Gaussian with covariance D^2 + U U^T, U of ``rank`` columns (Ong, Nott & Smith
+    2018; :mod:`~nbvi.variational.lowrank`, docs/lowrank_advi.md).
+
+    Parameters
+    ----------
+    rank : int
+        Columns of U, 1 <= rank <= the model's unconstrained dimensions.
+    model, random_seed, start, obj_n_mc, stl : as ADVI
+    """
+
+    fused_method = None  # its steps go one at a time through model.logp_dlogp
+
+    def __init__(self, rank=1, model=None, random_seed=None, start=None, obj_n_mc=1, stl=False):
+        model = modelcontext(model)
+        rng = np.random.default_rng(arguments.seed(random_seed))
+        approx = LowRank(model, rank, start=_start_flat(model, start), random_seed=rng.integers(2**63))
+        Inference.__init__(self, approx, rng)
+        self.stl = arguments.flag(stl, "stl")
+        self.set_options(obj_n_mc=obj_n_mc)
+
+    def set_options(self, obj_n_mc=None, **kwargs):
+        super().set_options(obj_n_mc=obj_n_mc, **kwargs)
+        if obj_n_mc is not None:  # each step's noise is [z1, z2], (obj_n_mc, ndim + rank)
+            self.noise = _NoiseStream(self.rng, (self.obj_n_mc, self.model.ndim + self.approx.rank))
+
+    def _step(self, params, grad):
+        return lowrank_step(self.model.logp_dlogp, params, self.noise.next(), self.theta, grad, self.stl)
+
+
+METHODS = {"advi": ADVI, "fullrank_advi": FullRankADVI, "lowrank_advi": LowRankADVI, "svgd": SVGD, "asvgd": ASVGD}
+# (and "laplace": nbvi.variational.laplace, which imports this module, adds its LaplaceInference)
 
 
 def fit(n=None, method="advi", model=None, random_seed=None, inf_kwargs=None, callbacks=None,
@@ -551,10 +586,12 @@ def fit(n=None, method="advi", model=None, random_seed=None, inf_kwargs=None, ca
     ----------
     n : int, optional
         Number of steps of the stochastic optimizer. Without ``n``, ``obj_optimizer`` and
-        ``total_grad_norm_constraint``, "advi" and "fullrank_advi" of a model without minibatches run
+        ``total_grad_norm_constraint``, "advi", "fullrank_advi" and "lowrank_advi" of a model without minibatches run
         deterministic ADVI until it converges (docs/advi.md, "The default fit"); every other case runs 10,000
         steps, as PyMC does.
-    method : {"advi", "fullrank_advi", "svgd", "asvgd"} or Inference
+    method : {"advi", "fullrank_advi", "lowrank_advi", "svgd", "asvgd", "laplace"} or Inference
+        "laplace": a Gaussian at the mode with the inverse negative Hessian as covariance
+        (:mod:`~nbvi.variational.laplace`; ``n`` is then at most n L-BFGS iterations).
     model : Model, optional (default: the innermost ``with`` block's)
     random_seed : int, optional
     inf_kwargs : dict, optional
