@@ -184,3 +184,69 @@ def test_a_minibatch_model_and_svgd_keep_the_stochastic_steps():
     approx = nbvi.fit(model=model, random_seed=2, progressbar=False,
                       callbacks=[nbvi.callbacks.CheckParametersConvergence(every=50, tolerance=1e9)])
     assert len(approx.hist) == 50
+
+
+# -- what a review of the first version found ------------------------------------------------------------------
+
+def unbounded_sigma_model():
+    """y ~ Normal(1 + 2 x, 0.1) with sigma a Normal variable (no positivity transform): log p is -inf where
+    sigma <= 0, which the draws of a wide q reach."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=100)
+    with nbvi.Model() as model:
+        b = nbvi.Normal("b", 0.0, 1.0, shape=2)
+        s = nbvi.Normal("s", 1.0, 1.0)
+        nbvi.Normal("y", b[0] + b[1] * x, s, observed=1.0 + 2.0 * x + rng.normal(0.0, 0.1, 100))
+    return model
+
+
+def test_points_outside_the_support_do_not_end_the_fit_early():
+    """A line search that reaches sigma <= 0 steps back (an infinite loss used to end L-BFGS as converged),
+    and a start whose draws leave the support shrinks its scales."""
+    model = unbounded_sigma_model()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        approx = nbvi.fit(model=model, random_seed=1, progressbar=False)
+    np.testing.assert_allclose(approx.mean.eval(), [1.0, 2.0, 0.1], atol=0.05)
+
+
+def test_an_improper_posterior_warns_instead_of_claiming_convergence():
+    with nbvi.Model() as model:
+        nbvi.HalfFlat("scale")
+    with pytest.warns(UserWarning, match="did not converge"):
+        nbvi.fit(model=model, random_seed=1, progressbar=False)
+
+
+def test_hist_ends_with_the_loss_of_the_kept_start():
+    """Several optima (a ~ N(0, 3), y = a^3 - 3a observed 1.5): the starts end at different losses and the
+    approximation keeps the smallest, which is also the last entry of hist."""
+    with nbvi.Model() as model:
+        a = nbvi.Normal("a", 0.0, 3.0)
+        nbvi.Normal("y", a ** 3 - 3.0 * a, 0.3, observed=1.5)
+    for seed in range(4):
+        inference = nbvi.ADVI(model=model, random_seed=seed)
+        inference.fit(progressbar=False)
+        objective = deterministic.DeterministicObjective(inference.approx, model.logp_dlogp, inference._last[1])
+        assert inference.hist[-1] == pytest.approx(objective.loss_grad(objective.x_from_approx())[0], rel=1e-12)
+        assert inference.hist[-1] == pytest.approx(inference.hist.min(), rel=1e-12)
+
+
+def test_ctrl_c_during_the_mean_field_start_of_a_full_rank_fit_stops_it():
+    model, _, _ = gaussian_regression()
+    inference = nbvi.FullRankADVI(model=model, random_seed=2)
+    before = inference.approx.params.copy()
+    calls = []
+    density = model.logp_dlogp
+
+    def interrupt_once(theta):
+        calls.append(len(theta))
+        if len(calls) == 3:  # in the mean-field start's first iterations (30 draws, not 2 (ndim + 1) = 8)
+            assert len(theta) == 30
+            signal.raise_signal(signal.SIGINT)
+        return density(theta)
+
+    model.logp_dlogp = interrupt_once
+    inference.fit(progressbar=False)
+    assert len(calls) < 20  # stopped right after the iteration under way
+    np.testing.assert_array_equal(inference.approx.params, before)  # the full-rank parameters never moved
+    assert len(inference.hist) == 0
