@@ -250,3 +250,16 @@ def test_ctrl_c_during_the_mean_field_start_of_a_full_rank_fit_stops_it():
     assert len(calls) < 20  # stopped right after the iteration under way
     np.testing.assert_array_equal(inference.approx.params, before)  # the full-rank parameters never moved
     assert len(inference.hist) == 0
+
+
+def test_psis_flags_the_mean_field_funnel_and_passes_full_rank_regressions(bench_models):
+    """The issue's targets for the default fits: k-hat >= 0.7 for mean-field on the centred eight schools,
+    < 0.7 for full-rank on near-Gaussian posteriors."""
+    funnel = bench_models.MODELS["eight_schools_centered"]()
+    approx = nbvi.fit(method="advi", model=funnel, random_seed=3, progressbar=False)
+    with pytest.warns(nbvi.PSISWarning):
+        assert nbvi.psis_diagnostic(approx, draws=2000, random_seed=4).khat >= 0.7
+    for name in ("log_earnings", "kid_iq", "linreg", "logistic"):
+        model = bench_models.MODELS[name]()
+        approx = nbvi.fit(method="fullrank_advi", model=model, random_seed=3, progressbar=False)
+        assert nbvi.psis_diagnostic(approx, draws=2000, random_seed=4).khat < 0.7
