@@ -72,7 +72,7 @@ class _Exhausted(Exception):
 
 
 def maximise(logp_dlogp, x0, method="L-BFGS-B", max_iterations=None, max_evaluations=None, on_iteration=None,
-             progressbar=False, label=""):
+             progressbar=False, label="", history_size=20):
     """Maximise a log-density f with scipy's ``minimize`` on -f, from ``x0``.
 
     Parameters
@@ -92,6 +92,8 @@ def maximise(logp_dlogp, x0, method="L-BFGS-B", max_iterations=None, max_evaluat
     progressbar : bool
     label : str
         The progress bar's label.
+    history_size : int
+        L-BFGS-B's number of stored correction pairs (scipy's ``maxcor``).
 
     Returns
     -------
@@ -129,7 +131,7 @@ def maximise(logp_dlogp, x0, method="L-BFGS-B", max_iterations=None, max_evaluat
         iterations = sys.maxsize if max_iterations is None else int(max_iterations)
         options = {"maxiter": max(iterations, 1), "gtol": GTOL}
         if method == "L-BFGS-B":
-            options.update(maxcor=20, ftol=FTOL, maxfun=sys.maxsize)
+            options.update(maxcor=history_size, ftol=FTOL, maxfun=sys.maxsize)
         result = None
         try:
             if iterations == 0:
