@@ -374,8 +374,9 @@ def section_minibatch(report, sizes, progressbar):
     floor = np.sum(rows * (0.5 * np.log(2 * np.pi * data.var(axis=0)) + 0.5))
     report.line(f"(the negative log-likelihood at the column means and sds, about where the loss levels off: "
                 f"{floor:.4g})")
-    report.line(f"q(mu) mean vs the column means: relative error median {np.median(error):.3f}, max {error.max():.3f} "
-                f"(the default adagrad_window(1e-3) moves mu slowly from 0)")
+    report.line(f"q(mu) mean vs the column means: relative error median {np.median(error):.4f}, max {error.max():.4f} "
+                f"(the default for minibatches: Adam(0.1), its step size decaying over the second half, whose "
+                f"iterates are averaged)")
     report.save(plots.plot_hist(advifit.hist, smooth=100, log=True, title=f"ADVI with Minibatch({sizes.batch_size})"),
                 "14_minibatch_hist.png")
     report.done()

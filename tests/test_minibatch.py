@@ -216,10 +216,11 @@ def test_fit_then_refine_draws_the_batches_one_longer_fit_draws():
         model = normal_model(Minibatch(data, batch_size=20), total_size=data.shape, cols=2)
         return nbvi.ADVI(model=model, random_seed=9)
 
+    # (an explicit optimizer: the default of a minibatch model, averaged_adam(steps=n), depends on n)
     whole = inference()
-    whole.fit(12, progressbar=False)
+    whole.fit(12, obj_optimizer=nbvi.adagrad_window(), progressbar=False)
     refined = inference()
-    refined.fit(7, progressbar=False)
+    refined.fit(7, obj_optimizer=nbvi.adagrad_window(), progressbar=False)
     refined.refine(5, progressbar=False)
     np.testing.assert_array_equal(refined.hist, whole.hist)
     # a second fit() starts a fresh optimizer; with a stateless one it continues the same batches too

@@ -4,7 +4,8 @@ They chain the kernels that :mod:`nbvi.variational.advi` calls one by one from P
 model, loss and gradient), so a step of a small model costs one call instead of three plus the model's.
 
 A block of steps (:func:`fused_advi_steps`) also runs the optimizer's updates, so a fit without callbacks
-returns to Python only between blocks.
+returns to Python only between blocks. The optimizer's state carries its step count (a decaying step size,
+an average of the iterates: ``AveragedAdam``), so a block takes the steps that one at a time would.
 """
 import math
 

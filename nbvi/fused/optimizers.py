@@ -12,18 +12,19 @@ from nbvi.variational.optimizers import (
     adagrad_window_kernel,
     adam_kernel,
     adamax_kernel,
+    averaged_adam_kernel,
     momentum_kernel,
     nesterov_momentum_kernel,
     rmsprop_kernel,
     sgd_kernel,
 )
 
-SGD, MOMENTUM, NESTEROV, ADAGRAD, ADAGRAD_WINDOW, RMSPROP, ADADELTA, ADAM, ADAMAX = 1, 2, 3, 4, 5, 6, 7, 8, 9
+SGD, MOMENTUM, NESTEROV, ADAGRAD, ADAGRAD_WINDOW, RMSPROP, ADADELTA, ADAM, ADAMAX, AVERAGED_ADAM = 1, 2, 3, 4, 5, 6, 7, 8, 9, 10
 
 OPTIMIZERS = {
     sgd_kernel: SGD, momentum_kernel: MOMENTUM, nesterov_momentum_kernel: NESTEROV, adagrad_kernel: ADAGRAD,
     adagrad_window_kernel: ADAGRAD_WINDOW, rmsprop_kernel: RMSPROP, adadelta_kernel: ADADELTA,
-    adam_kernel: ADAM, adamax_kernel: ADAMAX,
+    adam_kernel: ADAM, adamax_kernel: ADAMAX, averaged_adam_kernel: AVERAGED_ADAM,
 }
 
 
@@ -56,3 +57,5 @@ def optimizer_step(code, params, grad, state, hyper):
         adam_kernel(params, grad, state, hyper)
     elif code == ADAMAX:
         adamax_kernel(params, grad, state, hyper)
+    elif code == AVERAGED_ADAM:
+        averaged_adam_kernel(params, grad, state, hyper)

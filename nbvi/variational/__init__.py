@@ -10,6 +10,7 @@ from nbvi.variational.optimizers import (
     AdagradWindow,
     Adam,
     Adamax,
+    AveragedAdam,
     ExponentialDecay,
     Momentum,
     NesterovMomentum,
@@ -21,6 +22,7 @@ from nbvi.variational.optimizers import (
     adagrad_window,
     adam,
     adamax,
+    averaged_adam,
     exponential_decay,
     momentum,
     nesterov_momentum,
@@ -28,10 +30,14 @@ from nbvi.variational.optimizers import (
     sgd,
     step_decay,
 )
+from nbvi.variational.pathfinder import (  # also fit(method="pathfinder")
+    PathfinderApproximation,
+    PathfinderInference,
+)
 
-__all__ = ["ADVI", "ASVGD", "AdaDelta", "Adagrad", "AdagradWindow", "Adam", "Adamax", "Approximation",
+__all__ = ["ADVI", "ASVGD", "AdaDelta", "Adagrad", "AdagradWindow", "Adam", "Adamax", "Approximation", "AveragedAdam",
            "Empirical", "ExponentialDecay", "FullRank", "FullRankADVI", "Inference", "LaplaceApproximation", "LaplaceInference", "LowRank", "LowRankADVI",
-           "MeanField", "Momentum",
+           "MeanField", "Momentum", "PathfinderApproximation", "PathfinderInference",
            "NesterovMomentum", "Optimizer", "RMSProp", "SGD", "SVGD", "StepDecay", "adadelta", "adagrad",
-           "adagrad_window", "adam", "adamax", "exponential_decay", "fit", "momentum", "nesterov_momentum",
+           "adagrad_window", "adam", "adamax", "averaged_adam", "exponential_decay", "fit", "momentum", "nesterov_momentum",
            "rmsprop", "sgd", "step_decay"]

@@ -2,8 +2,8 @@
 
 Each class is a thin shell over a step function of :mod:`~nbvi.variational.advi` or
 :mod:`~nbvi.variational.stein`: it owns the loop, the optimizer state, the callbacks, the progress bar and
-the loss history. ``fit(n)`` runs n steps with a fresh optimizer (the default AdagradWindow, or
-``obj_optimizer``) and appends the losses to ``hist``; calling it again continues from where the last
+the loss history. ``fit(n)`` runs n steps with a fresh optimizer (``obj_optimizer``, or the default:
+AdagradWindow, or AveragedAdam for the ELBO of a model with minibatches) and appends the losses to ``hist``; calling it again continues from where the last
 fit stopped. ``refine(n)`` continues the last fit with the same optimizer, its state and the same
 callbacks (a Tracker keeps recording). ``fit()`` without ``n``, ``obj_optimizer`` and
 ``total_grad_norm_constraint`` runs deterministic ADVI (:mod:`~nbvi.variational.deterministic`) to
@@ -26,7 +26,7 @@ from nbvi.threads import threads_following_load, threads_for
 from nbvi.variational import advi, deterministic, stein
 from nbvi.variational.approximations import Empirical, FullRank, MeanField
 from nbvi.variational.lowrank import LowRank, lowrank_step
-from nbvi.variational.optimizers import Optimizer, adagrad_window
+from nbvi.variational.optimizers import Optimizer, adagrad_window, averaged_adam
 
 DEFAULT_STEPS = 10_000  # steps of the stochastic optimizer when n is not given (PyMC's default)
 DETERMINISTIC_ITERATIONS = 10_000  # the most L-BFGS iterations of a deterministic fit, per start
@@ -86,7 +86,10 @@ class Inference:
         With none of ``n``, ``obj_optimizer`` and ``total_grad_norm_constraint``, mean-field and full-rank ADVI
         of a model without minibatches run deterministic ADVI until it converges
         (:mod:`~nbvi.variational.deterministic`, at most DETERMINISTIC_ITERATIONS L-BFGS iterations); otherwise
-        ``n`` steps (10,000 when None) of the stochastic optimizer, PyMC's algorithm.
+        ``n`` steps (10,000 when None) of the stochastic optimizer: PyMC's algorithm, except that without
+        ``obj_optimizer`` the ELBO of a model with minibatches is minimised by ``averaged_adam(0.1, n)``, whose
+        step size decays and whose average of the second half's iterates is left in ``approx.params`` at the
+        end (``hist`` and the callbacks see the iterates; see ``default_optimizer``).
 
         Parameters
         ----------
@@ -95,7 +98,8 @@ class Inference:
         callbacks : list of callables ``(approx, losses, i)``
             Called after every step (or iteration); raising StopIteration ends the fit.
         obj_optimizer : Optimizer, optional
-            Default: ``adagrad_window()`` (PyMC3's default).
+            Default: ``adagrad_window()`` (PyMC3's default); for a model with minibatches (ADVI, FullRankADVI,
+            LowRankADVI), ``averaged_adam(steps=n)``.
         progressbar : bool
         total_grad_norm_constraint : float > 0, optional
             The stochastic optimizer rescales each step's gradient to a total L2 norm of at most this value
@@ -114,7 +118,8 @@ class Inference:
         arguments.flag(progressbar, "progressbar")
         if obj_optimizer is not None and not isinstance(obj_optimizer, Optimizer):
             raise TypeError(f"obj_optimizer must be an nbvi optimizer (e.g. nbvi.adam()), got {obj_optimizer!r}")
-        optimizer = adagrad_window() if obj_optimizer is None else obj_optimizer
+        steps = DEFAULT_STEPS if n is None else n
+        optimizer = obj_optimizer if obj_optimizer is not None else self.default_optimizer(steps)
         if total_grad_norm_constraint is not None:
             optimizer = _clipped(optimizer, total_grad_norm_constraint)
         self.set_options(**kwargs)
@@ -123,7 +128,18 @@ class Inference:
             return self._run_deterministic(DETERMINISTIC_ITERATIONS, DETERMINISTIC_STARTS, callbacks, progressbar)
         state = optimizer.init(self.approx.params.size)
         self._last = (optimizer, state, callbacks)
-        return self._run(DEFAULT_STEPS if n is None else n, optimizer, state, self._last[2], progressbar)
+        return self._run(steps, optimizer, state, self._last[2], progressbar)
+
+    def default_optimizer(self, steps):
+        """The optimizer of a stochastic fit of ``steps`` steps without ``obj_optimizer``: for the ELBO of a
+        MeanField, FullRank or LowRank approximation of a model with minibatches, ``averaged_adam(0.1, steps)``
+        (Adam with a decaying step size and the iterates of the second half averaged: docs/advi.md, "The
+        default for minibatch models"); otherwise PyMC's ``adagrad_window()``."""
+        find = getattr(self.model, "minibatches", None)
+        if (isinstance(self.approx, (MeanField, FullRank, LowRank)) and not self.uses_stein_force
+                and find is not None and find()):
+            return averaged_adam(steps=steps)
+        return adagrad_window()
 
     def converges_deterministically(self):
         """Whether ``fit()`` without ``n`` and ``obj_optimizer`` runs deterministic ADVI: a MeanField, FullRank
@@ -268,6 +284,7 @@ class Inference:
         finally:
             self.approx.hist = np.concatenate([self.approx.hist, losses.values[:done]])
             bar.close(interrupted=done < n)
+        optimizer.finish(params, state)  # (an averaging optimizer leaves its average; not after a failure)
         # the loop checks losses only: a last update with a NaN gradient (and a finite loss) would leave NaN
         # parameters, so check them once the loop is over
         if done and not np.all(np.isfinite(params)):
@@ -588,10 +605,13 @@ def fit(n=None, method="advi", model=None, random_seed=None, inf_kwargs=None, ca
         Number of steps of the stochastic optimizer. Without ``n``, ``obj_optimizer`` and
         ``total_grad_norm_constraint``, "advi", "fullrank_advi" and "lowrank_advi" of a model without minibatches run
         deterministic ADVI until it converges (docs/advi.md, "The default fit"); every other case runs 10,000
-        steps, as PyMC does.
-    method : {"advi", "fullrank_advi", "lowrank_advi", "svgd", "asvgd", "laplace"} or Inference
+        steps, as PyMC does (of ``averaged_adam`` for these methods on a model with minibatches, unless
+        ``obj_optimizer`` is given: docs/advi.md, "The default for minibatch models").
+    method : {"advi", "fullrank_advi", "lowrank_advi", "svgd", "asvgd", "laplace", "pathfinder"} or Inference
         "laplace": a Gaussian at the mode with the inverse negative Hessian as covariance
         (:mod:`~nbvi.variational.laplace`; ``n`` is then at most n L-BFGS iterations).
+        "pathfinder": the Gaussian with the best ELBO along an L-BFGS path (:mod:`~nbvi.variational.pathfinder`;
+        ``n`` or ``maxiter`` is at most that many L-BFGS iterations; ``history_size``, ``num_elbo_draws``).
     model : Model, optional (default: the innermost ``with`` block's)
     random_seed : int, optional
     inf_kwargs : dict, optional

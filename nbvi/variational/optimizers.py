@@ -44,7 +44,7 @@ from nbvi import arguments
 __all__ = [
     "SGD", "AdaDelta", "Adagrad", "AdagradWindow", "Adam", "Adamax", "Momentum", "NesterovMomentum",
     "Optimizer", "RMSProp", "adadelta", "adagrad", "adagrad_window", "adam", "adamax", "momentum",
-    "nesterov_momentum", "rmsprop", "sgd", "ExponentialDecay", "StepDecay", "exponential_decay", "step_decay",
+    "nesterov_momentum", "rmsprop", "sgd", "AveragedAdam", "averaged_adam", "ExponentialDecay", "StepDecay", "exponential_decay", "step_decay",
 ]
 
 
@@ -234,6 +234,39 @@ def adamax_kernel(params, grad, state, hyper):
         params[i] -= step * m_i / (u_i + epsilon)
 
 
+@njit(cache=True, error_model="numpy")
+def averaged_adam_kernel(params, grad, state, hyper):
+    """Adam whose step size decays as eta t_d / t after step t_d, and the running mean of the iterates after
+    step t_a:  t <- t + 1;  eta_t = eta min(1, t_d / t);  Adam's update with eta_t;
+    if t > t_a: k <- k + 1, a <- a + (p - a) / k.
+    state: (t, k; m, v, a).  hyper: (max_norm, lr, b1, b2, eps, t_d, t_a)."""
+    n = params.size
+    check_sizes(params, grad, state, 2 + 3 * n)
+    scale = grad_scale(grad, hyper[0])
+    learning_rate, beta1, beta2, epsilon = hyper[1], hyper[2], hyper[3], hyper[4]
+    decay_after, average_after = hyper[5], hyper[6]
+    t = state[0] + 1.0
+    state[0] = t
+    if t > decay_after:
+        learning_rate *= decay_after / t
+    step = learning_rate * math.sqrt(1.0 - beta2 ** t) / (1.0 - beta1 ** t)
+    m = state[2:2 + n]
+    v = state[2 + n:2 + 2 * n]
+    for i in range(n):
+        g = scale * grad[i]
+        m_i = beta1 * m[i] + (1.0 - beta1) * g
+        v_i = beta2 * v[i] + (1.0 - beta2) * g * g
+        m[i] = m_i
+        v[i] = v_i
+        params[i] -= step * m_i / (math.sqrt(v_i) + epsilon)
+    if t > average_after:
+        k = state[1] + 1.0
+        state[1] = k
+        average = state[2 + 2 * n:]
+        for i in range(n):
+            average[i] += (params[i] - average[i]) / k
+
+
 # ---------------------------------------------------------------------------------------------
 # Argument checks
 # ---------------------------------------------------------------------------------------------
@@ -342,6 +375,10 @@ class Optimizer:
         hyper[1] = self.learning_rate_at(t)
         self.kernel(params, grad, state[1:], hyper)
         state[0] = t + 1.0
+
+    def finish(self, params, state):
+        """Called when a fit (or refine) ends, with its last parameters: nothing to do for most optimizers;
+        an averaging one writes its average of the iterates into ``params``."""
 
     def learning_rate_at(self, t):
         """The learning rate eta_t of step t (counted from 0): the schedule's value, checked, or the fixed rate."""
@@ -684,6 +721,62 @@ class Adamax(Optimizer):
                          beta2=_fraction("beta2", beta2), epsilon=_positive("epsilon", epsilon))
 
 
+class AveragedAdam(Optimizer):
+    r"""Adam with a step size that decays after ``decay_after`` steps and the mean of the iterates after
+    ``average_after`` steps (Polyak-Ruppert averaging): the default of ``fit`` for a model with minibatches.
+
+    .. math::
+        \eta_t = \eta \min(1, t_d / t), \qquad
+        p_t = \text{Adam}_{\eta_t}(p_{t-1}, g_t), \qquad
+        \bar p = \frac{1}{t - t_a} \sum_{s = t_a + 1}^{t} p_s
+
+    (t counts steps from 1, as Adam's bias correction.) A constant step size brings the parameters quickly
+    near the optimum, where the noise of the minibatch gradients keeps them moving; the decay shrinks that
+    motion and the average cancels what is left. ``finish`` (called by the fitting loop when a fit ends)
+    writes :math:`\bar p` into the parameters; ``hist`` and callbacks see the iterates :math:`p_t`.
+
+    Parameters
+    ----------
+    learning_rate : float or schedule, default 0.1
+        The step size :math:`\eta` of the first ``decay_after`` steps.
+    decay_after : int, default 5000
+        :math:`t_d`: the step size is :math:`\eta t_d / t` after it.
+    average_after : int, default 5000
+        :math:`t_a`: the iterates after it are averaged.
+    beta1, beta2, epsilon : float
+        Adam's (see :class:`Adam`).
+    max_grad_norm : float, optional
+        If set, gradients are rescaled to a total L2 norm of at most this value.
+
+    References
+    ----------
+    Polyak, B. T. and Juditsky, A. B. (1992). Acceleration of stochastic approximation by averaging. SIAM
+    Journal on Control and Optimization, 30(4), 838-855.
+    Dhaka, A. K., Catalina, A., Andersen, M. R., Magnusson, M., Huggins, J. H. and Vehtari, A. (2020).
+    Robust, accurate stochastic optimization for variational inference. NeurIPS.
+    Welandawe, M., Andersen, M. R., Vehtari, A. and Huggins, J. H. (2022). Robust, automated, and accurate
+    black-box variational inference. arXiv:2203.15945.
+    """
+
+    kernel = staticmethod(averaged_adam_kernel)
+    settings = ("beta1", "beta2", "epsilon", "decay_after", "average_after")
+    counters = ("t", "averaged")
+    slots = ("m", "v", "average")
+
+    def __init__(self, learning_rate=0.1, decay_after=5000, average_after=5000, beta1=0.9, beta2=0.99,
+                 epsilon=1e-8, max_grad_norm=None):
+        super().__init__(learning_rate, max_grad_norm, decay_after=_count("decay_after", decay_after),
+                         average_after=_count("average_after", average_after, minimum=0),
+                         beta1=_fraction("beta1", beta1), beta2=_fraction("beta2", beta2),
+                         epsilon=_positive("epsilon", epsilon))
+
+    def finish(self, params, state):
+        """params <- the average of the iterates after ``average_after`` (unchanged before any)."""
+        views = self.unpack(state)
+        if views["averaged"][0] > 0:
+            params[:] = views["average"]
+
+
 # ---------------------------------------------------------------------------------------------
 # Learning-rate schedules: eta_t of the step count t (0 at the first step)
 # ---------------------------------------------------------------------------------------------
@@ -807,6 +900,14 @@ def adadelta(learning_rate=1.0, rho=0.95, epsilon=1e-6, max_grad_norm=None):
 def adam(learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8, max_grad_norm=None):
     """An :class:`Adam` optimizer."""
     return Adam(learning_rate, beta1, beta2, epsilon, max_grad_norm=max_grad_norm)
+
+
+def averaged_adam(learning_rate=0.1, steps=10_000, beta1=0.9, beta2=0.99, epsilon=1e-8, max_grad_norm=None):
+    """An :class:`AveragedAdam` optimizer for a fit of ``steps`` steps: a constant step size for the first
+    half, then eta t_d / t with the iterates of the second half averaged (the default of ``fit`` for a model
+    with minibatches)."""
+    half = _count("steps", steps) // 2
+    return AveragedAdam(learning_rate, max(half, 1), half, beta1, beta2, epsilon, max_grad_norm=max_grad_norm)
 
 
 def adamax(learning_rate=2e-3, beta1=0.9, beta2=0.999, epsilon=1e-8, max_grad_norm=None):

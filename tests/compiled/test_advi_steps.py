@@ -41,15 +41,16 @@ def noop(approx, losses, i):
     """A callback: the fit then goes step by step."""
 
 
+@pytest.mark.parametrize("optimizer", [nbvi.adam(learning_rate=0.05), nbvi.averaged_adam(0.05, steps=300)])
 @pytest.mark.parametrize("method, options", [(nbvi.ADVI, {}), (nbvi.ADVI, {"stl": True, "obj_n_mc": 2}),
                                              (nbvi.FullRankADVI, {})])
-def test_tape_blocks_steps_and_the_generic_loop_agree(method, options):
+def test_tape_blocks_steps_and_the_generic_loop_agree(method, options, optimizer):
     model = regression()
     assert nbvi.explain(model).path == "tape"
     fits = []
     for make, callbacks in [(regression, None), (regression, [noop]), (generic_regression, None)]:
         inference = method(model=make(), random_seed=3, **options)
-        inference.fit(300, obj_optimizer=nbvi.adam(learning_rate=0.05), callbacks=callbacks, progressbar=False)
+        inference.fit(300, obj_optimizer=optimizer, callbacks=callbacks, progressbar=False)
         fits.append((np.array(inference.hist), inference.approx.params.copy()))
     (blocks, p_blocks), (steps, p_steps), (generic, p_generic) = fits
     np.testing.assert_array_equal(blocks, steps)

@@ -61,7 +61,7 @@ def test_blocks_of_steps_take_the_steps_of_one_at_a_time(make_model, method):
     runs = []
     for callbacks in ([], [noop]):
         inference = method(model=make_model(), random_seed=3)
-        inference.fit(90, callbacks=callbacks, progressbar=False)  # the default optimizer, AdagradWindow
+        inference.fit(90, callbacks=callbacks, progressbar=False)  # the default: AveragedAdam with minibatches
         inference.refine(50, progressbar=False)
         runs.append((inference.hist, inference.approx.params, inference.approx.mean.eval()))
     (hist, params, mean), (hist_1, params_1, mean_1) = runs
