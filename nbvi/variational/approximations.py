@@ -105,6 +105,7 @@ class Approximation:
             start += size
         self.rng = np.random.default_rng(random_seed)
         self.hist = np.empty(0)
+        self.khat = None  # the Pareto k-hat of the last deterministic fit's q (nbvi.psis_diagnostic), if any
         self.mean = ParamView((self.ndim,), self.mean_array, "mean")
         self.std = ParamView((self.ndim,), self.std_array, "std")
 

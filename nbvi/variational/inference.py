@@ -31,6 +31,7 @@ from nbvi.variational.optimizers import Optimizer, adagrad_window, averaged_adam
 DEFAULT_STEPS = 10_000  # steps of the stochastic optimizer when n is not given (PyMC's default)
 DETERMINISTIC_ITERATIONS = 10_000  # the most L-BFGS iterations of a deterministic fit, per start
 DETERMINISTIC_STARTS = 4  # a deterministic fit's starts: the current parameters and 3 jittered copies
+QUALITY_DRAWS = 1000  # draws of q whose importance ratios judge a converged deterministic fit (PSIS k-hat)
 
 
 def _start_flat(model, start):
@@ -180,11 +181,26 @@ class Inference:
                 self.approx.hist = np.concatenate([self.approx.hist, np.asarray(losses, dtype=np.float64)])
                 stopped[0] = stopped[0] or interrupted()
                 bar.close(interrupted=stopped[0], converged=converged)
+        if converged and not stopped[0]:
+            self.approx.khat = self._pareto_khat(stacklevel=3)
         if not converged and not stopped[0]:
             warnings.warn(f"deterministic ADVI did not converge in {len(losses)} iterations (its gradient is not ~0 "
                           f"where it stopped: an improper posterior, or a log-density that is not finite near "
                           f"the answer?); refine(n) goes on from here", UserWarning, stacklevel=3)
         return self.approx
+
+    def _pareto_khat(self, stacklevel):
+        """The Pareto k-hat of log p - log q over QUALITY_DRAWS draws of the fitted q (nbvi.psis_diagnostic's
+        estimate, drawn from this inference's generator), with a PSISWarning above 0.7; NaN where log p - log q
+        is not finite at some draw."""
+        from nbvi.variational import psis  # (psis imports the approximations, which import nothing of this)
+
+        try:
+            _, result = psis.importance_weights(self.approx, QUALITY_DRAWS, self.rng)
+        except FloatingPointError:
+            return math.nan
+        psis.warn_if_unreliable(result.khat, stacklevel=stacklevel + 1)
+        return result.khat
 
     def refine(self, n, progressbar=True):
         """Continue the last fit for ``n`` more steps with the same optimizer state and callbacks (after a

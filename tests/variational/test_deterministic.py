@@ -114,7 +114,8 @@ def test_the_default_fit_is_within_half_a_posterior_sd_of_nuts(bench_models, nam
     draws (tests/data/reference_posteriors.json, scripts/reference_posteriors.py)."""
     model = bench_models.MODELS[name]()
     with warnings.catch_warnings():
-        warnings.simplefilter("error", UserWarning)  # it converges: no warning
+        warnings.simplefilter("error", UserWarning)  # it converges: no warning ...
+        warnings.simplefilter("ignore", nbvi.PSISWarning)  # ... but mean-field's sds may be flagged (below)
         approx = nbvi.fit(method=method, model=model, random_seed=6, progressbar=False)
     assert largest_error_in_sds(model, name, approx) < 0.5
 
@@ -206,6 +207,7 @@ def test_points_outside_the_support_do_not_end_the_fit_early():
     model = unbounded_sigma_model()
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
+        warnings.simplefilter("ignore", nbvi.PSISWarning)
         approx = nbvi.fit(model=model, random_seed=1, progressbar=False)
     np.testing.assert_allclose(approx.mean.eval(), [1.0, 2.0, 0.1], atol=0.05)
 
@@ -263,3 +265,18 @@ def test_psis_flags_the_mean_field_funnel_and_passes_full_rank_regressions(bench
         model = bench_models.MODELS[name]()
         approx = nbvi.fit(method="fullrank_advi", model=model, random_seed=3, progressbar=False)
         assert nbvi.psis_diagnostic(approx, draws=2000, random_seed=4).khat < 0.7
+
+
+def test_a_converged_fit_is_judged_by_psis_and_says_when_q_is_not_to_be_trusted(bench_models):
+    """The default fit computes k-hat (1000 draws of q): the mean-field fit of the centred eight schools'
+    funnel warns, a full-rank fit of a near-Gaussian posterior does not; approx.khat keeps the number."""
+    funnel = bench_models.MODELS["eight_schools_centered"]()
+    with pytest.warns(nbvi.PSISWarning, match="not reliable"):
+        approx = nbvi.fit(model=funnel, random_seed=7, progressbar=False)
+    assert approx.khat > 0.7
+    model = bench_models.MODELS["kid_iq"]()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        approx = nbvi.fit(method="fullrank_advi", model=model, random_seed=7, progressbar=False)
+    assert approx.khat < 0.7
+    assert nbvi.fit(10, model=model, random_seed=7, progressbar=False).khat is None  # only the default fit
