@@ -4,7 +4,6 @@
 (1 after the first step). Raising ``StopIteration`` ends the fit cleanly, keeping everything.
 """
 import inspect
-import math
 import numbers
 from collections import defaultdict, deque
 
@@ -65,7 +64,9 @@ class CheckLossConvergence:
     r"""Stop when the loss stops improving: Stan's ADVI convergence rule (``tol_rel_obj``, ``eval_elbo``).
 
     Every ``every`` steps, the mean loss of those steps, :math:`\bar L_k`, is compared with the previous
-    check's: :math:`r_k = |(\bar L_{k-1} - \bar L_k) / \bar L_k|` (Stan's relative ELBO decrease). The last
+    check's: :math:`r_k = |\bar L_{k-1} - \bar L_k| / \max(|\bar L_k|, 1)` (Stan's relative ELBO decrease, made
+    absolute where the loss is near 0, as it is for a model whose density is normalised and fits well:
+    there Stan's ratio is noise over almost nothing and never falls below the tolerance). The last
     ``window`` changes are kept; once there are ``window`` of them, the fit stops with "Convergence achieved
     at N" when their mean or median (``statistic``) is below ``tolerance``.
 
@@ -99,8 +100,13 @@ class CheckLossConvergence:
         self.changes = deque(maxlen=self.window)
         self.previous = None  # the mean loss at the last check
         self._sum, self._count = 0.0, 0  # the losses since the last check
+        self._last_step = 0  # the step of the last call
 
     def __call__(self, approx, losses, i):
+        if i != self._last_step + 1:  # another fit (not this one's next step, nor its refine): start afresh
+            self.changes.clear()
+            self.previous, self._sum, self._count = None, 0.0, 0
+        self._last_step = i
         self._sum += float(losses[-1])
         self._count += 1
         if self._count < self.every:
@@ -121,11 +127,8 @@ class CheckLossConvergence:
 
 
 def relative_decrease(previous, current):
-    """Stan's relative change of the objective, |(previous - current) / current| (0 when both are 0, inf when
-    only ``current`` is)."""
-    if current == 0.0:
-        return 0.0 if previous == 0.0 else math.inf
-    return abs((previous - current) / current)
+    """The change of the objective relative to its size, |previous - current| / max(|current|, 1)."""
+    return abs(previous - current) / max(abs(current), 1.0)
 
 
 class Tracker:

@@ -173,8 +173,12 @@ class DeterministicObjective:
 
 def draws_for(approx, n_draws):
     """The number of fixed draws: at least ``n_draws`` (MIN_DRAWS when None), and 2 (width + 1) for a
-    full-rank or low-rank approximation, whose covariance the draws must span (width: :func:`draw_width`)."""
+    full-rank or low-rank approximation, whose covariance the draws must span (width: :func:`draw_width`).
+    A low-rank q takes (1 + rank) times as many: its noise has ndim + rank coordinates, and the direction
+    of its factor within them is free, so with few draws L-BFGS fits the draws rather than the posterior."""
     wanted = MIN_DRAWS if n_draws is None else int(n_draws)
+    if isinstance(approx, LowRank):
+        wanted *= 1 + approx.rank
     if isinstance(approx, (FullRank, LowRank)):
         wanted = max(wanted, 2 * (draw_width(approx) + 1))
     return wanted + wanted % 2

@@ -124,6 +124,7 @@ class Inference:
         if total_grad_norm_constraint is not None:
             optimizer = _clipped(optimizer, total_grad_norm_constraint)
         self.set_options(**kwargs)
+        self.approx.khat = None  # (a converged deterministic fit sets it again)
         if n is None and obj_optimizer is None and total_grad_norm_constraint is None \
                 and self.converges_deterministically():
             return self._run_deterministic(DETERMINISTIC_ITERATIONS, DETERMINISTIC_STARTS, callbacks, progressbar)
@@ -209,6 +210,7 @@ class Inference:
         arguments.flag(progressbar, "progressbar")
         if self._last is None:
             raise ValueError("refine() continues a previous fit(); call fit() first")
+        self.approx.khat = None
         optimizer, state, callbacks = self._last
         if optimizer is None:  # after a deterministic fit: at most n more iterations on its draws
             return self._run_deterministic(int(n), 1, callbacks, progressbar, draws=state)
@@ -590,7 +592,7 @@ class LowRankADVI(ADVI):
 
     fused_method = None  # its steps go one at a time through model.logp_dlogp
 
-    def __init__(self, rank=1, model=None, random_seed=None, start=None, obj_n_mc=1, stl=False):
+    def __init__(self, model=None, random_seed=None, start=None, obj_n_mc=1, stl=False, *, rank=1):
         model = modelcontext(model)
         rng = np.random.default_rng(arguments.seed(random_seed))
         approx = LowRank(model, rank, start=_start_flat(model, start), random_seed=rng.integers(2**63))

@@ -35,6 +35,7 @@ fit left it and a fresh state (a new ``fit``) starts it again.
 import math
 import numbers
 import operator
+import warnings
 
 import numpy as np
 from numba import njit
@@ -771,10 +772,16 @@ class AveragedAdam(Optimizer):
                          epsilon=_positive("epsilon", epsilon))
 
     def finish(self, params, state):
-        """params <- the average of the iterates after ``average_after`` (unchanged before any)."""
+        """params <- the average of the iterates after ``average_after``; a fit stopped before that step (a
+        convergence callback, Ctrl-C) keeps its last iterate, with a warning: Adam's last iterate at a large
+        step size is noisy."""
         views = self.unpack(state)
         if views["averaged"][0] > 0:
             params[:] = views["average"]
+        elif views["t"][0] > 0:
+            warnings.warn(f"the fit stopped at step {int(views['t'][0])}, before averaged_adam averages its "
+                          f"iterates (from step {int(self.average_after) + 1}): the parameters are its last, noisy "
+                          f"iterate. Let it run, or stop later", UserWarning, stacklevel=4)
 
 
 # ---------------------------------------------------------------------------------------------

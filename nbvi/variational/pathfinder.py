@@ -41,6 +41,7 @@ __all__ = ["GaussianFactors", "LBFGSHistory", "PathfinderApproximation", "Pathfi
 MAX_ITERATIONS = 1_000  # L-BFGS iterations of a fit without n (Stan's default)
 HISTORY_SIZE = 6  # J, the (s, y) pairs of L-BFGS and of the inverse-Hessian estimate (the paper's default)
 ELBO_DRAWS = 5  # K, draws per ELBO estimate (the paper's default)
+JITTER = 2.0  # the start's uniform jitter in unconstrained space (pymc-extras' default)
 CURVATURE = np.finfo(np.float64).eps  # a pair is kept when s^T y > CURVATURE |y|^2
 HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
@@ -305,7 +306,7 @@ class PathfinderInference(Inference):
         self._path = None  # (LBFGSHistory, best ELBO so far) of the last fit, for refine
 
     def fit(self, n=None, callbacks=None, obj_optimizer=None, progressbar=True, total_grad_norm_constraint=None,
-            maxiter=None, history_size=HISTORY_SIZE, num_elbo_draws=ELBO_DRAWS, **kwargs):
+            maxiter=None, history_size=HISTORY_SIZE, num_elbo_draws=ELBO_DRAWS, jitter=JITTER, **kwargs):
         """Run a path from ``start`` and set q to its best Gaussian; returns the approximation.
 
         Parameters
@@ -321,6 +322,10 @@ class PathfinderInference(Inference):
             J, the (s, y) pairs of L-BFGS and of each inverse-Hessian estimate.
         num_elbo_draws : int >= 1
             K, the draws of each ELBO estimate.
+        jitter : float >= 0
+            The path starts at ``start`` plus Uniform(-jitter, jitter) in every unconstrained coordinate (as
+            pymc-extras' ``jitter``): the initial point is often stationary (a prior's mode), where L-BFGS
+            would not move. 0: at ``start`` itself.
         obj_optimizer, total_grad_norm_constraint
             Options of the stochastic optimizer of ADVI and SVGD, refused here (ValueError).
 
@@ -338,6 +343,7 @@ class PathfinderInference(Inference):
         max_iterations = MAX_ITERATIONS if limit is None else arguments.integer(limit, name, minimum=1)
         history_size = arguments.integer(history_size, "history_size", minimum=1)
         num_elbo_draws = arguments.integer(num_elbo_draws, "num_elbo_draws", minimum=1)
+        jitter = arguments.number(jitter, "jitter", minimum=0.0)
         callbacks = arguments.functions(callbacks, "callbacks")
         progressbar = arguments.flag(progressbar, "progressbar")
         for option, value in (("obj_optimizer", obj_optimizer),
@@ -347,11 +353,12 @@ class PathfinderInference(Inference):
                                  f"an L-BFGS path and takes no {option}")
         self.set_options(**kwargs)
         model, approx = self.model, self.approx
-        check_start(model, self.start, "Pathfinder")
-        logp, grad = model.logp_dlogp(self.start[None])
-        path = LBFGSHistory(self.start, grad[0], history_size)
+        start = self.start + self.rng.uniform(-jitter, jitter, size=self.start.shape) if jitter else self.start
+        check_start(model, start, "Pathfinder")
+        logp, grad = model.logp_dlogp(start[None])
+        path = LBFGSHistory(start, grad[0], history_size)
         approx.hist = np.empty(0)
-        approx.set_gaussian(GaussianFactors(self.start, np.ones(model.ndim), np.zeros((model.ndim, 0)),
+        approx.set_gaussian(GaussianFactors(start, np.ones(model.ndim), np.zeros((model.ndim, 0)),
                                             np.zeros((0, 0)), 0.0))
         approx.iteration, approx.elbo, approx.factors = None, -math.inf, None
         self._path = (path, num_elbo_draws, callbacks)
@@ -367,6 +374,9 @@ class PathfinderInference(Inference):
         progressbar = arguments.flag(progressbar, "progressbar")
         if self._path is None:
             raise ValueError("refine() continues a previous fit(); call fit() first")
+        if self.approx.iteration == 0:
+            raise ValueError("refine() cannot go on: the last fit's path ended at its start, where the gradient is "
+                             "~0; fit() again with jitter > 0 or another start")
         return self._run(n, progressbar)
 
     def _run(self, max_iterations, progressbar):

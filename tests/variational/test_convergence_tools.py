@@ -46,8 +46,23 @@ def test_flat_loss_stops_once_the_window_is_full():
 
 
 def test_a_steadily_falling_loss_does_not_stop():
-    losses = 1000.0 * 0.9 ** np.arange(300)  # the mean loss falls by about 10% per check of 1 step
+    losses = 1e6 * 0.9 ** np.arange(100)  # the mean loss falls by about 10% per check of 1 step (to 30)
     assert feed(CheckLossConvergence(every=1, window=3), losses) is None
+
+
+def test_a_loss_near_zero_is_judged_by_its_absolute_change():
+    """A normalised model that fits well has a loss near 0, where Stan's ratio is noise over almost nothing:
+    changes below max(|L|, 1) * tolerance stop it."""
+    losses = 0.01 * np.random.default_rng(0).standard_normal(3000)  # mean 0, noise 0.01 per step
+    assert feed(CheckLossConvergence(every=100, tolerance=0.01, window=5), losses) == 600
+
+
+def test_a_new_fit_starts_the_window_afresh():
+    check = CheckLossConvergence(every=1, window=2)
+    feed(check, np.array([5.0, 4.0, 3.0]))
+    assert len(check.changes) == 2
+    check(None, np.array([3.0]), 1)  # step 1 of another fit
+    assert len(check.changes) == 0 and check.previous == 3.0  # (its own first check)
 
 
 def test_the_mean_of_every_steps_smooths_the_noise():

@@ -280,3 +280,12 @@ def test_a_converged_fit_is_judged_by_psis_and_says_when_q_is_not_to_be_trusted(
         approx = nbvi.fit(method="fullrank_advi", model=model, random_seed=7, progressbar=False)
     assert approx.khat < 0.7
     assert nbvi.fit(10, model=model, random_seed=7, progressbar=False).khat is None  # only the default fit
+
+
+def test_khat_describes_the_current_q_only():
+    model, _, _ = gaussian_regression()
+    inference = nbvi.ADVI(model=model, random_seed=8)
+    inference.fit(progressbar=False)
+    assert inference.approx.khat is not None
+    inference.fit(200, obj_optimizer=nbvi.adam(0.1), progressbar=False)
+    assert inference.approx.khat is None

@@ -107,3 +107,15 @@ def test_a_block_run_and_a_step_by_step_run_of_the_default_are_identical():
         runs.append((inference.hist.copy(), inference.approx.params.copy()))
     np.testing.assert_array_equal(runs[0][0], runs[1][0])
     np.testing.assert_array_equal(runs[0][1], runs[1][1])
+
+
+def test_a_fit_stopped_before_the_averaging_warns_that_it_keeps_the_last_iterate():
+    model, _, _ = normal_mean_model()
+
+    def stop_at_100(approx, losses, i):
+        if i == 100:
+            raise StopIteration
+
+    with pytest.warns(UserWarning, match="before averaged_adam averages its iterates"):
+        approx = nbvi.fit(2000, model=model, callbacks=[stop_at_100], random_seed=3, progressbar=False)
+    assert len(approx.hist) == 100

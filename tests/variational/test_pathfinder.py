@@ -87,7 +87,7 @@ def random_factors(ndim, pairs, seed):
 
 def test_a_gaussian_posterior_is_recovered():
     model, mean, precision = gaussian_regression()
-    approx = nbvi.fit(method="pathfinder", model=model, random_seed=0, progressbar=False)
+    approx = nbvi.fit(method="pathfinder", model=model, random_seed=0, progressbar=False, jitter=0.0)
     assert isinstance(approx, PathfinderApproximation)
     cov = np.linalg.inv(precision)
     sd = np.sqrt(np.diag(cov))
@@ -256,13 +256,19 @@ def test_ctrl_c_ends_the_path_with_the_best_q_so_far():
     assert len(approx.hist) == 2 and approx.hist[approx.iteration - 1] == approx.hist.min()
 
 
-def test_a_stationary_start_warns_and_keeps_the_unit_gaussian():
+def test_a_stationary_start_without_jitter_warns_and_keeps_the_unit_gaussian():
     with nbvi.Model() as model:
         nbvi.Normal("x", 0.0, 3.0)  # the start, 0, is the mode
     with pytest.warns(UserWarning, match="ended at the start"):
-        approx = nbvi.fit(method="pathfinder", model=model, progressbar=False)
+        inference = nbvi.PathfinderInference(model=model)
+        approx = inference.fit(progressbar=False, jitter=0.0)
     assert approx.iteration == 0 and len(approx.hist) == 0
     np.testing.assert_array_equal(approx.cov(), [[1.0]])
+    with pytest.raises(ValueError, match="ended at its start"):
+        inference.refine(10, progressbar=False)
+    # with the default jitter the path starts off the mode and learns its curvature
+    approx = nbvi.fit(method="pathfinder", model=model, random_seed=1, progressbar=False)
+    assert abs(approx.mean.eval()[0]) < 0.3 and approx.std.eval()[0] == pytest.approx(3.0, rel=0.05)
 
 
 def test_a_density_that_is_never_finite_at_the_draws_is_an_error():
