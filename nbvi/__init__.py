@@ -12,7 +12,7 @@ from nbvi.numba_cache import NoCacheWarning, ensure_cache_location
 
 ensure_cache_location()  # before any module defines a cached kernel
 
-from nbvi import callbacks, config, math
+from nbvi import callbacks, config, math, testing
 from nbvi.compiled.explain import explain
 from nbvi.config import floatX_array as floatX
 from nbvi.data import Data, Minibatch
@@ -20,10 +20,11 @@ from nbvi.distributions import *  # noqa: F401,F403 - every family under nbvi.<N
 from nbvi.distributions import __all__ as _families
 from nbvi.graph import Constant, Node
 from nbvi.graph.clone import clone
-from nbvi.model import Deterministic, Model, NotCompiledWarning, RandomVariable, modelcontext
+from nbvi.model import Deterministic, Model, NotCompiledWarning, RandomVariable, modelcontext, set_data
 from nbvi.model_graph import model_to_graphviz
 from nbvi.model_graph_drawing import draw_model_graph
 from nbvi.optimize import find_MAP
+from nbvi.potential import Potential
 from nbvi.sampling.diagnostics import effective_sample_size, rhat, summary
 from nbvi.sampling.sample import SamplingError, sample
 from nbvi.trace import Trace
@@ -33,8 +34,8 @@ from nbvi.variational.psis import PSISResult, PSISWarning, psis_diagnostic
 
 __version__ = "0.1.0"
 
-__all__ = ["Constant", "Data", "Deterministic", "Minibatch", "Model", "NoCacheWarning", "Node", "NotCompiledWarning", "PSISResult", "PSISWarning", "RandomVariable", "SamplingError", "Trace", "callbacks", "clone",
-           "config", "draw_model_graph", "effective_sample_size", "explain", "find_MAP", "floatX", "math", "model_to_graphviz", "modelcontext", "psis_diagnostic", "rhat", "sample", "summary", *_families, *_variational]
+__all__ = ["Constant", "Data", "Deterministic", "Minibatch", "Model", "NoCacheWarning", "Node", "NotCompiledWarning", "PSISResult", "PSISWarning", "Potential", "RandomVariable", "SamplingError", "Trace", "callbacks", "clone",
+           "config", "draw_model_graph", "effective_sample_size", "explain", "find_MAP", "floatX", "math", "model_to_graphviz", "modelcontext", "psis_diagnostic", "rhat", "sample", "set_data", "summary", "testing", *_families, *_variational]
 
 
 def __getattr__(name):

@@ -11,15 +11,24 @@ from nbvi import arguments
 from nbvi.graph.node import Leaf
 from nbvi.threads import threads_for
 
+_UNSET = object()
+
 
 class Data(Leaf):
     """A mutable array in the graph (``theano.shared`` / ``pm.Data`` of PyMC).
+
+    Two argument orders: PyMC v5's ``Data(name, value, dims=None)`` (a string first) and the older
+    ``Data(value, name=None)``. A named Data created inside a ``with nbvi.Model():`` block is registered in
+    the model (``model["x"]``, ``model.named_vars``), so that ``nbvi.set_data({"x": new})`` can find it.
 
     Parameters
     ----------
     value : array_like
         Copied: changing the caller's array later does not change the model.
     name : str, optional
+    dims : str or tuple of str, optional
+        Names of its axes among the model's coords (a dim the model lacks gets the coord ``range(n)``);
+        only inside a model.
 
     Notes
     -----
@@ -28,13 +37,35 @@ class Data(Leaf):
     also lie in the support of every observed variable that reads this Data (counts for a Poisson ...).
     """
 
-    def __init__(self, value, name=None):
+    def __init__(self, *args, value=_UNSET, name=None, dims=None):
+        if len(args) > 2:
+            raise TypeError(f"Data takes a name and a value (or a value and a name), got {len(args)} arguments")
+        if args and isinstance(args[0], str):  # PyMC v5's order: Data(name, value)
+            given_name, rest = args[0], args[1:]
+        else:  # Data(value, name)
+            given_name, rest = (args[1] if len(args) == 2 else None), args[:1]
+        if given_name is not None:
+            if name is not None:
+                raise TypeError(f"Data: the name is given twice ({given_name!r} and name={name!r})")
+            name = given_name
+        if rest:
+            if value is not _UNSET:
+                raise TypeError(f"Data {name}: the value is given twice (as an argument and as value=)")
+            value = rest[0]
+        if value is _UNSET:
+            raise TypeError("Data needs a value: nbvi.Data(name, value) or nbvi.Data(value, name=None)")
         if name is not None:
             arguments.text(name, "Data name")
         array = self._checked(value, name)
         super().__init__(array.shape, array.dtype, name=name)
         self._readers = []  # weak references to the observed variables whose value this is
         self._store(array)
+        model = _model_in_context() if type(self) is Data else None  # (not a Minibatch's storage)
+        if dims is not None and (model is None or name is None):
+            raise TypeError(f"Data {name}: dims need a name and a model, e.g. nbvi.Data(\"x\", value, dims=\"obs_id\") "
+                            f"inside `with nbvi.Model(coords=...):`")
+        if model is not None and name is not None:
+            model.register_data(name, self, dims)
 
     @staticmethod
     def _checked(value, name):
@@ -106,9 +137,15 @@ class Data(Leaf):
         return self._batched
 
 
-# -- Minibatch ------------------------------------------------------------------------------------------
+def _model_in_context():
+    """The model of the innermost ``with`` block, or None."""
+    from nbvi.model import _context
 
-_UNSET = object()
+    stack = getattr(_context, "stack", None)
+    return stack[-1] if stack else None
+
+
+# -- Minibatch ------------------------------------------------------------------------------------------
 
 
 class _Index:

@@ -135,6 +135,20 @@ def _check_batched_axes(total_size, name, shape, totals, batched):
                 f"not batch (it holds all {size} entries there): give {size} or None for that axis")
 
 
+def _coord_values(name, values):
+    """The values of coord ``name`` as a tuple; TypeError or ValueError for something that is not 1-d."""
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"a coord name must be a non-empty string, got {name!r}")
+    if isinstance(values, (str, bytes, dict)) or not hasattr(values, "__iter__"):
+        raise TypeError(f"coord '{name}': values must be a sequence (a list, tuple, range or 1-d array), "
+                        f"got {values!r}")
+    if isinstance(values, np.ndarray):
+        if values.ndim != 1:
+            raise ValueError(f"coord '{name}': values must be 1-d, got an array of shape {values.shape}")
+        values = values.tolist()
+    return tuple(values)
+
+
 class Model:
     """A container of random variables, used as a context manager::
 
@@ -144,17 +158,39 @@ class Model:
     Attributes
     ----------
     free_RVs, observed_RVs, deterministics : list
+    potentials : list
+        Expressions whose sums add to the log-density (``nbvi.Potential``).
     named_vars : dict name -> node
+        Variables, deterministics and the named Data created inside the model (``model["name"]``).
+    coords : dict name -> tuple
+        The values along each named dimension (PyMC's ``coords``); ``dims=`` of a variable or Data reads them.
+    named_vars_to_dims : dict name -> tuple of str
+        The dims of every variable and Data created with ``dims=``.
+
+    Parameters
+    ----------
+    name : str
+    coords : dict name -> values, optional
+        E.g. ``{"county": names, "obs_id": range(n)}``; see :meth:`add_coord`.
     """
 
-    def __init__(self, name=""):
+    def __init__(self, name="", coords=None):
         if not isinstance(name, str):
             raise TypeError(f"Model name must be a string, got {name!r}")
         self.name = name
         self.free_RVs = []
         self.observed_RVs = []
         self.deterministics = []
+        self.potentials = []  # expressions whose sum adds to the log-density (nbvi.Potential)
         self.named_vars = {}
+        self.coords = {}
+        self.named_vars_to_dims = {}
+        self._index_dims = set()  # dims whose values a Data or observed variable made up as 0..n-1
+        if coords is not None:
+            if not isinstance(coords, dict):
+                raise TypeError(f"Model coords must be a dict name -> values, got {type(coords).__name__}")
+            for dim, values in coords.items():
+                self.add_coord(dim, values)
         self._plan = None
         self._fused = None  # FusedDensity, a (falsy) Refusal when the model is outside its class, None before
         self._compiled = None  # CompiledDensity (the tape) or a Refusal, for models outside the fused class
@@ -183,6 +219,80 @@ class Model:
 
     def __getitem__(self, name):
         return self.named_vars[name]
+
+    # -- coords and dims --------------------------------------------------------------------------------
+    def add_coord(self, name, values):
+        """Add a named dimension and its values (PyMC's ``model.add_coord``).
+
+        Parameters
+        ----------
+        name : str
+        values : sequence
+            One value per position along the dimension (names, years, ``range(n)`` ...); kept as a tuple.
+            Adding a coord the model has with the same values does nothing; other values are refused.
+        """
+        values = _coord_values(name, values)
+        if name in self.coords and self.coords[name] != values:
+            raise ValueError(f"the model already has a coord '{name}' with other values "
+                             f"({len(self.coords[name])} of them); use nbvi.set_data(..., coords=) to change it")
+        self.coords[name] = values
+
+    def add_coords(self, coords):
+        """:meth:`add_coord` for each entry of a dict name -> values."""
+        for name, values in coords.items():
+            self.add_coord(name, values)
+
+    def shape_from_dims(self, dims, name, value_shape=None):
+        """The dims of variable or Data ``name`` as a tuple and the shape the coords give them.
+
+        Parameters
+        ----------
+        dims : str or sequence of str
+        name : str
+            Named in the errors.
+        value_shape : tuple, optional
+            The shape of its value (observed data or a Data's array): each dim's length must match it,
+            and a dim the model does not know gets the coord ``range(length)``.
+
+        Returns
+        -------
+        dims : tuple of str
+        shape : tuple of int
+        """
+        dims = (dims,) if isinstance(dims, str) else dims
+        if not isinstance(dims, (tuple, list)) or not all(isinstance(d, str) and d for d in dims):
+            raise TypeError(f"dims of '{name}' must be a dim name or a tuple of them (e.g. dims=\"county\" or "
+                            f"dims=(\"obs_id\",)), got {dims!r}")
+        dims = tuple(dims)
+        if value_shape is not None and len(value_shape) != len(dims):
+            raise ValueError(f"dims {dims} of '{name}' name {len(dims)} axes but its value has shape {value_shape}")
+        shape, made_up = [], []
+        for axis, dim in enumerate(dims):
+            if dim in self.coords:
+                length = len(self.coords[dim])
+                if value_shape is not None and value_shape[axis] != length:
+                    raise ValueError(f"'{name}' has {value_shape[axis]} entries along dim '{dim}' (axis {axis}, "
+                                     f"shape {value_shape}), but the model's coord '{dim}' has {length} values")
+            elif value_shape is not None:
+                length = value_shape[axis]
+                made_up.append((dim, length))
+            else:
+                raise ValueError(f"dims of '{name}': '{dim}' is not a coord of the model (its coords: "
+                                 f"{sorted(self.coords)}); add it with nbvi.Model(coords={{'{dim}': values}}) or "
+                                 f"model.add_coord('{dim}', values)")
+            shape.append(length)
+        for dim, length in made_up:
+            self.add_coord(dim, range(length))
+            self._index_dims.add(dim)
+        return dims, tuple(shape)
+
+    def register_data(self, name, data, dims=None):
+        """Add a named :class:`~nbvi.data.Data` (created inside the model); ``dims`` name its axes."""
+        self._check_name(name)
+        if dims is not None:
+            dims, _shape = self.shape_from_dims(dims, name, data.shape)
+            self.named_vars_to_dims[name] = dims
+        self.named_vars[name] = data
 
     # -- registering ------------------------------------------------------------------------------------
     def _check_name(self, name):
@@ -244,6 +354,14 @@ class Model:
     @staticmethod
     def _observed_node(name, dist, observed):
         family = type(dist).__name__
+        if isinstance(observed, np.ma.MaskedArray):
+            masked = int(np.count_nonzero(np.ma.getmaskarray(observed)))
+            if masked:
+                raise ValueError(
+                    f"observed data of {family} variable '{name}' is a masked array with {masked} masked entries "
+                    f"of {observed.size}: PyMC imputes masked observations as free variables, nbvi does not yet. "
+                    f"Drop the masked entries (e.g. observed=data.compressed() for 1-d data), or model them explicitly")
+            observed = observed.data  # nothing masked: the plain data
         if isinstance(observed, Node):
             node = observed
         else:
@@ -358,6 +476,10 @@ class Model:
                     terms.append(LogpTerm(rv.dist)(rv, *rv.dist.param_nodes.values()))
             for rv in self.observed_RVs:
                 terms.append(LogpTerm(rv.dist, rv.scale)(rv.observed, *rv.dist.param_nodes.values()))
+            if self.potentials:
+                from nbvi.potential import PotentialTerm
+
+                terms.extend(PotentialTerm()(node) for node in self.potentials)
             if not terms and self.free_RVs:  # only Flat variables: one zero term keeps the program's shape
                 rv = self.free_RVs[0]
                 terms.append(LogpTerm(rv.dist)(rv, *rv.dist.param_nodes.values()))
@@ -544,13 +666,19 @@ class Model:
         return out
 
 
-def Deterministic(name, node):
+def Deterministic(name, node, dims=None):
     """Register ``node`` under ``name`` so that traces and ``unravel`` report its value.
 
+    ``dims`` (a dim name or a tuple of them) names its axes, as for a variable; they must fit its shape.
     Returns the node (with its name set).
     """
     model = Model.get_context(f"Deterministic '{name}'")
-    return model.add_deterministic(name, node)
+    if dims is not None:
+        dims = model.shape_from_dims(dims, name, node.shape if isinstance(node, Node) else np.shape(node))[0]
+    node = model.add_deterministic(name, node)
+    if dims is not None:
+        model.named_vars_to_dims[name] = dims
+    return node
 
 
 def modelcontext(model=None):
@@ -563,4 +691,69 @@ def modelcontext(model=None):
     return model
 
 
-__all__ = ["Deterministic", "Model", "NotCompiledWarning", "RandomVariable", "eval_node", "modelcontext"]
+def set_data(new_data, model=None, coords=None):
+    """Set the values of named Data of a model, as PyMC's ``pm.set_data``.
+
+    Each value goes through :meth:`~nbvi.data.Data.set_value` (same rank, only the rows may change, inside
+    the support of the observed variables that read it); the compiled log-density is rebuilt on its next
+    call. A Data created with ``dims`` that changes length along a dim needs that dim's new values in
+    ``coords``, unless the dim was made up as ``range(n)`` (then it follows the data). Nothing changes when
+    any value or coord is refused.
+
+    Parameters
+    ----------
+    new_data : dict name -> array_like
+        Names of Data created inside the model (``nbvi.Data("x", value)``).
+    model : Model, optional
+        Default: the model of the innermost ``with`` block.
+    coords : dict name -> values, optional
+        New values of coords whose length changes (e.g. ``{"obs_id": range(len(x_new))}``).
+    """
+    model = modelcontext(model)
+    if not isinstance(model, Model):
+        raise TypeError(f"set_data needs an nbvi.Model, got {type(model).__name__}")
+    if not isinstance(new_data, dict):
+        raise TypeError(f"set_data: new_data must be a dict name -> value, got {type(new_data).__name__}")
+    coords = {} if coords is None else coords
+    if not isinstance(coords, dict):
+        raise TypeError(f"set_data: coords must be a dict name -> values, got {type(coords).__name__}")
+    known = [name for name, node in model.named_vars.items() if isinstance(node, Data)]
+    for name in new_data:
+        if not isinstance(model.named_vars.get(name), Data):
+            what = "a variable, not a Data," if name in model.named_vars else "not in the model"
+            raise ValueError(f"set_data: '{name}' is {what}; the model's Data are {known}. (A Data is registered "
+                             f"when created by name inside the model: nbvi.Data('{name}', value))")
+    new_coords = {dim: _coord_values(dim, values) for dim, values in coords.items()}
+    for name, value in new_data.items():
+        dims, shape = model.named_vars_to_dims.get(name, ()), np.shape(value)
+        if len(shape) != len(dims):  # (a wrong rank is set_value's error)
+            continue
+        for dim, length in zip(dims, shape):
+            if dim in new_coords:
+                if len(new_coords[dim]) != length:
+                    raise ValueError(f"set_data: Data '{name}' gets {length} entries along dim '{dim}' but "
+                                     f"coords['{dim}'] has {len(new_coords[dim])} values")
+            elif length != len(model.coords[dim]):
+                if dim not in model._index_dims:
+                    raise ValueError(f"set_data: Data '{name}' gets {length} entries along dim '{dim}', whose coord "
+                                     f"has {len(model.coords[dim])} values: pass its new values, "
+                                     f"coords={{'{dim}': ...}}")
+                new_coords[dim] = tuple(range(length))
+    for dim, values in new_coords.items():
+        if dim in model.coords and len(values) != len(model.coords[dim]):
+            fixed = [rv.name for rv in model.free_RVs if dim in model.named_vars_to_dims.get(rv.name, ())]
+            if fixed:
+                raise ValueError(f"set_data: coord '{dim}' cannot change length ({len(model.coords[dim])} -> "
+                                 f"{len(values)}): free variables {fixed} have that dim, and their shape is fixed")
+    old = {name: model.named_vars[name]._value for name in new_data}
+    try:
+        for name, value in new_data.items():
+            model.named_vars[name].set_value(value)
+    except (TypeError, ValueError):
+        for name, value in old.items():
+            model.named_vars[name]._store(value)
+        raise
+    model.coords.update(new_coords)
+
+
+__all__ = ["Deterministic", "Model", "NotCompiledWarning", "RandomVariable", "eval_node", "modelcontext", "set_data"]

@@ -96,6 +96,8 @@ def _family_and_kind(node):
         return "Minibatch", "data"
     if isinstance(node, Data):
         return "Data", "data"
+    if getattr(node, "is_potential", False):  # (drawn as a deterministic, labelled as PyMC labels it)
+        return "Potential", "deterministic"
     return "Deterministic", "deterministic"
 
 

@@ -4,6 +4,10 @@ steps with the optimizer's updates (as :mod:`nbvi.fused.advi_steps` does for the
 The steps are the generic ones of :mod:`nbvi.variational.advi` with the model's ``logp_dlogp`` replaced by
 :func:`~nbvi.compiled.interpreter.tape_logp_dlogp`, so a fit takes the same steps either way; a block
 returns to Python only at its end (the optimizers' kernels: :mod:`nbvi.fused.optimizers`).
+
+numba's disk cache keeps the interpreter compiled into this module's kernels but checks only this file for
+changes: a change of interpreter.py must change this note too, or a stale interpreter runs (interpreter
+revision 2: SUM terms, for potentials).
 """
 import math
 

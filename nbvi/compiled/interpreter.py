@@ -49,6 +49,9 @@ EQ, NEQ, LT, LE, GT, GE, WHERE = range(30, 37)
 COPY = 40
 # reductions of n input elements into aux0 outputs at p_out(j); b is scratch of aux0 numbers
 SUM, MAX, MIN, LOGSUMEXP = range(50, 54)
+# a SUM with aux1 = TERM_OUTPUT is a log-density term (a potential): its one output adds to logp and gets
+# the adjoint d logp / d out = 1
+TERM_OUTPUT = 1
 # matrix product of a (aux0 x aux1) and b (aux1 x aux2), both contiguous, into out (aux0 x aux2); with
 # flags bit A_TRANSPOSED, a holds A^T (a constant stored transposed)
 DOT = 60
@@ -999,6 +1002,9 @@ def _forward(first_draw, code, fparams, micro, mparams, index, w, gw, reg, adj):
                 w[o0 + i] = 0.0
             for j in range(n):
                 w[o0 + os * j + index[om + of * j]] += scale * w[a0 + as_ * j + index[am + af * j]]
+            if code[t, AUX1] == TERM_OUTPUT:  # a potential: logp += out, d logp / d out = 1
+                total += w[o0]
+                gw[o0] += 1.0
         elif op == MAX or op == MIN:
             sign = 1.0 if op == MAX else -1.0  # min x = -max(-x)
             m = code[t, AUX0]

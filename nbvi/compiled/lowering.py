@@ -29,6 +29,7 @@ from scipy.special import gammaln
 from nbvi.compiled import interpreter as ins
 from nbvi.data import Data, Minibatch, depends_on_minibatch
 from nbvi.distributions.categorical import Categorical
+from nbvi.distributions.customdist import CustomDist
 from nbvi.distributions.dirichlet import Dirichlet
 from nbvi.distributions.distribution import Distribution, LogpTerm
 from nbvi.distributions.mixture import NormalMixture
@@ -40,6 +41,7 @@ from nbvi.graph.ops import elementwise as ew
 from nbvi.graph.ops import reductions as red
 from nbvi.graph.ops.linalg import Dot
 from nbvi.graph.ops.shape import Concatenate, GetItem, Reshape, Stack, Transpose
+from nbvi.potential import PotentialTerm
 from nbvi.transforms import StickBreaking
 
 
@@ -195,11 +197,13 @@ class Tape:
         steps = {k: (node, inputs) for k, node, inputs in program.steps}
         total = program.output_slots[0]  # the sum of the terms, added up by the interpreter itself
         for k, node, inputs in program.steps:
-            if self.depends[k] and k not in terms and k != total:
+            if self.depends[k] and k not in terms and k != total and k not in self._potentials_of_terms:
                 self._lower(k, node, inputs)
         for k in terms:
             node, inputs = steps[k]
-            if self.depends[k]:
+            if self.depends[k] and type(node.op) is PotentialTerm:
+                self._potential(k, inputs)
+            elif self.depends[k]:
                 self._term(k, node.op, inputs)
             elif depends_on_minibatch(node):
                 self._constant_terms.append(node)
@@ -217,7 +221,8 @@ class Tape:
                     self.watched[id(data)] = (data, data._value)
 
     def _terms(self):
-        """Slots of the log-density terms: the output, or the inputs of the output's add_n."""
+        """Slots of the log-density terms (distribution terms and potentials): the output, or the inputs of
+        the output's add_n."""
         program = self.program
         out = program.output_slots[0]
         steps = {k: (node, inputs) for k, node, inputs in program.steps}
@@ -225,11 +230,21 @@ class Tape:
             raise Unsupported("the log-density is not computed by any op")
         node, inputs = steps[out]
         slots = list(inputs) if isinstance(node.op, ew.AddN) else [out]
+        self._potentials_of_terms = set()  # potentials of one distribution term (dist.logp(x)): the term itself
+        for position, k in enumerate(slots):
+            if k in steps and type(steps[k][0].op) is PotentialTerm:
+                (i,) = steps[k][1]
+                if i in steps and isinstance(steps[i][0].op, LogpTerm) and self.consumers.get(i) == {k}:
+                    self._potentials_of_terms.add(k)
+                    slots[position] = i  # (the sum of one number is that number)
         for k in slots:
-            if k not in steps or not isinstance(steps[k][0].op, LogpTerm):
+            if k not in steps or not isinstance(steps[k][0].op, (LogpTerm, PotentialTerm)):
                 raise Unsupported("the log-density is not a sum of distribution terms")
+            if isinstance(steps[k][0].op, LogpTerm) and isinstance(steps[k][0].op.dist, CustomDist):
+                raise Unsupported(f"CustomDist '{steps[k][0].op.dist.name}' (its log-density is the user's Python "
+                                  f"code, which runs on the graph walk)", expected=True)
         for k, _node, inputs in program.steps:
-            if k != out and any(i in slots for i in inputs):
+            if k != out and k not in self._potentials_of_terms and any(i in slots for i in inputs):
                 raise Unsupported("a log-density term is used inside another expression")
         return slots
 
@@ -528,6 +543,8 @@ class Tape:
         found, self._statistics = {}, {}
         for k in self._terms():
             node, inputs = self._steps[k]
+            if type(node.op) is PotentialTerm:
+                continue
             dist = node.op.dist
             if family_of(dist) != (NORMAL, 2) or type(dist).logp_partials is not Distribution.logp_partials:
                 continue
@@ -786,6 +803,15 @@ class Tape:
             flags |= 2
         loop.add(ins.TERM, 0, sources, family=family, flags=flags, mparams=(scale, 0.0))
         loop.terms.add(k)
+
+    def _potential(self, k, inputs):
+        """A potential, sum(phi) over all of phi's elements: a SUM into one number that is a term (flag
+        aux1): the interpreter adds it to logp and gives it the adjoint 1, so backward every element of phi
+        receives d logp / d phi_j = 1."""
+        source = self._shape(inputs[0])
+        out = self._new_region(k, 1)
+        self._emit(ins.SUM, _size(source), Operand(out, 0), [self._broadcast(inputs[0], source)],
+                   aux=(1, ins.TERM_OUTPUT, 0), fparams=(1.0, 0.0))
 
     def _vector_term(self, op, inputs):
         """A term of a family whose parameters have a core axis of K components (the last one): element j,

@@ -2,6 +2,10 @@
 
 :func:`~nbvi.sampling.nuts.transition` alternates a gradient and a compiled ``extend`` of the trajectory;
 here both run in one loop, so a transition of a small model costs no Python per leapfrog step.
+
+numba's disk cache keeps the interpreter compiled into this module's kernels but checks only this file for
+changes: a change of interpreter.py must change this note too, or a stale interpreter runs (interpreter
+revision 2: SUM terms, for potentials).
 """
 import math
 

@@ -4,6 +4,7 @@ from nbvi.distributions.beta import Beta
 from nbvi.distributions.binomial import Binomial
 from nbvi.distributions.categorical import Categorical
 from nbvi.distributions.cauchy import Cauchy
+from nbvi.distributions.customdist import CustomDist
 from nbvi.distributions.dirichlet import Dirichlet
 from nbvi.distributions.distribution import Distribution
 from nbvi.distributions.exponential import Exponential
@@ -21,6 +22,6 @@ from nbvi.distributions.poisson import Poisson
 from nbvi.distributions.studentt import StudentT
 from nbvi.distributions.uniform import Uniform
 
-__all__ = ["Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Dirichlet", "Distribution", "Exponential",
+__all__ = ["Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "CustomDist", "Dirichlet", "Distribution", "Exponential",
            "Flat", "Gamma", "HalfCauchy", "HalfFlat", "HalfNormal", "InverseGamma", "Laplace", "LogNormal",
            "MvNormal", "Normal", "NormalMixture", "Poisson", "StudentT", "Uniform"]

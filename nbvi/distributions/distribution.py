@@ -54,7 +54,8 @@ class Distribution:
     kernel = None
     rows_kernel = None
 
-    def __new__(cls, name, *args, shape=None, observed=None, total_size=None, transform="default", **kwargs):
+    def __new__(cls, name, *args, shape=None, size=None, dims=None, observed=None, total_size=None,
+                transform="default", **kwargs):
         from nbvi.model import Model
 
         if not isinstance(name, str):
@@ -63,15 +64,28 @@ class Distribution:
                 f"{cls.__name__}('x', ...); use {cls.__name__}.dist(...) for a distribution without a model"
             )
         model = Model.get_context(f"{cls.__name__} variable '{name}'")
-        if shape is None and observed is not None:
-            shape = observed.shape if isinstance(observed, Node) else np.shape(observed)
+        observed_shape = None
+        if observed is not None:
+            observed_shape = observed.shape if isinstance(observed, Node) else np.shape(observed)
+        if shape is None and size is None and observed is not None:
+            shape = observed_shape
             if 0 in shape and not isinstance(observed, Node):  # (Data may have no rows until set_value)
                 raise ValueError(f"observed data of '{name}' is empty (shape {shape})")
-        dist = cls.dist(*args, shape=shape, name=name, **kwargs)
-        return model.register_rv(name, dist, observed=observed, total_size=total_size, transform=transform)
+        if dims is not None:  # PyMC's dims: the shape from the model's coords
+            dims, dims_shape = model.shape_from_dims(dims, name, observed_shape)
+            if shape is None and size is None:
+                shape = dims_shape
+        dist = cls.dist(*args, shape=shape, size=size, name=name, **kwargs)
+        if dims is not None and dist.shape != dims_shape:
+            raise ValueError(f"{cls.__name__} variable '{name}': dims {dims} give shape {dims_shape} (from the "
+                             f"model's coords), but shape/size give {dist.shape}; give one of them, or make them agree")
+        rv = model.register_rv(name, dist, observed=observed, total_size=total_size, transform=transform)
+        if dims is not None:
+            model.named_vars_to_dims[name] = dims
+        return rv
 
     @classmethod
-    def dist(cls, *args, shape=None, name=None, **kwargs):
+    def dist(cls, *args, shape=None, size=None, name=None, **kwargs):
         """Create the distribution without registering a variable.
 
         Parameters
@@ -80,6 +94,9 @@ class Distribution:
             The family's parameters (numbers, arrays or nodes).
         shape : int or tuple, optional
             Shape of the variable; by default the broadcast shape of the parameters.
+        size : int or tuple, optional
+            PyMC v5's batch shape: the shape without the event axes (the same as ``shape`` for scalar
+            families). Given with ``shape``, the two must agree.
         name : str, optional
             Used in error messages.
         """
@@ -87,7 +104,7 @@ class Distribution:
         dist.name = name
         dist._layouts = {}  # argument shapes -> KernelLayout
         dist.__init__(*args, **kwargs)
-        dist._finish(shape)
+        dist._finish(shape, size)
         return dist
 
     # -- construction --------------------------------------------------------------------------------
@@ -120,9 +137,16 @@ class Distribution:
         ndims = self.ndims_params or (0,) * len(self.params)
         return [node.shape[: node.ndim - k] if k else node.shape for node, k in zip(self.param_nodes.values(), ndims)]
 
-    def _finish(self, shape):
+    def _finish(self, shape, size=None):
         batch = broadcast_static(*self.batch_shapes(), what=f"parameters of {self.describe()}") if self.params else ()
         natural = tuple(batch) + tuple(self.event_shape())
+        if size is not None:  # the batch shape: the event axes follow
+            sizes = (size,) if np.ndim(size) == 0 else tuple(size)
+            from_size = tuple(arguments.integer(n, f"{self.describe()}: size") for n in sizes) + tuple(self.event_shape())
+            if shape is not None and ((shape,) if np.ndim(shape) == 0 else tuple(shape)) != from_size:
+                raise ValueError(f"{self.describe()}: size {size!r} and shape {shape!r} disagree: size is the batch "
+                                 f"shape, so the shape it gives is size + the event shape, {from_size}")
+            shape = from_size
         if shape is None:
             self.shape = natural
         else:
