@@ -6,9 +6,12 @@ a shared HPC module) it refuses to define the kernel at all ("cannot cache funct
 available"), so ``import nbvi`` would fail. :func:`ensure_cache_location` then points numba at a temporary
 directory for this process, with one warning: kernels compile in each new process, as without a cache.
 """
+import hashlib
 import os
+import re
 import tempfile
 import warnings
+from pathlib import Path
 
 
 class NoCacheWarning(UserWarning):
@@ -63,3 +66,30 @@ def ensure_cache_location(package_directory=None, user_directory=None):
         f"process compiles them again. Set NUMBA_CACHE_DIR to a writable directory to keep them.",
         NoCacheWarning, stacklevel=3)
     return config.CACHE_DIR
+
+
+# -- kernels compiled into other modules' caches ----------------------------------------------------------
+# numba's disk cache of a kernel is checked against the kernel's own source file only, but a kernel holds
+# compiled copies of every njit function it calls: the tape interpreter inside the ADVI block runner and
+# the NUTS trajectory, the families inside the fused kernel... After an edit of a callee file, a cached
+# caller would go on running the old callee. So each module below carries the digest of the callee sources
+# (COMPILED_SOURCES_DIGEST = "..."): a change of a callee changes the digest, a test
+# (tests/test_numba_cache.py) fails until the modules carry the new one, and that edit of the modules makes
+# numba compile them afresh.
+COMPILED_SOURCES = ("compiled/interpreter.py", "fused/kernel.py", "fused/families.py", "fused/transforms.py",
+                    "fused/optimizers.py", "numerics.py", "variational/advi.py", "sampling/nuts.py",
+                    "distributions/*.py")
+DIGEST_HOLDERS = ("compiled/interpreter.py", "compiled/advi_steps.py", "compiled/trajectory.py", "fused/kernel.py",
+                  "fused/advi_steps.py", "fused/trajectory.py")
+_DIGEST_LINE = re.compile(r'^COMPILED_SOURCES_DIGEST = "[0-9a-f]*".*$', re.MULTILINE)
+
+
+def compiled_sources_digest(package_directory=None):
+    """The first 16 hex digits of the SHA-256 of the COMPILED_SOURCES (their digest lines left out), in order."""
+    root = Path(package_directory or Path(__file__).parent)
+    files = sorted({path for pattern in COMPILED_SOURCES for path in root.glob(pattern)})
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(_DIGEST_LINE.sub("", path.read_text(encoding="utf-8")).encode())
+    return digest.hexdigest()[:16]

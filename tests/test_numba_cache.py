@@ -67,3 +67,20 @@ def test_nbvi_imports_and_fits_without_a_writable_cache_place(tmp_path):
                             cwd=str(tmp_path))
     assert result.returncode == 0, result.stderr[-2000:]
     assert "ok 50" in result.stdout
+
+
+def test_modules_compiling_other_modules_kernels_carry_the_digest_of_those_sources():
+    """numba checks a cached kernel against its own file only: after an edit of the interpreter, the families
+    or another njit source, the modules whose kernels compile them in must change too (the digest), or their
+    cache keeps running the old code."""
+    from pathlib import Path
+
+    from nbvi import numba_cache
+
+    digest = numba_cache.compiled_sources_digest()
+    root = Path(numba_cache.__file__).parent
+    for holder in numba_cache.DIGEST_HOLDERS:
+        text = (root / holder).read_text(encoding="utf-8")
+        assert f'COMPILED_SOURCES_DIGEST = "{digest}"' in text, (
+            f"nbvi/{holder}: set COMPILED_SOURCES_DIGEST = \"{digest}\" (the njit sources of "
+            f"nbvi.numba_cache.COMPILED_SOURCES changed), in every module of DIGEST_HOLDERS")

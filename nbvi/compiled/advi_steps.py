@@ -4,10 +4,6 @@ steps with the optimizer's updates (as :mod:`nbvi.fused.advi_steps` does for the
 The steps are the generic ones of :mod:`nbvi.variational.advi` with the model's ``logp_dlogp`` replaced by
 :func:`~nbvi.compiled.interpreter.tape_logp_dlogp`, so a fit takes the same steps either way; a block
 returns to Python only at its end (the optimizers' kernels: :mod:`nbvi.fused.optimizers`).
-
-numba's disk cache keeps the interpreter compiled into this module's kernels but checks only this file for
-changes: a change of interpreter.py must change this note too, or a stale interpreter runs (interpreter
-revision 2: SUM terms, for potentials).
 """
 import math
 
@@ -22,6 +18,8 @@ from nbvi.variational.advi import (
     meanfield_draws,
     meanfield_loss_grad_given_sigma,
 )
+
+COMPILED_SOURCES_DIGEST = "3c601fa240b73dff"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 
 @njit(cache=True, error_model="numpy")

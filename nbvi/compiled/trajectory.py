@@ -2,10 +2,6 @@
 
 :func:`~nbvi.sampling.nuts.transition` alternates a gradient and a compiled ``extend`` of the trajectory;
 here both run in one loop, so a transition of a small model costs no Python per leapfrog step.
-
-numba's disk cache keeps the interpreter compiled into this module's kernels but checks only this file for
-changes: a change of interpreter.py must change this note too, or a stale interpreter runs (interpreter
-revision 2: SUM terms, for potentials).
 """
 import math
 
@@ -26,6 +22,8 @@ from nbvi.sampling.nuts import (
     extend,
 )
 from nbvi.sampling.nuts import N_STEPS as N_STEPS_INT
+
+COMPILED_SOURCES_DIGEST = "3c601fa240b73dff"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 
 @njit(cache=True, error_model="numpy")

@@ -21,6 +21,8 @@ from nbvi.variational.advi import (
     meanfield_loss_grad_given_sigma,
 )
 
+COMPILED_SOURCES_DIGEST = "3c601fa240b73dff"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+
 
 @njit(cache=True, error_model="numpy")
 def fused_meanfield_step(params, eps, stl, theta, transform, lower, upper, terms, scales, consts, index, stats, grad):

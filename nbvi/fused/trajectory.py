@@ -4,6 +4,8 @@ from numba import njit
 from nbvi.fused.kernel import fused_logp_dlogp
 from nbvi.sampling.nuts import extend
 
+COMPILED_SOURCES_DIGEST = "3c601fa240b73dff"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+
 
 @njit(cache=True, error_model="numpy")
 def fused_trajectory(vecs, stack_v, stack_s, fs, ints, q_eval, uniforms, transform, lower, upper, terms, scales,
