@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
+from conjugate import gaussian_regression
 
 import nbvi
 from nbvi.variational.pathfinder import (
@@ -26,17 +27,6 @@ SCRIPTS = os.path.join(os.path.dirname(__file__), "..", "..", "scripts")
 REFERENCE = os.path.join(os.path.dirname(__file__), "..", "data", "reference_posteriors.json")
 
 
-def gaussian_regression(rows=40, seed=0):
-    """y ~ Normal(X beta, 0.5), beta ~ Normal(0, 2) (3): posterior N(P^-1 X^T y / 0.25, P^-1) with precision
-    P = X^T X / 0.25 + I / 4 (X has a column near 10, so beta is strongly correlated)."""
-    rng = np.random.default_rng(seed)
-    X = np.column_stack([np.ones(rows), rng.normal(10.0, 1.0, rows), rng.normal(size=rows)])
-    y = X @ np.array([1.0, -0.5, 2.0]) + rng.normal(0.0, 0.5, rows)
-    with nbvi.Model() as model:
-        nbvi.Normal("beta", 0.0, 2.0, shape=3)
-        nbvi.Normal("y", nbvi.math.dot(X, model["beta"]), 0.5, observed=y)
-    precision = X.T @ X / 0.25 + np.eye(3) / 4.0
-    return model, np.linalg.solve(precision, X.T @ y / 0.25), precision
 
 
 class GaussianModel:
