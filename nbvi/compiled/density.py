@@ -10,8 +10,8 @@ import numpy as np
 from nbvi.compiled import advi_steps
 from nbvi.compiled.interpreter import tape_logp_dlogp, tape_logp_dlogp_parallel
 from nbvi.compiled.lowering import Tape, Unsupported
-from nbvi.fused.advi_steps import MEANFIELD
 from nbvi.fused.density import Refusal, data_unchanged
+from nbvi.fused.optimizers import optimizer_code
 
 # Points per call from which they are evaluated in parallel, one part per thread (each point costs a few
 # microseconds or more: below this a parallel region's start costs more than it saves)
@@ -87,13 +87,18 @@ class CompiledDensity:
         loss = advi_steps.tape_fullrank_step(params, eps, stl, theta, *self._plan_with_workspace(), grad)
         return loss - (self.tape.constant_logp + constant)
 
-    def advi_steps(self, method, params, eps, stl, theta, optimizer, state, hyper, grad, previous, losses):
-        """A block of ADVI steps with their optimizer updates (see
+    def runs_optimizer(self, optimizer):
+        """Whether :meth:`advi_steps` can run ``optimizer`` (an nbvi optimizer with a fixed learning rate) in its
+        blocks."""
+        return optimizer_code(optimizer) is not None
+
+    def advi_steps(self, method, params, eps, stl, theta, optimizer, state, grad, previous, losses):
+        """A block of ADVI steps with their ``optimizer`` updates (see
         :func:`~nbvi.compiled.advi_steps.tape_meanfield_steps`); only when :attr:`runs_blocks`. ``method``:
-        MEANFIELD or FULLRANK of :mod:`nbvi.fused.advi_steps`."""
-        steps = advi_steps.tape_meanfield_steps if method == MEANFIELD else advi_steps.tape_fullrank_steps
-        finite = steps(params, eps, stl, theta, *self._plan_with_workspace(), optimizer, state, hyper, grad, previous,
-                       losses)
+        "meanfield" or "fullrank". Returns the steps whose loss was finite."""
+        steps = advi_steps.tape_meanfield_steps if method == "meanfield" else advi_steps.tape_fullrank_steps
+        finite = steps(params, eps, stl, theta, *self._plan_with_workspace(), optimizer_code(optimizer), state,
+                       optimizer.hyper, grad, previous, losses)
         losses[:finite] -= self.tape.constant_logp
         return finite
 

@@ -25,9 +25,12 @@ from nbvi.distributions.distribution import Distribution
 from nbvi.distributions.layout import ROWS_KERNEL_MIN_SIZE, KernelLayout
 from nbvi.distributions.normal import normal_column_statistics
 from nbvi.fused import advi_steps, families, kernel
+from nbvi.fused.optimizers import optimizer_code
 from nbvi.fused.transforms import transform_plan
 from nbvi.graph.node import Constant
 from nbvi.model import RandomVariable
+
+ADVI_METHODS = {"meanfield": advi_steps.MEANFIELD, "fullrank": advi_steps.FULLRANK}  # how a block draws theta
 
 
 class _Unsupported(Exception):
@@ -259,12 +262,19 @@ class FusedDensity:
 
         return run
 
-    def advi_steps(self, method, params, eps, stl, theta, optimizer, state, hyper, grad, previous, losses):
-        """A block of ADVI steps with their optimizer updates (:func:`~nbvi.fused.advi_steps.fused_advi_steps`);
-        the minibatches must have been advanced over the block's steps."""
+    def runs_optimizer(self, optimizer):
+        """Whether :meth:`advi_steps` can run ``optimizer`` (an nbvi optimizer with a fixed learning rate) in its
+        blocks."""
+        return optimizer_code(optimizer) is not None
+
+    def advi_steps(self, method, params, eps, stl, theta, optimizer, state, grad, previous, losses):
+        """A block of ADVI steps with their ``optimizer`` updates (:func:`~nbvi.fused.advi_steps.fused_advi_steps`);
+        ``method``: "meanfield" or "fullrank". The minibatches must have been advanced over the block's steps.
+        Returns the steps whose loss was finite."""
         steps = len(eps)
-        return advi_steps.fused_advi_steps(method, params, eps, stl, theta, *self.plan, self.step_statistics(steps),
-                                           self.segments, optimizer, state, hyper, grad, previous, losses)
+        return advi_steps.fused_advi_steps(ADVI_METHODS[method], params, eps, stl, theta, *self.plan,
+                                           self.step_statistics(steps), self.segments, optimizer_code(optimizer),
+                                           state, optimizer.hyper, grad, previous, losses)
 
     def meanfield_step(self, params, eps, theta, grad, stl=False):
         """One mean-field ADVI step, as :func:`~nbvi.variational.advi.meanfield_step` (loss returned,

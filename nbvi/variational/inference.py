@@ -17,8 +17,6 @@ import numpy as np
 
 from nbvi import arguments
 from nbvi.data import BatchSchedule
-from nbvi.fused import advi_steps
-from nbvi.fused.optimizers import optimizer_code
 from nbvi.interrupts import deferred_interrupt
 from nbvi.model import modelcontext
 from nbvi.progress import ProgressBar
@@ -423,7 +421,7 @@ class ADVI(Inference):
     """
 
     approximation = MeanField
-    fused_method = advi_steps.MEANFIELD  # how a block of fused steps draws theta (None: never in blocks)
+    fused_method = "meanfield"  # how a block of compiled steps draws theta (None: never in blocks)
 
     def __init__(self, model=None, random_seed=None, start=None, obj_n_mc=1, stl=False):
         model = modelcontext(model)
@@ -452,21 +450,20 @@ class ADVI(Inference):
         return find() if find is not None else None
 
     def _fused_blocks(self, optimizer, state, schedule):
-        """Blocks of fused steps (:func:`~nbvi.fused.advi_steps.fused_advi_steps`), or None.
+        """Blocks of compiled steps (the model's compiled density's ``advi_steps``), or None.
 
         Only where a block takes exactly the steps ``_step`` and ``optimizer.step`` would: the model has a
         fused density, this class's ``_step`` is ADVI's or FullRankADVI's own (not a subclass's), and the
-        optimizer is one of nbvi's with its own ``step`` and a fixed learning rate (``optimizer_code`` is None
-        for a schedule). A block ends where the drawn noise or the drawn
+        optimizer is one of nbvi's with its own ``step`` and a fixed learning rate (the density's
+        ``runs_optimizer``). A block ends where the drawn noise or the drawn
         minibatch positions end, so the generator is called in the same order as step by step.
         """
         fused = self._fused()
-        code = optimizer_code(optimizer)
-        own_step = {advi_steps.MEANFIELD: ADVI._step, advi_steps.FULLRANK: FullRankADVI._step}.get(self.fused_method)
-        if (fused is None or not fused.runs_blocks or code is None or type(self)._step is not own_step
-                or type(optimizer).step is not Optimizer.step):
+        own_step = {"meanfield": ADVI._step, "fullrank": FullRankADVI._step}.get(self.fused_method)
+        if (fused is None or not fused.runs_blocks or not fused.runs_optimizer(optimizer)
+                or type(self)._step is not own_step or type(optimizer).step is not Optimizer.step):
             return None
-        rng, noise, hyper, method = self.rng, self.noise, optimizer.hyper, self.fused_method
+        rng, noise, method = self.rng, self.noise, self.fused_method
 
         def run(params, grad, previous, losses):
             """(steps drawn, steps whose loss was finite), the losses written into ``losses``. When a loss is
@@ -477,7 +474,7 @@ class ADVI(Inference):
             steps = len(eps)
             if schedule is not None:
                 schedule.advance(steps)
-            finite = fused.advi_steps(method, params, eps, self.stl, self.theta, code, state, hyper, grad, previous,
+            finite = fused.advi_steps(method, params, eps, self.stl, self.theta, optimizer, state, grad, previous,
                                       losses)
             unused = steps - finite - 1  # steps after the failing one
             if unused > 0:
@@ -499,7 +496,7 @@ class FullRankADVI(ADVI):
     """Full-rank ADVI: q is a correlated Gaussian mu + L eps (Kucukelbir et al. 2017, sec. 2.5)."""
 
     approximation = FullRank
-    fused_method = advi_steps.FULLRANK
+    fused_method = "fullrank"
 
     def _step(self, params, grad):
         fused = self._fused()
