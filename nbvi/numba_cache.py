@@ -74,13 +74,16 @@ def ensure_cache_location(package_directory=None, user_directory=None):
 # the NUTS trajectory, the families inside the fused kernel... After an edit of a callee file, a cached
 # caller would go on running the old callee. So each module below carries the digest of the callee sources
 # (COMPILED_SOURCES_DIGEST = "..."): a change of a callee changes the digest, a test
-# (tests/test_numba_cache.py) fails until the modules carry the new one, and that edit of the modules makes
-# numba compile them afresh.
+# (tests/test_numba_cache.py) fails until the modules carry the new one (`python scripts/update_digest.py`
+# writes it), and that edit of the modules makes numba compile them afresh.
 COMPILED_SOURCES = ("compiled/interpreter.py", "fused/kernel.py", "fused/families.py", "fused/transforms.py",
-                    "fused/optimizers.py", "numerics.py", "variational/advi.py", "sampling/nuts.py",
-                    "distributions/*.py")
+                    "fused/optimizers.py", "numerics.py", "variational/advi.py", "variational/optimizers.py",
+                    "sampling/nuts.py", "distributions/*.py")
+# every module whose kernels call njit functions of another module above (the family modules call only the
+# helpers of distributions/layout.py and special.py, which are not expected to change)
 DIGEST_HOLDERS = ("compiled/interpreter.py", "compiled/advi_steps.py", "compiled/trajectory.py", "fused/kernel.py",
-                  "fused/advi_steps.py", "fused/trajectory.py")
+                  "fused/advi_steps.py", "fused/trajectory.py", "fused/optimizers.py", "fused/families.py",
+                  "fused/transforms.py", "variational/advi.py")
 _DIGEST_LINE = re.compile(r'^COMPILED_SOURCES_DIGEST = "[0-9a-f]*".*$', re.MULTILINE)
 
 
@@ -93,3 +96,23 @@ def compiled_sources_digest(package_directory=None):
         digest.update(path.relative_to(root).as_posix().encode())
         digest.update(_DIGEST_LINE.sub("", path.read_text(encoding="utf-8")).encode())
     return digest.hexdigest()[:16]
+
+
+def write_compiled_sources_digest(package_directory=None):
+    """Write the current digest into every module of DIGEST_HOLDERS (after an edit of a compiled source);
+    returns it. A module without the line gets it after its imports."""
+    root = Path(package_directory or Path(__file__).parent)
+    line = 'COMPILED_SOURCES_DIGEST = "{}"  # of the njit sources compiled into this module\'s kernels: nbvi.numba_cache'
+    for holder in DIGEST_HOLDERS:  # first the line itself where it is missing (that changes the digest)
+        path = root / holder
+        lines = path.read_text(encoding="utf-8").split("\n")
+        if not any(_DIGEST_LINE.match(text) for text in lines):
+            last_import = max(i for i, text in enumerate(lines) if text.startswith(("import ", "from ")))
+            end = next(i for i in range(last_import, len(lines)) if lines[i] == "")
+            lines[end:end] = ["", line.format("")]
+            path.write_text("\n".join(lines), encoding="utf-8")
+    digest = compiled_sources_digest(root)
+    for holder in DIGEST_HOLDERS:
+        path = root / holder
+        path.write_text(_DIGEST_LINE.sub(line.format(digest), path.read_text(encoding="utf-8")), encoding="utf-8")
+    return digest

@@ -82,5 +82,5 @@ def test_modules_compiling_other_modules_kernels_carry_the_digest_of_those_sourc
     for holder in numba_cache.DIGEST_HOLDERS:
         text = (root / holder).read_text(encoding="utf-8")
         assert f'COMPILED_SOURCES_DIGEST = "{digest}"' in text, (
-            f"nbvi/{holder}: set COMPILED_SOURCES_DIGEST = \"{digest}\" (the njit sources of "
-            f"nbvi.numba_cache.COMPILED_SOURCES changed), in every module of DIGEST_HOLDERS")
+            f"nbvi/{holder}: COMPILED_SOURCES_DIGEST is not \"{digest}\" (the njit sources of "
+            f"nbvi.numba_cache.COMPILED_SOURCES changed): run `python scripts/update_digest.py`")

@@ -19,7 +19,7 @@ from nbvi.variational.advi import (
     meanfield_loss_grad_given_sigma,
 )
 
-COMPILED_SOURCES_DIGEST = "3c601fa240b73dff"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "bed151ea470712fd"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 
 @njit(cache=True, error_model="numpy")

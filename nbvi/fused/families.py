@@ -33,6 +33,8 @@ from nbvi.distributions.poisson import poisson_kernel, poisson_logp_grad
 from nbvi.distributions.studentt import studentt_kernel, studentt_logp_grad
 from nbvi.distributions.uniform import uniform_kernel, uniform_logp_grad
 
+COMPILED_SOURCES_DIGEST = "bed151ea470712fd"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+
 NORMAL, HALFNORMAL, EXPONENTIAL, GAMMA, BETA, LOGNORMAL, STUDENTT, CAUCHY = 1, 2, 3, 4, 5, 6, 7, 8
 HALFCAUCHY, LAPLACE, UNIFORM, INVERSEGAMMA, HALFFLAT = 9, 10, 11, 12, 13
 POISSON, BERNOULLI, BERNOULLI_LOGIT, BINOMIAL = 14, 15, 16, 17
