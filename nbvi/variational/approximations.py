@@ -35,6 +35,11 @@ def softplus(x):
     return out
 
 
+def softplus_inverse(sigma):
+    """rho with softplus(rho) = sigma > 0: log(e^sigma - 1) = sigma + log(1 - e^-sigma), stable for any sigma."""
+    return sigma + np.log(-np.expm1(-sigma))
+
+
 class ParamView(Leaf):
     """A leaf whose value is computed from an approximation's current parameters (``approx.mean`` ...).
 

@@ -46,7 +46,7 @@ import math
 
 import numpy as np
 
-from nbvi.variational.approximations import HALF_LOG_2PI_E, FullRank, MeanField
+from nbvi.variational.approximations import HALF_LOG_2PI_E, FullRank, MeanField, softplus_inverse
 from nbvi.variational.lowrank import LowRank, LowRankObjective, draw_width
 
 __all__ = ["DeterministicObjective", "fixed_normal_draws", "minimise"]
@@ -113,7 +113,7 @@ class DeterministicObjective:
             params["L_tril"][:] = packed
         else:
             sigma = np.exp(x[self.ndim:])
-            params["rho"][:] = _softplus_inverse(sigma)
+            params["rho"][:] = softplus_inverse(sigma)
 
     # -- the loss ---------------------------------------------------------------------------------------------
     def points(self, x):
@@ -229,7 +229,7 @@ def minimise(approx, logp_dlogp, rng, max_iterations, n_draws=None, starts=1, to
                         f"{type(approx).__name__}")
     if isinstance(approx, (FullRank, LowRank)) and draws is None:
         mean_field = MeanField(approx.model, start=approx.shared_params["mu"].copy())
-        mean_field.shared_params["rho"][:] = _softplus_inverse(approx.std_array())
+        mean_field.shared_params["rho"][:] = softplus_inverse(approx.std_array())
         _, _, _, stopped = _minimise(mean_field, logp_dlogp, rng, max_iterations, n_draws, starts, tolerance, None,
                                      None, should_stop)
         if stopped:
@@ -292,11 +292,6 @@ def _feasible_start(objective):
         x = np.where(scale, x - math.log(10.0), x)
     raise FloatingPointError("the log-density is not finite at the draws around the starting point, even with "
                              "its scale divided by 10^10: check the model's support and its initial point")
-
-
-def _softplus_inverse(sigma):
-    """rho with softplus(rho) = sigma: log(e^sigma - 1) = sigma + log(1 - e^-sigma), stable for any sigma > 0."""
-    return sigma + np.log(-np.expm1(-sigma))
 
 
 def _jittered(x, ndim, rng):

@@ -26,7 +26,13 @@ import numpy as np
 
 from nbvi import arguments
 from nbvi.variational.advi import meanfield_sigma
-from nbvi.variational.approximations import HALF_LOG_2PI_E, Approximation, _flat_start, softplus
+from nbvi.variational.approximations import (
+    HALF_LOG_2PI_E,
+    Approximation,
+    _flat_start,
+    softplus,
+    softplus_inverse,
+)
 
 __all__ = ["LowRank", "LowRankObjective", "draw_width", "loss_and_gradients", "lowrank_loss_grad", "lowrank_step",
            "lowrank_theta"]
@@ -243,7 +249,7 @@ class LowRankObjective:
         m, d, U = self.split(x)
         params = self.approx.shared_params
         params["mu"][:] = m
-        params["rho"][:] = d + np.log(-np.expm1(-d))  # softplus^-1(d) = log(e^d - 1)
+        params["rho"][:] = softplus_inverse(d)
         params["U"][:] = U
 
     def points(self, x):
