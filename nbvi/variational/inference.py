@@ -57,6 +57,15 @@ def _start_flat(model, start):
     return flat.copy()
 
 
+def seeded_approximation(kind, model, random_seed, start, **options):
+    """``(kind(model, start=..., random_seed=..., **options), generator)``: the inference's generator from
+    ``random_seed``, and a new approximation at ``start`` (a dict of values or a flat array; None: the initial
+    point) whose own seed is drawn from that generator, so that ``approx.sample()`` does not replay the
+    normals of the first steps."""
+    rng = np.random.default_rng(arguments.seed(random_seed))
+    return kind(model, start=_start_flat(model, start), random_seed=rng.integers(2**63), **options), rng
+
+
 class Inference:
     """Base class: the fitting loop around an approximation's step.
 
@@ -153,16 +162,17 @@ class Inference:
         given): hist gets the loss of each L-BFGS iteration and the callbacks are called after each; a
         StopIteration or Ctrl-C ends the fit at that iterate."""
         offset = len(self.approx.hist)
-        losses = []
+        losses, done = _LossHistory(sys.maxsize), [0]  # (one array for the callbacks, grown, not copied per call)
         bar = ProgressBar(max_iterations, enabled=progressbar, label=f"{type(self).__name__} (deterministic)")
         converged, stopped = False, [False]
         with deferred_interrupt() as interrupted:
             def on_iteration(loss):
-                losses.append(loss)
-                bar.update(len(losses), loss)
+                losses.room(done[0])[0] = loss
+                done[0] += 1
+                bar.update(done[0], loss)
                 try:
                     for callback in callbacks:
-                        callback(self.approx, np.asarray(losses), offset + len(losses))
+                        callback(self.approx, losses.values[:done[0]], offset + done[0])
                 except StopIteration as stop:
                     if str(stop):
                         print(str(stop), file=sys.stderr)
@@ -177,13 +187,13 @@ class Inference:
                 if draws is not None:
                     self._last = (None, draws, callbacks)  # what refine() goes on with
             finally:
-                self.approx.hist = np.concatenate([self.approx.hist, np.asarray(losses, dtype=np.float64)])
+                self.approx.hist = np.concatenate([self.approx.hist, losses.values[:done[0]]])
                 stopped[0] = stopped[0] or interrupted()
                 bar.close(interrupted=stopped[0], converged=converged)
         if converged and not stopped[0]:
             self.approx.khat = self._pareto_khat(stacklevel=3)
         if not converged and not stopped[0]:
-            warnings.warn(f"deterministic ADVI did not converge in {len(losses)} iterations (its gradient is not ~0 "
+            warnings.warn(f"deterministic ADVI did not converge in {done[0]} iterations (its gradient is not ~0 "
                           f"where it stopped: an improper posterior, or a log-density that is not finite near "
                           f"the answer?); refine(n) goes on from here", UserWarning, stacklevel=3)
         return self.approx
@@ -425,11 +435,7 @@ class ADVI(Inference):
 
     def __init__(self, model=None, random_seed=None, start=None, obj_n_mc=1, stl=False):
         model = modelcontext(model)
-        # the approximation gets a seed drawn from this generator (as SVGD's), so that approx.sample() does not
-        # replay the normals of the first steps
-        rng = np.random.default_rng(arguments.seed(random_seed))
-        approx = self.approximation(model, start=_start_flat(model, start), random_seed=rng.integers(2**63))
-        super().__init__(approx, rng)
+        super().__init__(*seeded_approximation(self.approximation, model, random_seed, start))
         self.stl = arguments.flag(stl, "stl")
         self.set_options(obj_n_mc=obj_n_mc)
 
@@ -591,9 +597,7 @@ class LowRankADVI(ADVI):
 
     def __init__(self, model=None, random_seed=None, start=None, obj_n_mc=1, stl=False, *, rank=1):
         model = modelcontext(model)
-        rng = np.random.default_rng(arguments.seed(random_seed))
-        approx = LowRank(model, rank, start=_start_flat(model, start), random_seed=rng.integers(2**63))
-        Inference.__init__(self, approx, rng)
+        Inference.__init__(self, *seeded_approximation(LowRank, model, random_seed, start, rank=rank))
         self.stl = arguments.flag(stl, "stl")
         self.set_options(obj_n_mc=obj_n_mc)
 

@@ -33,7 +33,7 @@ from nbvi import arguments
 from nbvi.model import modelcontext
 from nbvi.optimize import check_start, maximise, refuse_minibatches
 from nbvi.variational.approximations import FullRank
-from nbvi.variational.inference import METHODS, Inference, _start_flat
+from nbvi.variational.inference import METHODS, Inference, seeded_approximation
 
 __all__ = ["LaplaceApproximation", "LaplaceInference", "hessian"]
 
@@ -110,9 +110,7 @@ class LaplaceInference(Inference):
     def __init__(self, model=None, random_seed=None, start=None):
         model = modelcontext(model)
         refuse_minibatches(model, "the Laplace approximation")
-        rng = np.random.default_rng(arguments.seed(random_seed))
-        approx = LaplaceApproximation(model, start=_start_flat(model, start), random_seed=rng.integers(2**63))
-        super().__init__(approx, rng)
+        super().__init__(*seeded_approximation(LaplaceApproximation, model, random_seed, start))
 
     def fit(self, n=None, callbacks=None, obj_optimizer=None, progressbar=True, total_grad_norm_constraint=None,
             **kwargs):

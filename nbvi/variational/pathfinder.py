@@ -33,7 +33,7 @@ from nbvi import arguments
 from nbvi.model import modelcontext
 from nbvi.optimize import check_start, maximise, refuse_minibatches
 from nbvi.variational.approximations import HALF_LOG_2PI_E, Approximation
-from nbvi.variational.inference import METHODS, Inference, _start_flat
+from nbvi.variational.inference import METHODS, Inference, _start_flat, seeded_approximation
 
 __all__ = ["GaussianFactors", "LBFGSHistory", "PathfinderApproximation", "PathfinderInference",
            "gaussian_factors", "inverse_hessian_factors", "update_diagonal"]
@@ -299,10 +299,8 @@ class PathfinderInference(Inference):
     def __init__(self, model=None, random_seed=None, start=None):
         model = modelcontext(model)
         refuse_minibatches(model, "Pathfinder")
-        rng = np.random.default_rng(arguments.seed(random_seed))
         self.start = _start_flat(model, start)
-        approx = PathfinderApproximation(model, start=self.start, random_seed=rng.integers(2**63))
-        super().__init__(approx, rng)
+        super().__init__(*seeded_approximation(PathfinderApproximation, model, random_seed, self.start))
         self._path = None  # (LBFGSHistory, best ELBO so far) of the last fit, for refine
 
     def fit(self, n=None, callbacks=None, obj_optimizer=None, progressbar=True, total_grad_norm_constraint=None,
