@@ -119,3 +119,23 @@ def test_a_fit_stopped_before_the_averaging_warns_that_it_keeps_the_last_iterate
     with pytest.warns(UserWarning, match="before averaged_adam averages its iterates"):
         approx = nbvi.fit(2000, model=model, callbacks=[stop_at_100], random_seed=3, progressbar=False)
     assert len(approx.hist) == 100
+
+
+def test_averaged_adam_steps_as_its_formula_says():
+    """Adam with eta_t = eta min(1, t_d / t) and the mean of the iterates after step t_a (a NumPy
+    reference), so that neither the decay nor the averaging can be ignored."""
+    optimizer = AveragedAdam(learning_rate=0.1, decay_after=3, average_after=5, beta1=0.9, beta2=0.99, epsilon=1e-8)
+    rng = np.random.default_rng(4)
+    grads = rng.normal(size=(8, 3))
+    params, state = np.zeros(3), optimizer.init(3)
+    p, m, v, iterates = np.zeros(3), np.zeros(3), np.zeros(3), []
+    for t, g in enumerate(grads, start=1):
+        optimizer.step(params, g.copy(), state)
+        m = 0.9 * m + 0.1 * g
+        v = 0.99 * v + 0.01 * g * g
+        eta = 0.1 * min(1.0, 3.0 / t)
+        p = p - eta * np.sqrt(1.0 - 0.99**t) / (1.0 - 0.9**t) * m / (np.sqrt(v) + 1e-8)
+        iterates.append(p.copy())
+        np.testing.assert_allclose(params, p, rtol=1e-12, atol=1e-15)
+    optimizer.finish(params, state)
+    np.testing.assert_allclose(params, np.mean(iterates[5:], axis=0), rtol=1e-12)
