@@ -9,6 +9,7 @@ import numpy as np
 from numba import njit, prange
 
 from nbvi.distributions.distribution import Distribution, require
+from nbvi.distributions.family import ScalarFamily
 from nbvi.distributions.layout import at, row_blocks, spot
 
 
@@ -45,6 +46,9 @@ def bernoulli_logp_grad(y, p):
     return -np.inf, 0.0
 
 
+BERNOULLI = ScalarFamily("bernoulli", bernoulli_logp_grad, params=("p",), discrete=True)
+
+
 @njit(cache=True)
 def bernoulli_logit_logp_grad(y, logit_p):
     """log Bernoulli(y | sigmoid(l)) and its derivative with respect to l; -inf outside y in {0, 1}."""
@@ -55,36 +59,7 @@ def bernoulli_logit_logp_grad(y, logit_p):
     return -np.inf, 0.0
 
 
-@njit(cache=True)
-def bernoulli_kernel(y, p):
-    """Elementwise kernel: arguments (D_i, n_i), n_i in {1, n}; logp (D,) and summed gradients (none for y)."""
-    draws = max(y.shape[0], p.shape[0])
-    n = max(y.shape[1], p.shape[1])
-    logp = np.zeros(draws)
-    g_y = np.zeros((draws, y.shape[1]))
-    g_p = np.zeros((draws, p.shape[1]))
-    for d in range(draws):
-        for j in range(n):
-            lp, dp = bernoulli_logp_grad(at(y, d, j), at(p, d, j))
-            logp[d] += lp
-            g_p[d, spot(p, j)] += dp
-    return logp, g_y, g_p
-
-
-@njit(cache=True)
-def bernoulli_logit_kernel(y, logit_p):
-    """Elementwise kernel with logit_p: arguments (D_i, n_i), n_i in {1, n}."""
-    draws = max(y.shape[0], logit_p.shape[0])
-    n = max(y.shape[1], logit_p.shape[1])
-    logp = np.zeros(draws)
-    g_y = np.zeros((draws, y.shape[1]))
-    g_l = np.zeros((draws, logit_p.shape[1]))
-    for d in range(draws):
-        for j in range(n):
-            lp, dl = bernoulli_logit_logp_grad(at(y, d, j), at(logit_p, d, j))
-            logp[d] += lp
-            g_l[d, spot(logit_p, j)] += dl
-    return logp, g_y, g_l
+BERNOULLI_LOGIT = ScalarFamily("bernoulli_logit", bernoulli_logit_logp_grad, params=("logit_p",), discrete=True)
 
 
 @njit(cache=True, parallel=True)
@@ -172,7 +147,7 @@ class Bernoulli(Distribution):
     support = "{0, 1}"
     discrete = True
     observed_only = True
-    kernel = staticmethod(bernoulli_kernel)
+    family = BERNOULLI
     rows_kernel = staticmethod(bernoulli_rows_kernel)
 
     def __init__(self, p=None, logit_p=None):
@@ -180,7 +155,7 @@ class Bernoulli(Distribution):
             raise ValueError(f"{self.describe()}: give exactly one of p and logit_p")
         if p is None:
             self.params = ("logit_p",)
-            self.kernel = bernoulli_logit_kernel
+            self.family = BERNOULLI_LOGIT
             self.rows_kernel = bernoulli_logit_rows_kernel
             self.set_params(logit_p=logit_p)
         else:

@@ -8,6 +8,7 @@ import numpy as np
 from numba import njit, prange
 
 from nbvi.distributions.distribution import Distribution, require, resolve_sigma
+from nbvi.distributions.family import ScalarFamily
 from nbvi.distributions.layout import at, row_blocks, spot
 from nbvi.distributions.special import digamma, lbeta
 from nbvi.graph.node import Node, as_node
@@ -28,23 +29,7 @@ def beta_logp_grad(x, alpha, beta):
     return logp, d_x, d_alpha, d_beta
 
 
-@njit(cache=True)
-def beta_kernel(x, alpha, beta):
-    """Elementwise kernel: arguments (D_i, n_i), n_i in {1, n}; returns logp (D,) and summed gradients."""
-    draws = max(x.shape[0], alpha.shape[0], beta.shape[0])
-    n = max(x.shape[1], alpha.shape[1], beta.shape[1])
-    logp = np.zeros(draws)
-    g_x = np.zeros((draws, x.shape[1]))
-    g_alpha = np.zeros((draws, alpha.shape[1]))
-    g_beta = np.zeros((draws, beta.shape[1]))
-    for d in range(draws):
-        for j in range(n):
-            lp, dx, dalpha, dbeta = beta_logp_grad(at(x, d, j), at(alpha, d, j), at(beta, d, j))
-            logp[d] += lp
-            g_x[d, spot(x, j)] += dx
-            g_alpha[d, spot(alpha, j)] += dalpha
-            g_beta[d, spot(beta, j)] += dbeta
-    return logp, g_x, g_alpha, g_beta
+BETA = ScalarFamily("beta", beta_logp_grad, params=("alpha", "beta"))
 
 
 @njit(cache=True, parallel={"numpy": False})  # threads for the prange loop only: compiles ~2x faster
@@ -117,7 +102,7 @@ class Beta(Distribution):
 
     params = ("alpha", "beta")
     support = "(0, 1)"
-    kernel = staticmethod(beta_kernel)
+    family = BETA
     rows_kernel = staticmethod(beta_rows_kernel)
 
     def __init__(self, alpha=None, beta=None, mu=None, sigma=None, sd=None):

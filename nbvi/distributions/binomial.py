@@ -10,7 +10,7 @@ import numpy as np
 from numba import njit
 
 from nbvi.distributions.distribution import Distribution, require
-from nbvi.distributions.layout import at, spot
+from nbvi.distributions.family import ScalarFamily
 from nbvi.distributions.poisson import is_count
 from nbvi.graph.node import Constant, Node
 
@@ -35,21 +35,7 @@ def binomial_logp_grad(y, n, p):
     return logp, d_p
 
 
-@njit(cache=True)
-def binomial_kernel(y, n, p):
-    """Elementwise kernel: arguments (D_i, n_i), n_i in {1, n}; logp (D,) and summed gradients (only p has one)."""
-    draws = max(y.shape[0], n.shape[0], p.shape[0])
-    size = max(y.shape[1], n.shape[1], p.shape[1])
-    logp = np.zeros(draws)
-    g_y = np.zeros((draws, y.shape[1]))
-    g_n = np.zeros((draws, n.shape[1]))
-    g_p = np.zeros((draws, p.shape[1]))
-    for d in range(draws):
-        for j in range(size):
-            lp, dp = binomial_logp_grad(at(y, d, j), at(n, d, j), at(p, d, j))
-            logp[d] += lp
-            g_p[d, spot(p, j)] += dp
-    return logp, g_y, g_n, g_p
+BINOMIAL = ScalarFamily("binomial", binomial_logp_grad, params=("n", "p"), discrete=True, gradients=("p",))
 
 
 def _trials(n, family="Binomial"):
@@ -84,7 +70,7 @@ class Binomial(Distribution):
     support = "{0, ..., n}"
     discrete = True
     observed_only = True
-    kernel = staticmethod(binomial_kernel)
+    family = BINOMIAL
 
     def __init__(self, n, p):
         self.set_params(n=_trials(n, self.describe()), p=p)

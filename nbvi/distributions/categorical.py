@@ -335,6 +335,19 @@ class Categorical(Distribution):
         # inverse CDF: the number of classes whose cumulative probability is below u
         return np.minimum((np.cumsum(p, axis=-1) < u).sum(axis=-1), p.shape[-1] - 1).astype(np.int64)
 
+    def logp_elementwise(self, value, **params):
+        """log p_y of each observed class: value (S, *shape), params batched (S_i, ...); (S, *shape)."""
+        y = np.asarray(value)
+        p = self.probabilities({k: np.asarray(v, dtype=np.float64) for k, v in params.items()})
+        rank = y.ndim - 1
+        p = p.reshape(p.shape[:1] + (1,) * (rank + 2 - p.ndim) + p.shape[1:])  # (S_p, ..., K) aligned with y
+        p = np.broadcast_to(p, np.broadcast_shapes(p.shape[:-1], y.shape) + p.shape[-1:])
+        inside = (y >= 0) & (y <= self.n_classes - 1) & (y == np.round(y))
+        index = np.where(inside, y, 0).astype(np.int64)
+        with np.errstate(divide="ignore"):
+            chosen = np.log(np.take_along_axis(p, np.broadcast_to(index, p.shape[:-1])[..., None], axis=-1)[..., 0])
+        return np.where(inside, chosen, -np.inf)
+
     def logp_partials(self, values, needs):
         if self.params[0] == "X":
             y, X, beta, intercept = values

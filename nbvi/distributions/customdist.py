@@ -81,8 +81,8 @@ class CustomDist(Distribution):
 
     def sample(self, rng, size, **values):
         if self.random_function is None:
-            raise NotImplementedError(f"{self.describe()} has no random function: pass random=f(*params, rng, "
-                                      f"size) to draw from it")
+            raise ValueError(f"{self.describe()} has no random function: pass random=f(*params, rng, size) "
+                             f"to CustomDist to draw from it")
         return self.random_function(*values.values(), rng=rng, size=size)
 
     def logp_partials(self, values, needs):
@@ -121,6 +121,15 @@ class CustomDist(Distribution):
             g = self._broadcast(grad, full, f"logp_grad's {what}")
             partials.append(unbroadcast(g, value.shape))
         return logp, partials
+
+    def logp_elementwise(self, value, **params):
+        """The user's ``logp`` of each element: value (S, *shape), params (S_i, *s_i); returns (S, *shape)."""
+        values = [np.asarray(value, dtype=np.float64)] + [np.asarray(params[name], dtype=np.float64)
+                                                           for name in self.params]
+        rank = max(v.ndim for v in values) - 1
+        args = [lift(v, rank) for v in values]
+        full = np.broadcast_shapes(*[a.shape for a in args])
+        return np.array(self._call(self.logp_function, "logp", args, full))
 
     def _call(self, function, what, args, full):
         return self._broadcast(function(*args), full, what)

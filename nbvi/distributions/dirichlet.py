@@ -137,6 +137,20 @@ class Dirichlet(Distribution):
         g = rng.gamma(np.broadcast_to(a, tuple(size)))  # x = g / sum(g) with g_k ~ Gamma(a_k, 1)
         return g / g.sum(axis=-1, keepdims=True)
 
+    def logp_elementwise(self, value, a):
+        """log p of each event: value (S, *batch, K), a (S_a, *s_a, K_a); returns (S, *batch)."""
+        from scipy.special import gammaln
+
+        x = np.asarray(value, dtype=np.float64)
+        a = np.asarray(a, dtype=np.float64)
+        a = np.broadcast_to(a.reshape(a.shape[:1] + (1,) * (x.ndim - a.ndim) + a.shape[1:]),
+                            a.shape[:1] + (1,) * (x.ndim - a.ndim) + a.shape[1:-1] + x.shape[-1:])
+        valid = np.all(a > 0, axis=-1) & np.all((x > 0) & (x < 1), axis=-1)
+        a_safe = np.where(a > 0, a, 1.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lp = gammaln(a_safe.sum(axis=-1)) - gammaln(a_safe).sum(axis=-1) + ((a_safe - 1.0) * np.log(x)).sum(axis=-1)
+        return np.where(valid, lp, -np.inf)
+
     def logp_partials(self, values, needs):
         lifted, shape = core_lifted(values, (1, 1))
         n = int(np.prod(shape, dtype=np.int64))

@@ -12,9 +12,11 @@ A family subclasses :class:`Distribution` and provides:
 * ``moment(**values)``: the initial point (mean, median or mode) for given parameter values;
 * ``random(size, rng)`` via ``sample(rng, size, **values)``;
 * ``support`` and ``default_transform()``;
-* ``kernel``: the numba elementwise kernel (see :mod:`nbvi.distributions.layout`), ``rows_kernel`` (the
-  fused kernel for large observed data), or an override of ``logp_partials`` for families whose values or
-  parameters have core axes (vectors, matrices).
+* ``family``: the :class:`~nbvi.distributions.family.ScalarFamily` declaration of a scalar family, from
+  which its elementwise kernel (``kernel``, see :mod:`nbvi.distributions.layout`) and the compiled
+  interpreter's switch are generated; ``rows_kernel`` (a hand-written kernel for large observed data),
+  optionally; or, for families whose values or parameters have core axes (vectors, matrices), overrides
+  of ``logp_partials`` and ``logp_elementwise``.
 """
 import numpy as np
 
@@ -51,8 +53,13 @@ class Distribution:
     discrete = False
     observed_only = False
     logp_is_zero = False
-    kernel = None
+    family = None
     rows_kernel = None
+
+    @property
+    def kernel(self):
+        """The elementwise kernel generated from ``family``'s declaration (None without one)."""
+        return None if self.family is None else self.family.kernel
 
     def __new__(cls, name, *args, shape=None, size=None, dims=None, observed=None, total_size=None,
                 transform="default", **kwargs):
@@ -277,6 +284,29 @@ class Distribution:
             lp, *grads = self.kernel(*args)
         return lp, plan.from_kernel(grads, needs)
 
+    def logp_elementwise(self, value, **params):
+        """The log-density of each element of ``value`` (of each event, for families with an event axis).
+
+        What a pointwise log-likelihood (LOO, WAIC) needs: nothing is summed and no gradient is computed.
+
+        Parameters
+        ----------
+        value : array_like (S, *shape)
+            Values with a leading draw axis, ``shape`` the variable's shape.
+        **params : array_like (S_i, *s_i)
+            Each parameter by name, with a leading draw axis of length S or 1, ``s_i`` broadcasting with
+            ``shape`` (as a graph Program evaluates them).
+
+        Returns
+        -------
+        ndarray (S, *batch_shape)
+            ``batch_shape`` is ``shape`` without the event axes (all of it for scalar families).
+        """
+        if self.family is None:
+            raise TypeError(f"{self.describe()} has no elementwise log-density")
+        args = scalar_columns([value] + [params[name] for name in self.params])
+        return self.family.pointwise(*args[:-1]).reshape(args[-1])
+
     def reads_rows_in_place(self, value_node, param_nodes):
         """Whether a term of this family can read ``value_node`` in place: a Minibatch drawing only its rows,
         a family with a rows kernel, and parameters (the nodes the term reads) shared by all rows and of no
@@ -369,6 +399,25 @@ class LogpTerm(Op):
             unbroadcast(g.reshape((-1,) + (1,) * (p.ndim - 1)) * p, v.shape) if p is not None else None
             for p, v in zip(partials, values)
         ]
+
+
+def scalar_columns(arrays):
+    """Batched arrays ``(S_i, *s_i)`` of shapes that broadcast to ``(S, *B)``, laid out for a generated
+    pointwise kernel: each as a contiguous float64 ``(S_i, 1)`` (one number per draw) or ``(S_i, n)``
+    (n = prod(B), broadcast along the element axes only); the list ends with the result's shape (S, *B)."""
+    arrays = [np.asarray(a, dtype=np.float64) for a in arrays]
+    rank = max(a.ndim for a in arrays) - 1
+    lifted = [a.reshape(a.shape[:1] + (1,) * (rank + 1 - a.ndim) + a.shape[1:]) for a in arrays]
+    shape = tuple(np.broadcast_shapes(*[a.shape[1:] for a in lifted]))
+    n = int(np.prod(shape, dtype=np.int64))
+    columns = []
+    for a in lifted:
+        if a[0].size == 1:
+            columns.append(np.ascontiguousarray(a.reshape(a.shape[0], 1)))
+        else:
+            columns.append(np.ascontiguousarray(np.broadcast_to(a, a.shape[:1] + shape)).reshape(a.shape[0], n))
+    draws = max(a.shape[0] for a in lifted)
+    return columns + [(draws,) + shape]
 
 
 def resolve_sigma(sigma, sd, tau=None, default=None, family="Normal"):

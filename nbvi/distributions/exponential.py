@@ -8,6 +8,7 @@ import numpy as np
 from numba import njit, prange
 
 from nbvi.distributions.distribution import Distribution, require
+from nbvi.distributions.family import ScalarFamily
 from nbvi.distributions.layout import at, row_blocks, spot
 
 
@@ -22,21 +23,7 @@ def exponential_logp_grad(x, lam):
     return logp, d_x, d_lam
 
 
-@njit(cache=True)
-def exponential_kernel(x, lam):
-    """Elementwise kernel: arguments (D_i, n_i), n_i in {1, n}; returns logp (D,) and summed gradients."""
-    draws = max(x.shape[0], lam.shape[0])
-    n = max(x.shape[1], lam.shape[1])
-    logp = np.zeros(draws)
-    g_x = np.zeros((draws, x.shape[1]))
-    g_lam = np.zeros((draws, lam.shape[1]))
-    for d in range(draws):
-        for j in range(n):
-            lp, dx, dlam = exponential_logp_grad(at(x, d, j), at(lam, d, j))
-            logp[d] += lp
-            g_x[d, spot(x, j)] += dx
-            g_lam[d, spot(lam, j)] += dlam
-    return logp, g_x, g_lam
+EXPONENTIAL = ScalarFamily("exponential", exponential_logp_grad, params=("lam",))
 
 
 @njit(cache=True, parallel={"numpy": False})  # threads for the prange loop only: compiles ~2x faster
@@ -95,7 +82,7 @@ class Exponential(Distribution):
 
     params = ("lam",)
     support = "positive"
-    kernel = staticmethod(exponential_kernel)
+    family = EXPONENTIAL
     rows_kernel = staticmethod(exponential_rows_kernel)
 
     def __init__(self, lam=None):

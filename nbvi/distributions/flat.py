@@ -3,29 +3,31 @@
 log p(x) = 0                       (Flat, every real x)
 log p(x) = 0 for x > 0, else -inf  (HalfFlat)
 
-They have no parameters, so their kernels take only the value, and no proper distribution to draw from.
+They have no parameters, so their scalar functions take only the value, and no proper distribution to draw from.
 """
 import numpy as np
 from numba import njit
 
 from nbvi.distributions.distribution import Distribution
+from nbvi.distributions.family import ScalarFamily
 
 
 @njit(cache=True)
-def flat_kernel(x):
-    """Elementwise kernel: x (D, n); logp (D,) is 0 and so is its gradient."""
-    return np.zeros(x.shape[0]), np.zeros(x.shape)
+def flat_logp_grad(x):
+    """log Flat(x) = 0 and its derivative 0."""
+    return 0.0, 0.0
+
+
+FLAT = ScalarFamily("flat", flat_logp_grad, params=())
 
 
 @njit(cache=True)
-def halfflat_kernel(x):
-    """Elementwise kernel: x (D, n); logp (D,) is 0 when every x > 0, else -inf; the gradient is 0."""
-    logp = np.zeros(x.shape[0])
-    for d in range(x.shape[0]):
-        for j in range(x.shape[1]):
-            if not x[d, j] > 0.0:
-                logp[d] = -np.inf
-    return logp, np.zeros(x.shape)
+def halfflat_logp_grad(x):
+    """log HalfFlat(x): 0 for x > 0, else -inf; the derivative is 0."""
+    return (0.0 if x > 0.0 else -np.inf), 0.0
+
+
+HALFFLAT = ScalarFamily("halfflat", halfflat_logp_grad, params=())
 
 
 class _Improper(Distribution):
@@ -41,7 +43,7 @@ class Flat(_Improper):
 
     support = "real"
     logp_is_zero = True
-    kernel = staticmethod(flat_kernel)
+    family = FLAT
 
     def __init__(self):
         self.set_params()
@@ -54,7 +56,7 @@ class HalfFlat(_Improper):
     """The improper uniform density on x > 0: log p(x) = 0 there, -inf elsewhere. Initial point 1."""
 
     support = "positive"
-    kernel = staticmethod(halfflat_kernel)
+    family = HALFFLAT
 
     def __init__(self):
         self.set_params()

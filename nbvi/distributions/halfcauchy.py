@@ -8,6 +8,7 @@ import numpy as np
 from numba import njit, prange
 
 from nbvi.distributions.distribution import Distribution, require
+from nbvi.distributions.family import ScalarFamily
 from nbvi.distributions.layout import at, row_blocks, spot
 
 LOG_2_OVER_PI = math.log(2.0 / math.pi)
@@ -26,21 +27,7 @@ def halfcauchy_logp_grad(x, beta):
     return logp, d_x, d_beta
 
 
-@njit(cache=True)
-def halfcauchy_kernel(x, beta):
-    """Elementwise kernel: arguments (D_i, n_i), n_i in {1, n}; returns logp (D,) and summed gradients."""
-    draws = max(x.shape[0], beta.shape[0])
-    n = max(x.shape[1], beta.shape[1])
-    logp = np.zeros(draws)
-    g_x = np.zeros((draws, x.shape[1]))
-    g_beta = np.zeros((draws, beta.shape[1]))
-    for d in range(draws):
-        for j in range(n):
-            lp, dx, dbeta = halfcauchy_logp_grad(at(x, d, j), at(beta, d, j))
-            logp[d] += lp
-            g_x[d, spot(x, j)] += dx
-            g_beta[d, spot(beta, j)] += dbeta
-    return logp, g_x, g_beta
+HALFCAUCHY = ScalarFamily("halfcauchy", halfcauchy_logp_grad, params=("beta",))
 
 
 @njit(cache=True, parallel={"numpy": False})  # threads for the prange loop only: compiles ~2x faster
@@ -106,7 +93,7 @@ class HalfCauchy(Distribution):
 
     params = ("beta",)
     support = "positive"
-    kernel = staticmethod(halfcauchy_kernel)
+    family = HALFCAUCHY
     rows_kernel = staticmethod(halfcauchy_rows_kernel)
 
     def __init__(self, beta=None):

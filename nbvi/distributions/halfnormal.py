@@ -8,6 +8,7 @@ import numpy as np
 from numba import njit, prange
 
 from nbvi.distributions.distribution import Distribution, require, resolve_sigma
+from nbvi.distributions.family import ScalarFamily
 from nbvi.distributions.layout import at, row_blocks, spot
 
 HALF_LOG_2_OVER_PI = 0.5 * math.log(2.0 / math.pi)
@@ -25,21 +26,7 @@ def halfnormal_logp_grad(x, sigma):
     return logp, d_x, d_sigma
 
 
-@njit(cache=True)
-def halfnormal_kernel(x, sigma):
-    """Elementwise kernel: arguments (D_i, n_i), n_i in {1, n}; returns logp (D,) and summed gradients."""
-    draws = max(x.shape[0], sigma.shape[0])
-    n = max(x.shape[1], sigma.shape[1])
-    logp = np.zeros(draws)
-    g_x = np.zeros((draws, x.shape[1]))
-    g_sigma = np.zeros((draws, sigma.shape[1]))
-    for d in range(draws):
-        for j in range(n):
-            lp, dx, dsigma = halfnormal_logp_grad(at(x, d, j), at(sigma, d, j))
-            logp[d] += lp
-            g_x[d, spot(x, j)] += dx
-            g_sigma[d, spot(sigma, j)] += dsigma
-    return logp, g_x, g_sigma
+HALFNORMAL = ScalarFamily("halfnormal", halfnormal_logp_grad, params=("sigma",))
 
 
 @njit(cache=True, parallel={"numpy": False})  # threads for the prange loop only: compiles ~2x faster
@@ -98,7 +85,7 @@ class HalfNormal(Distribution):
 
     params = ("sigma",)
     support = "positive"
-    kernel = staticmethod(halfnormal_kernel)
+    family = HALFNORMAL
     rows_kernel = staticmethod(halfnormal_rows_kernel)
 
     def __init__(self, sigma=None, sd=None, tau=None):

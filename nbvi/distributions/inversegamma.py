@@ -8,6 +8,7 @@ import numpy as np
 from numba import njit, prange
 
 from nbvi.distributions.distribution import Distribution, require
+from nbvi.distributions.family import ScalarFamily
 from nbvi.distributions.layout import at, row_blocks, spot
 from nbvi.distributions.special import digamma
 
@@ -26,23 +27,7 @@ def inversegamma_logp_grad(x, alpha, beta):
     return logp, d_x, d_alpha, d_beta
 
 
-@njit(cache=True)
-def inversegamma_kernel(x, alpha, beta):
-    """Elementwise kernel: arguments (D_i, n_i), n_i in {1, n}; returns logp (D,) and summed gradients."""
-    draws = max(x.shape[0], alpha.shape[0], beta.shape[0])
-    n = max(x.shape[1], alpha.shape[1], beta.shape[1])
-    logp = np.zeros(draws)
-    g_x = np.zeros((draws, x.shape[1]))
-    g_alpha = np.zeros((draws, alpha.shape[1]))
-    g_beta = np.zeros((draws, beta.shape[1]))
-    for d in range(draws):
-        for j in range(n):
-            lp, dx, dalpha, dbeta = inversegamma_logp_grad(at(x, d, j), at(alpha, d, j), at(beta, d, j))
-            logp[d] += lp
-            g_x[d, spot(x, j)] += dx
-            g_alpha[d, spot(alpha, j)] += dalpha
-            g_beta[d, spot(beta, j)] += dbeta
-    return logp, g_x, g_alpha, g_beta
+INVERSEGAMMA = ScalarFamily("inversegamma", inversegamma_logp_grad, params=("alpha", "beta"))
 
 
 @njit(cache=True, parallel={"numpy": False})  # threads for the prange loop only: compiles ~2x faster
@@ -110,7 +95,7 @@ class InverseGamma(Distribution):
 
     params = ("alpha", "beta")
     support = "positive"
-    kernel = staticmethod(inversegamma_kernel)
+    family = INVERSEGAMMA
     rows_kernel = staticmethod(inversegamma_rows_kernel)
 
     def __init__(self, alpha=None, beta=None):

@@ -8,6 +8,7 @@ import numpy as np
 from numba import njit, prange
 
 from nbvi.distributions.distribution import Distribution, require
+from nbvi.distributions.family import ScalarFamily
 from nbvi.distributions.layout import at, row_blocks, spot
 
 LOG_2 = math.log(2.0)
@@ -32,23 +33,7 @@ def laplace_logp_grad(x, mu, b):
     return logp, d_x, d_mu, d_b
 
 
-@njit(cache=True)
-def laplace_kernel(x, mu, b):
-    """Elementwise kernel: arguments (D_i, n_i), n_i in {1, n}; returns logp (D,) and summed gradients."""
-    draws = max(x.shape[0], mu.shape[0], b.shape[0])
-    n = max(x.shape[1], mu.shape[1], b.shape[1])
-    logp = np.zeros(draws)
-    g_x = np.zeros((draws, x.shape[1]))
-    g_mu = np.zeros((draws, mu.shape[1]))
-    g_b = np.zeros((draws, b.shape[1]))
-    for d in range(draws):
-        for j in range(n):
-            lp, dx, dmu, db = laplace_logp_grad(at(x, d, j), at(mu, d, j), at(b, d, j))
-            logp[d] += lp
-            g_x[d, spot(x, j)] += dx
-            g_mu[d, spot(mu, j)] += dmu
-            g_b[d, spot(b, j)] += db
-    return logp, g_x, g_mu, g_b
+LAPLACE = ScalarFamily("laplace", laplace_logp_grad, params=("mu", "b"))
 
 
 @njit(cache=True, parallel={"numpy": False})  # threads for the prange loop only: compiles ~2x faster
@@ -113,7 +98,7 @@ class Laplace(Distribution):
 
     params = ("mu", "b")
     support = "real"
-    kernel = staticmethod(laplace_kernel)
+    family = LAPLACE
     rows_kernel = staticmethod(laplace_rows_kernel)
 
     def __init__(self, mu=None, b=None):

@@ -8,6 +8,7 @@ import numpy as np
 from numba import njit, prange
 
 from nbvi.distributions.distribution import Distribution, require, resolve_sigma
+from nbvi.distributions.family import ScalarFamily
 from nbvi.distributions.layout import at, row_blocks, spot
 
 HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
@@ -27,23 +28,7 @@ def lognormal_logp_grad(x, mu, sigma):
     return logp, d_x, d_mu, d_sigma
 
 
-@njit(cache=True)
-def lognormal_kernel(x, mu, sigma):
-    """Elementwise kernel: arguments (D_i, n_i), n_i in {1, n}; returns logp (D,) and summed gradients."""
-    draws = max(x.shape[0], mu.shape[0], sigma.shape[0])
-    n = max(x.shape[1], mu.shape[1], sigma.shape[1])
-    logp = np.zeros(draws)
-    g_x = np.zeros((draws, x.shape[1]))
-    g_mu = np.zeros((draws, mu.shape[1]))
-    g_sigma = np.zeros((draws, sigma.shape[1]))
-    for d in range(draws):
-        for j in range(n):
-            lp, dx, dmu, dsigma = lognormal_logp_grad(at(x, d, j), at(mu, d, j), at(sigma, d, j))
-            logp[d] += lp
-            g_x[d, spot(x, j)] += dx
-            g_mu[d, spot(mu, j)] += dmu
-            g_sigma[d, spot(sigma, j)] += dsigma
-    return logp, g_x, g_mu, g_sigma
+LOGNORMAL = ScalarFamily("lognormal", lognormal_logp_grad, params=("mu", "sigma"))
 
 
 @njit(cache=True, parallel={"numpy": False})  # threads for the prange loop only: compiles ~2x faster
@@ -122,7 +107,7 @@ class LogNormal(Distribution):
 
     params = ("mu", "sigma")
     support = "positive"
-    kernel = staticmethod(lognormal_kernel)
+    family = LOGNORMAL
     rows_kernel = staticmethod(lognormal_rows_kernel)
 
     def __init__(self, mu=0.0, sigma=None, sd=None, tau=None):

@@ -139,6 +139,11 @@ NO_GRAD_1 = np.zeros(0)
 NO_GRAD_2 = np.zeros((0, 0))
 
 
+def _components_aligned(param, rank):
+    """A batched parameter (S_i, *s_i, K_i) with its element axes lifted to ``rank`` (the value's rank)."""
+    return param.reshape(param.shape[:1] + (1,) * (rank + 2 - param.ndim) + param.shape[1:])
+
+
 def _components(node):
     return node.shape[-1] if node.ndim else 1
 
@@ -188,6 +193,20 @@ class NormalMixture(Distribution):
         loc = np.take_along_axis(mu, comp, axis=-1)[..., 0]
         scale = np.take_along_axis(sigma, comp, axis=-1)[..., 0]
         return loc + scale * rng.standard_normal(size)
+
+    def logp_elementwise(self, value, w, mu, sigma):
+        """log p of each element: value (S, *shape), parameters (S_i, *s_i, K_i); returns (S, *shape)."""
+        from scipy.special import logsumexp
+
+        x = np.asarray(value, dtype=np.float64)
+        rank = x.ndim - 1
+        w, mu, sigma = (_components_aligned(np.asarray(v, dtype=np.float64), rank) for v in (w, mu, sigma))
+        valid = np.all(w >= 0, axis=-1) & np.all(sigma > 0, axis=-1)
+        sigma = np.where(sigma > 0, sigma, 1.0)
+        z = (x[..., None] - mu) / sigma
+        with np.errstate(divide="ignore"):
+            terms = np.log(w) - 0.5 * z * z - np.log(sigma) - HALF_LOG_2PI
+        return np.where(valid, logsumexp(terms, axis=-1), -np.inf)
 
     def logp_partials(self, values, needs):
         x, w, mu, sigma = values

@@ -115,6 +115,28 @@ class MvNormal(Distribution):
         z = rng.standard_normal(tuple(size))
         return mu + (self.factor(**matrix) @ z[..., None])[..., 0]  # x = mu + L z, z ~ N(0, I)
 
+    def logp_elementwise(self, value, mu, **matrix):
+        """log p of each event: value (S, *batch, K), mu (S_i, ..., K), the matrix (S_i, ..., K, K);
+        returns (S, *batch)."""
+        values = [np.asarray(v, dtype=np.float64) for v in (value, mu, matrix[self.kind])]
+        (x, mu, m), _ = core_lifted(values, (1, 1, 2))
+        k = m.shape[-1]
+        if self.kind == "chol":
+            lower = np.tril(m)
+            ok = np.all(_diagonal(lower) > 0, axis=-1)
+            lower = np.where(ok[..., None, None], lower, np.eye(k))
+        else:  # of the covariance, or of the precision Tau = L L^T
+            lower, ok = cholesky(0.5 * (m + _transpose(m)))
+        r = x - mu
+        log_diag = np.sum(np.log(_diagonal(lower)), axis=-1)
+        if self.kind == "tau":  # r^T Tau r = |L^T r|^2 and log det Sigma = -2 sum log L_ii
+            u = (_transpose(lower) @ r[..., None])[..., 0]
+            lp = -0.5 * np.sum(u * u, axis=-1) + log_diag - k * HALF_LOG_2PI
+        else:
+            u = np.linalg.solve(lower, r[..., None])[..., 0]  # L^-1 r
+            lp = -0.5 * np.sum(u * u, axis=-1) - log_diag - k * HALF_LOG_2PI
+        return np.broadcast_to(np.where(ok, lp, -np.inf), lp.shape).copy()
+
     def logp_partials(self, values, needs):
         (x, mu, m), _ = core_lifted(values, (1, 1, 2))
         k = m.shape[-1]

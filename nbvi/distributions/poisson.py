@@ -8,6 +8,7 @@ import numpy as np
 from numba import njit, prange
 
 from nbvi.distributions.distribution import Distribution, require
+from nbvi.distributions.family import ScalarFamily
 from nbvi.distributions.layout import at, row_blocks, spot
 
 
@@ -30,20 +31,7 @@ def poisson_logp_grad(y, mu):
     return logp, y / mu - 1.0  # d/dmu = y / mu - 1
 
 
-@njit(cache=True)
-def poisson_kernel(y, mu):
-    """Elementwise kernel: arguments (D_i, n_i), n_i in {1, n}; logp (D,) and summed gradients (none for y)."""
-    draws = max(y.shape[0], mu.shape[0])
-    n = max(y.shape[1], mu.shape[1])
-    logp = np.zeros(draws)
-    g_y = np.zeros((draws, y.shape[1]))
-    g_mu = np.zeros((draws, mu.shape[1]))
-    for d in range(draws):
-        for j in range(n):
-            lp, dmu = poisson_logp_grad(at(y, d, j), at(mu, d, j))
-            logp[d] += lp
-            g_mu[d, spot(mu, j)] += dmu
-    return logp, g_y, g_mu
+POISSON = ScalarFamily("poisson", poisson_logp_grad, params=("mu",), discrete=True)
 
 
 @njit(cache=True, parallel=True)
@@ -105,7 +93,7 @@ class Poisson(Distribution):
     support = "{0, 1, 2, ...}"
     discrete = True
     observed_only = True
-    kernel = staticmethod(poisson_kernel)
+    family = POISSON
     rows_kernel = staticmethod(poisson_rows_kernel)
 
     def __init__(self, mu):

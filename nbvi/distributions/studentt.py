@@ -9,6 +9,7 @@ import numpy as np
 from numba import njit, prange
 
 from nbvi.distributions.distribution import Distribution, require, resolve_sigma
+from nbvi.distributions.family import ScalarFamily
 from nbvi.distributions.layout import at, row_blocks, spot
 from nbvi.distributions.special import digamma
 from nbvi.graph.node import Node
@@ -42,25 +43,7 @@ def studentt_logp_grad(x, nu, mu, sigma):
     return logp, d_x, d_nu, d_mu, d_sigma
 
 
-@njit(cache=True)
-def studentt_kernel(x, nu, mu, sigma):
-    """Elementwise kernel: arguments (D_i, n_i), n_i in {1, n}; returns logp (D,) and summed gradients."""
-    draws = max(x.shape[0], nu.shape[0], mu.shape[0], sigma.shape[0])
-    n = max(x.shape[1], nu.shape[1], mu.shape[1], sigma.shape[1])
-    logp = np.zeros(draws)
-    g_x = np.zeros((draws, x.shape[1]))
-    g_nu = np.zeros((draws, nu.shape[1]))
-    g_mu = np.zeros((draws, mu.shape[1]))
-    g_sigma = np.zeros((draws, sigma.shape[1]))
-    for d in range(draws):
-        for j in range(n):
-            lp, dx, dnu, dmu, dsigma = studentt_logp_grad(at(x, d, j), at(nu, d, j), at(mu, d, j), at(sigma, d, j))
-            logp[d] += lp
-            g_x[d, spot(x, j)] += dx
-            g_nu[d, spot(nu, j)] += dnu
-            g_mu[d, spot(mu, j)] += dmu
-            g_sigma[d, spot(sigma, j)] += dsigma
-    return logp, g_x, g_nu, g_mu, g_sigma
+STUDENTT = ScalarFamily("studentt", studentt_logp_grad, params=("nu", "mu", "sigma"))
 
 
 @njit(cache=True, parallel={"numpy": False})  # threads for the prange loop only: compiles ~2x faster
@@ -138,7 +121,7 @@ class StudentT(Distribution):
 
     params = ("nu", "mu", "sigma")
     support = "real"
-    kernel = staticmethod(studentt_kernel)
+    family = STUDENTT
     rows_kernel = staticmethod(studentt_rows_kernel)
 
     def __init__(self, nu=None, mu=0.0, sigma=None, sd=None, lam=None):

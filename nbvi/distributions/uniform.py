@@ -8,6 +8,7 @@ import numpy as np
 from numba import njit, prange
 
 from nbvi.distributions.distribution import Distribution, require
+from nbvi.distributions.family import ScalarFamily
 from nbvi.distributions.layout import at, row_blocks, spot
 from nbvi.graph.node import Constant
 
@@ -22,23 +23,7 @@ def uniform_logp_grad(x, lower, upper):
     return math.log(inv_width), 0.0, inv_width, -inv_width
 
 
-@njit(cache=True)
-def uniform_kernel(x, lower, upper):
-    """Elementwise kernel: arguments (D_i, n_i), n_i in {1, n}; returns logp (D,) and summed gradients."""
-    draws = max(x.shape[0], lower.shape[0], upper.shape[0])
-    n = max(x.shape[1], lower.shape[1], upper.shape[1])
-    logp = np.zeros(draws)
-    g_x = np.zeros((draws, x.shape[1]))
-    g_lower = np.zeros((draws, lower.shape[1]))
-    g_upper = np.zeros((draws, upper.shape[1]))
-    for d in range(draws):
-        for j in range(n):
-            lp, dx, dlower, dupper = uniform_logp_grad(at(x, d, j), at(lower, d, j), at(upper, d, j))
-            logp[d] += lp
-            g_x[d, spot(x, j)] += dx
-            g_lower[d, spot(lower, j)] += dlower
-            g_upper[d, spot(upper, j)] += dupper
-    return logp, g_x, g_lower, g_upper
+UNIFORM = ScalarFamily("uniform", uniform_logp_grad, params=("lower", "upper"))
 
 
 @njit(cache=True, parallel={"numpy": False})  # threads for the prange loop only: compiles ~2x faster
@@ -103,7 +88,7 @@ class Uniform(Distribution):
 
     params = ("lower", "upper")
     support = "[lower, upper]"
-    kernel = staticmethod(uniform_kernel)
+    family = UNIFORM
     rows_kernel = staticmethod(uniform_rows_kernel)
 
     def __init__(self, lower=0.0, upper=1.0):

@@ -162,7 +162,7 @@ def elementwise_reference(family, data, params):
     """logp and parameter gradients of the elementwise kernel, reduced to each parameter's batched shape."""
     x = np.ascontiguousarray(data.reshape(1, -1))
     columns = [np.tile(p, (1, ROWS)) if p.ndim == 2 else p.reshape(-1, 1) for p in params]
-    logp, _, *grads = family.cls.kernel(x, *columns)
+    logp, _, *grads = family.cls.family.kernel(x, *columns)
     out = []
     for g, p in zip(grads, params):
         g = g.reshape(g.shape[0], ROWS, COLS).sum(axis=1) if p.ndim == 2 else g.reshape(-1)

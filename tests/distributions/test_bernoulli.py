@@ -8,13 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import special, stats
 
-from nbvi.distributions.bernoulli import (
-    Bernoulli,
-    bernoulli_kernel,
-    bernoulli_logit_kernel,
-    bernoulli_logit_rows_kernel,
-    bernoulli_rows_kernel,
-)
+from nbvi.distributions.bernoulli import Bernoulli, bernoulli_logit_rows_kernel, bernoulli_rows_kernel
+from nbvi.distributions.elementwise import bernoulli_kernel, bernoulli_logit_kernel
 from nbvi.graph import Constant, Placeholder, Program
 
 

@@ -5,7 +5,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
-from nbvi.distributions.flat import Flat, HalfFlat, flat_kernel, halfflat_kernel
+from nbvi.distributions.elementwise import flat_kernel, halfflat_kernel
+from nbvi.distributions.flat import Flat, HalfFlat
 from nbvi.graph import Placeholder, Program
 
 

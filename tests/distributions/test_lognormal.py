@@ -76,7 +76,7 @@ def test_rows_kernel_is_accurate_when_the_spread_is_tiny():
     data.setflags(write=False)  # as a Constant holds it
     params = [np.array([[10.0]]), np.array([[1e-6]])]
     logp_rows, g_mu, g_sigma = LogNormal.rows_kernel(data, np.arange(2000), *params)
-    logp, _, h_mu, h_sigma = LogNormal.kernel(data.reshape(1, -1).copy(), *params)
+    logp, _, h_mu, h_sigma = LogNormal.family.kernel(data.reshape(1, -1).copy(), *params)
     np.testing.assert_allclose(logp_rows, logp, rtol=1e-9)
     np.testing.assert_allclose(g_mu, h_mu, rtol=1e-6)
     np.testing.assert_allclose(g_sigma, h_sigma, rtol=1e-6)

@@ -6,7 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats
 
-from nbvi.distributions.normal import Normal, normal_kernel, normal_rows_kernel
+from nbvi.distributions.elementwise import normal_kernel
+from nbvi.distributions.normal import Normal, normal_rows_kernel
 from nbvi.graph import Constant, Placeholder, Program
 
 

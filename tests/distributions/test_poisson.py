@@ -8,7 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats
 
-from nbvi.distributions.poisson import Poisson, poisson_kernel, poisson_rows_kernel
+from nbvi.distributions.elementwise import poisson_kernel
+from nbvi.distributions.poisson import Poisson, poisson_rows_kernel
 from nbvi.graph import Constant, Placeholder, Program
 
 

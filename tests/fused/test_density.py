@@ -346,14 +346,8 @@ def _minibatch_of_columns():
     return model
 
 
-def _only_flat():
-    with nbvi.Model() as model:
-        nbvi.Flat("x", shape=2)
-    return model
-
-
 REFUSED = [_deterministic_between, _tau_of_a_free_variable, _dirichlet, _mvnormal, _normal_mixture,
-           _large_normal_mean_per_row, _large_poisson, _minibatch_of_poisson, _minibatch_of_columns, _only_flat]
+           _large_normal_mean_per_row, _large_poisson, _minibatch_of_poisson, _minibatch_of_columns]
 
 
 @pytest.mark.parametrize("make", REFUSED, ids=lambda f: f.__name__.strip("_"))
@@ -473,6 +467,15 @@ def test_minibatch_follows_every_batch():
         assert_same_density(model, theta, atol=1e-9 * data.size)
         seen.append(model.logp_dlogp(theta)[0])
     assert not np.allclose(seen[0], seen[1])  # a new batch, a new density
+
+
+def test_a_model_of_flat_variables_alone_is_fused_with_logp_zero():
+    with nbvi.Model() as model:
+        nbvi.Flat("x", shape=2)
+    assert model.fused_density() is not None
+    logp, grad = model.logp_dlogp(np.array([[0.3, -2.0], [5.0, 1.0]]))
+    np.testing.assert_array_equal(logp, 0.0)
+    np.testing.assert_array_equal(grad, 0.0)
 
 
 def test_outside_the_support_both_give_minus_inf():
