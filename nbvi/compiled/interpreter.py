@@ -38,19 +38,26 @@ from nbvi.fused.families import BERNOULLI_LOGIT, NORMAL, POISSON, family_logp_gr
 from nbvi.fused.transforms import transform_backward
 from nbvi.numerics import exp_nonpositive, log_positive
 
-COMPILED_SOURCES_DIGEST = "ee21a3c6fa7548fc"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "635f724701a0509b"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 # -- opcodes -----------------------------------------------------------------------------------------------
 # unary elementwise: out_j = f(a_j)
-NEG, EXP, LOG, LOG1P, EXPM1, SQRT, SQUARE, ABS, SIN, COS, TAN, TANH, SIGMOID, SOFTPLUS, ERF, CLIP = range(1, 17)
+NEG, EXP, LOG, LOG1P, EXPM1, SQRT, SQUARE, ABS, SIN, COS, TAN, TANH, SIGMOID, SOFTPLUS, ERF, CLIP = range(100, 116)
+(ERFC, ERFINV, SINH, COSH, ARCSIN, ARCCOS, ARCTAN, ARCSINH, ARCCOSH, ARCTANH, GAMMALN, DIGAMMA, LOG1MEXP,
+ LOG_SIGMOID) = range(116, 130)
+# piecewise constant, gradient 0 (the backward sweep skips them)
+FLOOR, CEIL, ROUND, SIGN = range(130, 134)
 # binary elementwise: out_j = f(a_j, b_j)
-ADD, SUB, MUL, DIV, POW, MAXIMUM, MINIMUM = range(20, 27)
+ADD, SUB, MUL, DIV, POW, MAXIMUM, MINIMUM, LOGADDEXP, LOGDIFFEXP = range(20, 29)
 # comparisons (forward only, 1.0 or 0.0) and where(cond = a, b, c)
 EQ, NEQ, LT, LE, GT, GE, WHERE = range(30, 37)
 # moves: out[p_out(j)] = a[p_a(j)] (indexing, transposes, concatenation)
 COPY = 40
 # reductions of n input elements into aux0 outputs at p_out(j); b is scratch of aux0 numbers
 SUM, MAX, MIN, LOGSUMEXP = range(50, 54)
+# along lines: n = aux0 lines of aux1 elements, element t of line l is j = l aux1 + t (read at p_a(j)). PROD: the
+# product of each line into out at p_out(l), b scratch of aux1 numbers; CUMSUM, CUMPROD: out at p_out(j)
+PROD, CUMSUM, CUMPROD = range(54, 57)
 # a SUM with aux1 = TERM_OUTPUT is a log-density term (a potential): its one output adds to logp and gets
 # the adjoint d logp / d out = 1
 TERM_OUTPUT = 1
@@ -79,8 +86,8 @@ LOAD, STORE, TERM = 90, 91, 92
 SINK, STORED = 0, 1  # a loop whose values are only used by its terms, or one that stores values
 BLOCK = 64  # elements per block: a register holds one block
 
-UNARY_FIRST, UNARY_LAST = NEG, CLIP
-BINARY_FIRST, BINARY_LAST = ADD, MINIMUM
+UNARY_FIRST, UNARY_LAST = NEG, SIGN
+BINARY_FIRST, BINARY_LAST = ADD, LOGDIFFEXP
 
 OUT, A, B, C, E = 2, 5, 8, 11, 14  # first column of each operand's (offset, stride, map)
 FLAGS, AUX0, AUX1, AUX2 = 17, 18, 19, 20
@@ -91,6 +98,95 @@ CODE_COLUMNS = 21
 M_DST, M_A, M_B, M_C, M_E, M_OFF, M_STRIDE, M_MAP, M_FLAGS, M_FAMILY = range(1, 11)
 MICRO_COLUMNS = 11
 SQRT_PI_HALF = 2.0 / math.sqrt(math.pi)
+HALF_SQRT_PI = math.sqrt(math.pi) / 2.0
+LOG_2 = math.log(2.0)
+# the asymptotic series of the trigamma function: psi_1(x) ~ 1/x + 1/(2x^2) + sum_k B_2k / x^(2k+1), k = 1..7
+_TRIGAMMA_SERIES = (1.0 / 6.0, -1.0 / 30.0, 1.0 / 42.0, -1.0 / 30.0, 5.0 / 66.0, -691.0 / 2730.0, 7.0 / 6.0)
+
+
+@njit(cache=True, error_model="numpy")
+def trigamma(x):
+    """psi_1(x) = d/dx psi(x), accurate to about 1e-15 relative for x > 0.
+
+    Negative x use the reflection psi_1(x) = pi^2 / sin^2(pi x) - psi_1(1 - x); the poles x = 0, -1, ...
+    give inf. For x > 0: the recurrence psi_1(x) = psi_1(x + 1) + 1/x^2 moves x to >= 10, where the series
+    truncated after the x^-15 term errs by less than 1e-16 relative (the next term is 3617 / (510 x^17)).
+    """
+    if x <= 0.0:
+        if x == math.floor(x):
+            return math.inf
+        s = math.sin(math.pi * x)
+        return math.pi * math.pi / (s * s) - trigamma(1.0 - x)
+    result = 0.0
+    while x < 10.0:
+        result += 1.0 / (x * x)
+        x += 1.0
+    inv = 1.0 / x
+    inv2 = inv * inv
+    series = 0.0
+    for k in range(len(_TRIGAMMA_SERIES) - 1, -1, -1):  # Horner's rule in 1 / x^2
+        series = (series + _TRIGAMMA_SERIES[k]) * inv2
+    return result + inv + 0.5 * inv2 + series * inv
+
+
+@njit(cache=True, error_model="numpy")
+def erfinv(y):
+    """The inverse of erf on (-1, 1) (+-inf at +-1, NaN outside), to about 1e-15 relative.
+
+    A start from Giles' single-precision polynomials in w = -log(1 - y^2) ("Approximating the erfinv
+    function", GPU Computing Gems, 2011; relative error below 4e-7 where 1 - |y| > 1e-8), then Halley steps on
+    f(x) = erf(x) - y, f' = 2/sqrt(pi) e^{-x^2}, f'' = -2 x f': x -= u / (1 + x u) with u = f / f'. For
+    |y| > 1/2 the residual is (1 - |y|) - erfc(|x|), where 1 - |y| is exact, so the digits of y near 1 count.
+    """
+    if not -1.0 < y < 1.0:
+        if y == 1.0:
+            return math.inf
+        if y == -1.0:
+            return -math.inf
+        return math.nan
+    t = abs(y)
+    w = -math.log((1.0 - t) * (1.0 + t))
+    if w < 5.0:
+        w -= 2.5
+        p = 2.81022636e-08
+        p = 3.43273939e-07 + p * w
+        p = -3.5233877e-06 + p * w
+        p = -4.39150654e-06 + p * w
+        p = 0.00021858087 + p * w
+        p = -0.00125372503 + p * w
+        p = -0.00417768164 + p * w
+        p = 0.246640727 + p * w
+        p = 1.50140941 + p * w
+    else:
+        w = math.sqrt(w) - 3.0
+        p = -0.000200214257
+        p = 0.000100950558 + p * w
+        p = 0.00134934322 + p * w
+        p = -0.00367342844 + p * w
+        p = 0.00573950773 + p * w
+        p = -0.0076224613 + p * w
+        p = 0.00943887047 + p * w
+        p = 1.00167406 + p * w
+        p = 2.83297682 + p * w
+    x = p * t
+    for _ in range(10):  # two steps from the start (cubic convergence); more only for 1 - |y| < 1e-8
+        f = math.erf(x) - t if t <= 0.5 else (1.0 - t) - math.erfc(x)
+        u = f / (SQRT_PI_HALF * math.exp(-x * x))
+        step = u / (1.0 + x * u)
+        x -= step
+        if abs(step) <= 1e-15 * x:
+            break
+    return x if y >= 0.0 else -x
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _log1mexp(a):
+    """log(1 - e^a) for a <= 0 (NaN above): log(-expm1(a)) above -log 2, log1p(-e^a) below (Maechler 2012)."""
+    if a > -LOG_2:
+        if a >= 0.0:
+            return -math.inf if a == 0.0 else math.nan
+        return math.log(-math.expm1(a))
+    return math.log1p(-math.exp(a))
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -129,8 +225,44 @@ def _unary(op, a, lo, hi):
         return max(a, 0.0) + math.log1p(math.exp(-abs(a)))
     if op == ERF:
         return math.erf(a)
-    # CLIP
-    return min(max(a, lo), hi)
+    if op == CLIP:
+        return min(max(a, lo), hi)
+    if op == ERFC:
+        return math.erfc(a)
+    if op == ERFINV:
+        return erfinv(a)
+    if op == SINH:
+        return math.sinh(a)
+    if op == COSH:
+        return math.cosh(a)
+    if op == ARCSIN:
+        return math.asin(a) if -1.0 <= a <= 1.0 else math.nan
+    if op == ARCCOS:
+        return math.acos(a) if -1.0 <= a <= 1.0 else math.nan
+    if op == ARCTAN:
+        return math.atan(a)
+    if op == ARCSINH:
+        return math.asinh(a)
+    if op == ARCCOSH:
+        return math.acosh(a) if a >= 1.0 else math.nan
+    if op == ARCTANH:
+        return math.atanh(a) if -1.0 < a < 1.0 else (math.copysign(math.inf, a) if abs(a) == 1.0 else math.nan)
+    if op == GAMMALN:
+        return math.lgamma(a)
+    if op == DIGAMMA:
+        return digamma(a)
+    if op == LOG1MEXP:
+        return _log1mexp(a)
+    if op == LOG_SIGMOID:  # log sigmoid(a) = min(a, 0) - log(1 + e^-|a|)
+        return min(a, 0.0) - math.log1p(math.exp(-abs(a)))
+    if op == FLOOR:
+        return np.floor(a)
+    if op == CEIL:
+        return np.ceil(a)
+    if op == ROUND:  # halves to the even integer, as numpy's round
+        return np.rint(a)
+    # SIGN (NaN stays NaN, as numpy's sign)
+    return 1.0 if a > 0.0 else (-1.0 if a < 0.0 else a)
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -169,8 +301,40 @@ def _unary_derivative(op, a, out, lo, hi):
         return e / (1.0 + e)
     if op == ERF:
         return SQRT_PI_HALF * math.exp(-a * a)  # 2/sqrt(pi) e^{-a^2}
-    # CLIP: 1 inside [lo, hi] (bounds included, as the graph's clip), 0 where clipped
-    return 1.0 if lo <= a <= hi else 0.0
+    if op == CLIP:  # 1 inside [lo, hi] (bounds included, as the graph's clip), 0 where clipped
+        return 1.0 if lo <= a <= hi else 0.0
+    if op == ERFC:
+        return -SQRT_PI_HALF * math.exp(-a * a)  # -2/sqrt(pi) e^{-a^2}
+    if op == ERFINV:
+        return HALF_SQRT_PI * math.exp(out * out)  # sqrt(pi)/2 e^{erfinv(a)^2}
+    if op == SINH:
+        return math.cosh(a)
+    if op == COSH:
+        return math.sinh(a)
+    if op == ARCSIN:
+        return 1.0 / math.sqrt((1.0 - a) * (1.0 + a))  # 1 / sqrt(1 - a^2)
+    if op == ARCCOS:
+        return -1.0 / math.sqrt((1.0 - a) * (1.0 + a))
+    if op == ARCTAN:
+        return 1.0 / (1.0 + a * a)
+    if op == ARCSINH:
+        return 1.0 / math.sqrt(a * a + 1.0)
+    if op == ARCCOSH:
+        return 1.0 / math.sqrt((a - 1.0) * (a + 1.0))  # 1 / sqrt(a^2 - 1)
+    if op == ARCTANH:
+        return 1.0 / ((1.0 - a) * (1.0 + a))  # 1 / (1 - a^2)
+    if op == GAMMALN:
+        return digamma(a)  # d log Gamma(a) = psi(a)
+    if op == DIGAMMA:
+        return trigamma(a)
+    if op == LOG1MEXP:
+        return -1.0 / math.expm1(-a)  # d log(1 - e^a) = -e^a / (1 - e^a) = -1 / (e^-a - 1)
+    if op == LOG_SIGMOID:  # d log sigmoid(a) = sigmoid(-a)
+        if a <= 0.0:
+            return 1.0 / (1.0 + math.exp(a))
+        e = math.exp(-a)
+        return e / (1.0 + e)
+    return 0.0  # FLOOR, CEIL, ROUND, SIGN (the backward sweep skips them)
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -188,7 +352,18 @@ def _binary(op, a, b):
         return a ** b
     if op == MAXIMUM:  # (a NaN on either side is the result, as numpy's maximum)
         return a if (a >= b or a != a) else b
-    return a if (a <= b or a != a) else b  # MINIMUM
+    if op == MINIMUM:
+        return a if (a <= b or a != a) else b
+    if op == LOGADDEXP:  # log(e^a + e^b), as numpy's logaddexp
+        if a == b:
+            return a + LOG_2
+        d = a - b
+        if d > 0.0:
+            return a + math.log1p(math.exp(-d))
+        if d <= 0.0:
+            return b + math.log1p(math.exp(d))
+        return d  # NaN
+    return a + _log1mexp(b - a)  # LOGDIFFEXP: log(e^a - e^b)
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -207,7 +382,12 @@ def _binary_partials(op, a, b, out):
         return b * a ** (b - 1.0), (0.0 if out == 0.0 else out * math.log(a if a > 0.0 else 1.0))
     if op == MAXIMUM:  # the larger input gets the gradient; a tie gives it to the first
         return (1.0, 0.0) if a >= b else (0.0, 1.0)
-    return (1.0, 0.0) if a <= b else (0.0, 1.0)  # MINIMUM
+    if op == MINIMUM:
+        return (1.0, 0.0) if a <= b else (0.0, 1.0)
+    if op == LOGADDEXP:  # e^a / (e^a + e^b) = e^{a - out}, e^{b - out}
+        return math.exp(a - out), math.exp(b - out)
+    # LOGDIFFEXP: e^a / (e^a - e^b) = -1 / expm1(b - a), -e^b / (e^a - e^b) = -1 / expm1(a - b)
+    return -1.0 / math.expm1(b - a), -1.0 / math.expm1(a - b)
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -407,8 +587,8 @@ def _loop_block(start, end, j0, nb, backward, micro, mparams, index, w, gw, reg,
                     base = np.uint64(off + j0)
                     for i in range(nb):
                         gw[base + np.uint64(i)] += adj[d, i]
-        elif op == STORE or op == TERM or (EQ <= op <= GE):
-            continue  # stores and terms added theirs going forward; comparisons have no gradient
+        elif op == STORE or op == TERM or (EQ <= op <= GE) or (FLOOR <= op <= SIGN):
+            continue  # stores and terms added theirs going forward; comparisons and rounding have no gradient
         elif op == ADD:
             for i in range(nb):
                 adj[a, i] += adj[d, i]
@@ -966,6 +1146,69 @@ def _dot(t, backward, code, w, gw):
                 gw[b0 + r * cols + k] += acc
 
 
+@njit(cache=True, error_model="numpy")
+def _lines(t, backward, code, index, w, gw):
+    """PROD, CUMSUM or CUMPROD along aux0 lines of aux1 elements (element k of line l is j = l aux1 + k, read
+    at p_a(j)), or, ``backward``, their gradients (g = d logp / d out):
+
+    PROD: out_l = prod_k a_k; d/da_k = (prod_{s < k} a_s) (prod_{s > k} a_s), the products after a_k computed
+    first into the scratch b (no division: exact where elements are 0).
+    CUMSUM: out_k = sum_{s <= k} a_s; d/da_s = sum_{k >= s} g_k, summed from the end.
+    CUMPROD: out_k = prod_{s <= k} a_s; d/da_s = out_{s-1} R_s with R_s = g_s + a_{s+1} R_{s+1} (out_{-1} = 1).
+    """
+    op, lines, length = code[t, 0], code[t, AUX0], code[t, AUX1]
+    o0, os, om = code[t, OUT], code[t, OUT + 1], code[t, OUT + 2]
+    a0, as_, am = code[t, A], code[t, A + 1], code[t, A + 2]
+    b0 = code[t, B]
+    of, af = min(om, 1), min(am, 1)
+    for line in range(lines):
+        first = line * length
+        if op == PROD:
+            po = o0 + os * line + index[om + of * line]
+            if not backward:
+                acc = 1.0
+                for k in range(length):
+                    j = first + k
+                    acc *= w[a0 + as_ * j + index[am + af * j]]
+                w[po] = acc
+                continue
+            g = gw[po]
+            after = 1.0
+            for k in range(length - 1, -1, -1):
+                w[b0 + k] = after
+                j = first + k
+                after *= w[a0 + as_ * j + index[am + af * j]]
+            before = 1.0
+            for k in range(length):
+                j = first + k
+                pa = a0 + as_ * j + index[am + af * j]
+                gw[pa] += g * (before * w[b0 + k])
+                before *= w[pa]
+        elif not backward:
+            acc = 0.0 if op == CUMSUM else 1.0
+            for k in range(length):
+                j = first + k
+                value = w[a0 + as_ * j + index[am + af * j]]
+                acc = acc + value if op == CUMSUM else acc * value
+                w[o0 + os * j + index[om + of * j]] = acc
+        elif op == CUMSUM:
+            acc = 0.0
+            for k in range(length - 1, -1, -1):
+                j = first + k
+                acc += gw[o0 + os * j + index[om + of * j]]
+                gw[a0 + as_ * j + index[am + af * j]] += acc
+        else:  # CUMPROD
+            tail = 0.0
+            for k in range(length - 1, -1, -1):
+                j = first + k
+                g = gw[o0 + os * j + index[om + of * j]]
+                tail = g + w[a0 + as_ * (j + 1) + index[am + af * (j + 1)]] * tail if k + 1 < length else g + tail
+                if k > 0:
+                    gw[a0 + as_ * j + index[am + af * j]] += w[o0 + os * (j - 1) + index[om + of * (j - 1)]] * tail
+                else:
+                    gw[a0 + as_ * j + index[am + af * j]] += tail
+
+
 @njit(cache=True, error_model="numpy", inline="always")
 def _forward(first_draw, code, fparams, micro, mparams, index, w, gw, reg, adj):
     """Run every instruction forward on workspace ``w``; a loop that stores nothing also runs its backward
@@ -1041,6 +1284,8 @@ def _forward(first_draw, code, fparams, micro, mparams, index, w, gw, reg, adj):
                 w[o0 + i] = math.log(w[b0 + i]) + top
         elif op == DOT:
             _dot(t, False, code, w, gw)
+        elif op == PROD or op == CUMSUM or op == CUMPROD:
+            _lines(t, False, code, index, w, gw)
     return total
 
 
@@ -1082,6 +1327,8 @@ def _backward(code, fparams, micro, mparams, index, w, gw, reg, adj):
                 gw[pa] += gw[p] * math.exp(w[pa] - w[p])
         elif op == DOT:
             _dot(t, True, code, w, gw)
+        elif op == PROD or op == CUMSUM or op == CUMPROD:
+            _lines(t, True, code, index, w, gw)
 
 
 @njit(cache=True, error_model="numpy")

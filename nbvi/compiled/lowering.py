@@ -39,6 +39,8 @@ from nbvi.fused.transforms import transform_plan
 from nbvi.graph.evaluate import Program
 from nbvi.graph.ops import elementwise as ew
 from nbvi.graph.ops import reductions as red
+from nbvi.graph.ops import special as sf
+from nbvi.graph.ops.cumulative import CumProd, CumSum, Diff
 from nbvi.graph.ops.linalg import Dot
 from nbvi.graph.ops.shape import Concatenate, GetItem, Reshape, Stack, Transpose
 from nbvi.potential import PotentialTerm
@@ -57,9 +59,14 @@ class Unsupported(Exception):
 UNARY = {ew.Neg: ins.NEG, ew.Exp: ins.EXP, ew.Log: ins.LOG, ew.Log1p: ins.LOG1P, ew.Expm1: ins.EXPM1,
          ew.Sqrt: ins.SQRT, ew.Square: ins.SQUARE, ew.Abs: ins.ABS, ew.Sin: ins.SIN, ew.Cos: ins.COS,
          ew.Tan: ins.TAN, ew.Tanh: ins.TANH, ew.Sigmoid: ins.SIGMOID, ew.Softplus: ins.SOFTPLUS,
-         ew.Erf: ins.ERF}
+         ew.Erf: ins.ERF, ew.Sinh: ins.SINH, ew.Cosh: ins.COSH, ew.Arcsin: ins.ARCSIN, ew.Arccos: ins.ARCCOS,
+         ew.Arctan: ins.ARCTAN, ew.Arcsinh: ins.ARCSINH, ew.Arccosh: ins.ARCCOSH, ew.Arctanh: ins.ARCTANH,
+         ew.Floor: ins.FLOOR, ew.Ceil: ins.CEIL, ew.Round: ins.ROUND, ew.Sign: ins.SIGN,
+         sf.Erfc: ins.ERFC, sf.Erfinv: ins.ERFINV, sf.Gammaln: ins.GAMMALN, sf.Digamma: ins.DIGAMMA,
+         sf.Log1mexp: ins.LOG1MEXP, sf.LogSigmoid: ins.LOG_SIGMOID}
 BINARY = {ew.Add: ins.ADD, ew.Sub: ins.SUB, ew.Mul: ins.MUL, ew.Div: ins.DIV, ew.Pow: ins.POW,
-          ew.Maximum: ins.MAXIMUM, ew.Minimum: ins.MINIMUM}
+          ew.Maximum: ins.MAXIMUM, ew.Minimum: ins.MINIMUM, sf.LogAddExp: ins.LOGADDEXP,
+          sf.LogDiffExp: ins.LOGDIFFEXP}
 # an affine combination of scalars (a regression's mean) becomes a matrix-vector product from this many
 # scalars and elements on (below, the loop's operations are as fast)
 AFFINE_MIN_TERMS, AFFINE_MIN_SIZE = 2, 64
@@ -346,8 +353,14 @@ class Tape:
             source = self._shape(inputs[0])
             self._reduce(k, op, self._broadcast(inputs[0], source), source)
             return
-        if kind is red.Var:
+        if kind in (red.Var, red.Std):
             self._var(k, op, inputs[0])
+            return
+        if kind in (red.Prod, CumSum, CumProd):
+            self._along_lines(k, op, inputs[0])
+            return
+        if kind is Diff:
+            self._diff(k, op, inputs[0], shape)
             return
         if kind in (red.Softmax, red.LogSoftmax):
             self._softmax(k, op, inputs[0])
@@ -690,7 +703,7 @@ class Tape:
         count = _size(source) // max(m, 1)
         out = self._new_region(key, m)
         kind = type(op)
-        if kind in (red.Sum, red.Mean, red.Var):
+        if kind in (red.Sum, red.Mean, red.Var, red.Std):  # (var and std reduce as means)
             scale = 1.0 if kind is red.Sum else 1.0 / max(count, 1)
             self._emit(ins.SUM, _size(source), Operand(out, 0, positions), [operand], aux=(m, 0, 0),
                        fparams=(scale, 0.0))
@@ -701,14 +714,61 @@ class Tape:
         return out
 
     def _var(self, k, op, slot):
-        """var x = mean((x - mean x)^2) over the axes: four instructions (a Var reduces as a mean)."""
+        """var x = mean((x - mean x)^2) over the axes: four instructions (a Var reduces as a mean); std x =
+        sqrt(var x), one more."""
         source = self._shape(slot)
         mean = self._reduce(("var_mean", k), op, self._broadcast(slot, source), source)
         positions, _m = self._reduce_positions(op, source)
         centered = self._standalone(("var_centered", k), ins.SUB, source,
                                     [self._broadcast(slot, source), Operand(mean, 0, positions)])
         squared = self._standalone(("var_squared", k), ins.SQUARE, source, [Operand(centered)])
-        self._reduce(k, op, Operand(squared), source)
+        if type(op) is red.Std:
+            variance = self._reduce(("std_var", k), op, Operand(squared), source)
+            self._standalone(k, ins.SQRT, self._shape(k), [Operand(variance)])
+        else:
+            self._reduce(k, op, Operand(squared), source)
+
+    def _along_lines(self, k, op, slot):
+        """prod, cumsum or cumprod as one instruction over lines: the elements of ``slot`` reordered so that
+        each line (what one output reduces, or one cumulative run) is consecutive, lines in the output's
+        order."""
+        source = self._shape(slot)
+        if type(op) is red.Prod:
+            along = list(op.axes)
+        elif op.axis_arg is None:
+            along = list(range(len(source)))  # the flattened node is one line
+        else:
+            along = [op.value_axis - 1]
+        across = [i for i in range(len(source)) if i not in along]
+        order = across + along
+        positions = np.arange(_size(source)).reshape(source).transpose(order).ravel()
+        identity = np.array_equal(positions, np.arange(positions.size))
+        length = _size([source[i] for i in along])
+        lines = _size([source[i] for i in across])
+        key = self._region(slot)
+        operand = Operand(key, 1) if identity else Operand(key, 0, positions)
+        out = self._new_region(k, _size(self._shape(k)))
+        if type(op) is red.Prod:
+            scratch = self._new_region(("scratch", k), max(length, 1))
+            self._emit(ins.PROD, _size(source), Operand(out, 1), [operand, Operand(scratch)], aux=(lines, length, 0))
+        else:
+            opcode = ins.CUMSUM if type(op) is CumSum else ins.CUMPROD
+            self._emit(opcode, _size(source), Operand(out, 1) if identity else Operand(out, 0, positions), [operand],
+                       aux=(lines, length, 0))
+
+    def _diff(self, k, op, slot, shape):
+        """diff x = x[1:] - x[:-1] along the axis: a subtraction of two gathered loads in the loop of its shape."""
+        source = self._shape(slot)
+        axis = op.value_axis - 1
+        grid = np.arange(_size(source)).reshape(source)
+        upper = np.take(grid, np.arange(1, source[axis]), axis=axis).ravel()
+        lower = np.take(grid, np.arange(source[axis] - 1), axis=axis).ravel()
+        key = self._region(slot)
+        loop = self._loop_of(shape)
+        sources = [self._load(loop, ("load", ("diff", k, part)), Operand(key, 0, positions))
+                   for part, positions in enumerate((upper, lower))]
+        loop.add(ins.SUB, loop.new_register(k), sources)
+        self._in_loop[k] = loop
 
     def _softmax(self, k, op, slot):
         """log_softmax x = x - logsumexp(x) along the axis; softmax = exp(log_softmax)."""

@@ -7,6 +7,8 @@ import numpy as np
 from nbvi.graph.node import as_node
 from nbvi.graph.ops import elementwise as ew
 from nbvi.graph.ops import reductions as red
+from nbvi.graph.ops import special as sf
+from nbvi.graph.ops.cumulative import CumProd, CumSum, Diff
 from nbvi.graph.ops.linalg import Dot
 from nbvi.graph.ops.shape import Concatenate, GetItem, Reshape, Stack, Transpose
 
@@ -35,6 +37,36 @@ tanh = _unary(ew.Tanh)
 sigmoid = _unary(ew.Sigmoid)
 softplus = _unary(ew.Softplus)
 erf = _unary(ew.Erf)
+sinh = _unary(ew.Sinh)
+cosh = _unary(ew.Cosh)
+arcsin = _unary(ew.Arcsin)
+arccos = _unary(ew.Arccos)
+arctan = _unary(ew.Arctan)
+arcsinh = _unary(ew.Arcsinh)
+arccosh = _unary(ew.Arccosh)
+arctanh = _unary(ew.Arctanh)
+erfc = _unary(sf.Erfc)
+erfinv = _unary(sf.Erfinv)
+gammaln = _unary(sf.Gammaln)
+digamma = _unary(sf.Digamma)
+log_sigmoid = _unary(sf.LogSigmoid)
+
+
+def _rounding(op_class):
+    build = _unary(op_class)
+    build.__doc__ = f"Elementwise ``{op_class.name}`` of a node (or array); its gradient is 0, as in PyMC."
+    return build
+
+
+floor = _rounding(ew.Floor)
+ceil = _rounding(ew.Ceil)
+round = _rounding(ew.Round)  # noqa: A001 - numpy's name (halves go to the even integer, as numpy's round)
+sign = _rounding(ew.Sign)
+
+
+def log1mexp(x):
+    """log(1 - e^x) for x <= 0, accurate near 0 and for very negative x."""
+    return sf.Log1mexp()(x)
 
 
 def add(a, b):
@@ -60,6 +92,16 @@ def div(a, b):
 
 def pow(a, b):  # noqa: A001
     return ew.Pow()(a, b)
+
+
+def logaddexp(a, b):
+    """log(e^a + e^b) without overflow."""
+    return sf.LogAddExp()(a, b)
+
+
+def logdiffexp(a, b):
+    """log(e^a - e^b) for b <= a, accurate when b is close to a."""
+    return sf.LogDiffExp()(a, b)
 
 
 def maximum(a, b):
@@ -122,12 +164,42 @@ def sum(x, axis=None, keepdims=False):  # noqa: A001
     return red.Sum(axis, keepdims)(x)
 
 
+def prod(x, axis=None, keepdims=False):
+    """Product along ``axis``; its gradient is exact where elements are 0."""
+    return red.Prod(axis, keepdims)(x)
+
+
+def cumsum(x, axis=None):
+    """Cumulative sum along ``axis`` (None: along the flattened node, as numpy)."""
+    return CumSum(axis)(x)
+
+
+def cumprod(x, axis=None):
+    """Cumulative product along ``axis`` (None: along the flattened node, as numpy)."""
+    return CumProd(axis)(x)
+
+
+def diff(x, n=1, axis=-1):
+    """The ``n``-th difference along ``axis``: x[1:] - x[:-1], ``n`` times (numpy's ``diff``)."""
+    if not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"diff needs an order n >= 0, got {n!r}")
+    x = as_node(x)
+    for _ in range(n):
+        x = Diff(axis)(x)
+    return x
+
+
 def mean(x, axis=None, keepdims=False):
     return red.Mean(axis, keepdims)(x)
 
 
 def var(x, axis=None, keepdims=False):
     return red.Var(axis, keepdims)(x)
+
+
+def std(x, axis=None, keepdims=False):
+    """Population standard deviation (ddof = 0, numpy's default) along ``axis``."""
+    return red.Std(axis, keepdims)(x)
 
 
 def max(x, axis=None, keepdims=False):  # noqa: A001

@@ -1,8 +1,9 @@
-"""Elementwise ops: unary functions, binary arithmetic, comparisons, where and clip.
+"""Elementwise ops: unary functions, rounding, binary arithmetic, comparisons, where and clip.
 
 Each op keeps its forward and its derivative side by side. Inputs of different rank are lifted to the
 output rank (see :func:`~nbvi.graph.op.lift`) and gradients are summed back with
-:func:`~nbvi.graph.op.unbroadcast`.
+:func:`~nbvi.graph.op.unbroadcast`. The special functions (gammaln, erfinv, log1mexp, logaddexp...) are in
+:mod:`nbvi.graph.ops.special`.
 """
 import math
 
@@ -184,6 +185,119 @@ class Erf(UnaryOp):
 
     def df(self, x, out):
         return (2.0 / math.sqrt(math.pi)) * np.exp(-x * x)  # d/dx erf x = 2/sqrt(pi) e^{-x^2}
+
+
+class Sinh(UnaryOp):
+    name = "sinh"
+
+    def f(self, x):
+        return np.sinh(x)
+
+    def df(self, x, out):
+        return np.cosh(x)  # d/dx sinh x = cosh x
+
+
+class Cosh(UnaryOp):
+    name = "cosh"
+
+    def f(self, x):
+        return np.cosh(x)
+
+    def df(self, x, out):
+        return np.sinh(x)  # d/dx cosh x = sinh x
+
+
+class Arcsin(UnaryOp):
+    name = "arcsin"
+
+    def f(self, x):
+        return np.arcsin(x)
+
+    def df(self, x, out):
+        return 1.0 / np.sqrt((1.0 - x) * (1.0 + x))  # d/dx arcsin x = 1 / sqrt(1 - x^2)
+
+
+class Arccos(UnaryOp):
+    name = "arccos"
+
+    def f(self, x):
+        return np.arccos(x)
+
+    def df(self, x, out):
+        return -1.0 / np.sqrt((1.0 - x) * (1.0 + x))  # d/dx arccos x = -1 / sqrt(1 - x^2)
+
+
+class Arctan(UnaryOp):
+    name = "arctan"
+
+    def f(self, x):
+        return np.arctan(x)
+
+    def df(self, x, out):
+        return 1.0 / (1.0 + x * x)  # d/dx arctan x = 1 / (1 + x^2)
+
+
+class Arcsinh(UnaryOp):
+    name = "arcsinh"
+
+    def f(self, x):
+        return np.arcsinh(x)
+
+    def df(self, x, out):
+        return 1.0 / np.sqrt(x * x + 1.0)  # d/dx arcsinh x = 1 / sqrt(x^2 + 1)
+
+
+class Arccosh(UnaryOp):
+    name = "arccosh"
+
+    def f(self, x):
+        return np.arccosh(x)
+
+    def df(self, x, out):
+        return 1.0 / np.sqrt((x - 1.0) * (x + 1.0))  # d/dx arccosh x = 1 / sqrt(x^2 - 1), x > 1
+
+
+class Arctanh(UnaryOp):
+    name = "arctanh"
+
+    def f(self, x):
+        return np.arctanh(x)
+
+    def df(self, x, out):
+        return 1.0 / ((1.0 - x) * (1.0 + x))  # d/dx arctanh x = 1 / (1 - x^2)
+
+
+class Rounding(UnaryOp):
+    """Piecewise constant functions (floor, ceil, round, sign): their gradient is 0 (as in PyMC), so a model
+    may use them in its log-density; the gradient does not flow through them."""
+
+    def forward(self, x):
+        return self.f(np.asarray(x, dtype=np.float64))
+
+    def vjp(self, g, out, values, needs):
+        return [np.zeros(values[0].shape)]  # d/dx floor(x) = 0 (almost everywhere)
+
+
+class Floor(Rounding):
+    name = "floor"
+    f = staticmethod(np.floor)
+
+
+class Ceil(Rounding):
+    name = "ceil"
+    f = staticmethod(np.ceil)
+
+
+class Round(Rounding):
+    """Round to the nearest integer, halves to the even one (numpy's ``round``)."""
+
+    name = "round"
+    f = staticmethod(np.rint)
+
+
+class Sign(Rounding):
+    name = "sign"
+    f = staticmethod(np.sign)
 
 
 # ---------------------------------------------------------------------------------------------------------

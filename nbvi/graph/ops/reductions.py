@@ -1,4 +1,5 @@
-"""Reductions along node axes: sum, mean, var, max, min, argmax, argmin, logsumexp, softmax, log_softmax.
+"""Reductions along node axes: sum, prod, mean, var, std, max, min, argmax, argmin, logsumexp, softmax,
+log_softmax.
 
 Node axis ``k`` is value axis ``k + 1`` (the draw axis comes first); every op here stores its node axes
 once, when the node is built.
@@ -74,6 +75,47 @@ class Var(Reduction):
         x = values[0]
         centered = x - x.mean(axis=self.value_axes, keepdims=True)
         return [self.expand(g) * (2.0 / self.count(x)) * centered]
+
+
+class Std(Reduction):
+    """Population standard deviation (ddof = 0), as numpy's default: sqrt(var x)."""
+
+    name = "std"
+
+    def forward(self, x):
+        return x.std(axis=self.value_axes, keepdims=self.keepdims)
+
+    def vjp(self, g, out, values, needs):
+        # d std/dx_i = d var/dx_i / (2 std) = (x_i - m) / (n std)
+        x = values[0]
+        centered = x - x.mean(axis=self.value_axes, keepdims=True)
+        return [self.expand(g) * (centered / (self.count(x) * self.expand(out)))]
+
+
+class Prod(Reduction):
+    """Product of the elements along the axes; its gradient is exact where elements are 0."""
+
+    name = "prod"
+
+    def out_dtype(self, x):
+        return np.int64 if x.dtype.kind in "biu" else np.float64  # as numpy
+
+    def forward(self, x):
+        return x.prod(axis=self.value_axes, keepdims=self.keepdims)
+
+    def vjp(self, g, out, values, needs):
+        # d(prod x)/dx_i = prod_{j != i} x_j = (prod_{j < i} x_j) (prod_{j > i} x_j), the products before and
+        # after x_i in the row-major order of the reduced axes: no division, so zeros need no special case
+        x = values[0]
+        kept = [a for a in range(x.ndim) if a not in self.value_axes]
+        order = kept + list(self.value_axes)
+        moved = x.transpose(order)
+        lines = moved.reshape(moved.shape[:len(kept)] + (-1,))
+        ones = np.ones(lines.shape[:-1] + (1,))
+        before = np.cumprod(np.concatenate([ones, lines[..., :-1]], axis=-1), axis=-1)
+        after = np.cumprod(np.concatenate([ones, lines[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+        others = (before * after).reshape(moved.shape).transpose(np.argsort(order))
+        return [self.expand(g) * others]
 
 
 class Extremum(Reduction):
