@@ -10,8 +10,9 @@ setup(
     python_requires=">=3.10",
     install_requires=["numpy>=1.24", "numba>=0.59", "scipy>=1.10"],
     extras_require={
+        "arviz": ["arviz"],  # InferenceData: return_inferencedata=True, Trace.to_inference_data(), arviz.loo
         "plots": ["matplotlib"],
         "quickstart": ["matplotlib", "scikit-learn"],  # scripts/quickstart.py: figures and the iris data
-        "test": ["pytest", "hypothesis", "scikit-learn", "matplotlib"],
+        "test": ["pytest", "hypothesis", "scikit-learn", "matplotlib", "arviz"],
     },
 )

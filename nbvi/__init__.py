@@ -20,11 +20,13 @@ from nbvi.distributions import *  # noqa: F401,F403 - every family under nbvi.<N
 from nbvi.distributions import __all__ as _families
 from nbvi.graph import Constant, Node
 from nbvi.graph.clone import clone
+from nbvi.inference_data import compute_log_likelihood
 from nbvi.model import Deterministic, Model, NotCompiledWarning, RandomVariable, modelcontext, set_data
 from nbvi.model_graph import model_to_graphviz
 from nbvi.model_graph_drawing import draw_model_graph
 from nbvi.optimize import find_MAP
 from nbvi.potential import Potential
+from nbvi.predictive import sample_posterior_predictive, sample_prior_predictive
 from nbvi.sampling.diagnostics import effective_sample_size, rhat, summary
 from nbvi.sampling.sample import SamplingError, sample
 from nbvi.trace import Trace
@@ -35,7 +37,7 @@ from nbvi.variational.psis import PSISResult, PSISWarning, psis_diagnostic
 __version__ = "0.1.0"
 
 __all__ = ["Constant", "Data", "Deterministic", "Minibatch", "Model", "NoCacheWarning", "Node", "NotCompiledWarning", "PSISResult", "PSISWarning", "Potential", "RandomVariable", "SamplingError", "Trace", "callbacks", "clone",
-           "config", "draw_model_graph", "effective_sample_size", "explain", "find_MAP", "floatX", "math", "model_to_graphviz", "modelcontext", "psis_diagnostic", "rhat", "sample", "set_data", "summary", "testing", *_families, *_variational]
+           "compute_log_likelihood", "config", "draw_model_graph", "effective_sample_size", "explain", "find_MAP", "floatX", "math", "model_to_graphviz", "modelcontext", "psis_diagnostic", "rhat", "sample", "sample_posterior_predictive", "sample_prior_predictive", "set_data", "summary", "testing", *_families, *_variational]
 
 
 def __getattr__(name):

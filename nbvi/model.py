@@ -33,6 +33,35 @@ class NotCompiledWarning(UserWarning):
     """A model's log-density runs on the slow graph walk (see ``nbvi.explain``)."""
 
 
+# The compiled densities that ``Model.logp_dlogp`` tries before walking the graph, fastest first. Each is a
+# function of a model returning a density (``logp_dlogp(theta)``, ``is_current()``) or a false refusal
+# (``reason``, ``expected``, ``is_current()``). nbvi.compiled registers the fused kernel's and the tape's
+# when nbvi is imported, so this module imports neither: the model knows only the contract.
+DENSITY_BUILDERS = []
+
+
+def register_density(build):
+    """Add ``build`` (model -> density or a false refusal) to the compiled densities models try, last."""
+    DENSITY_BUILDERS.append(build)
+
+
+class NoCompiledDensity:
+    """False: no compiled density takes the model. ``reason`` is the last refusal's (the most general
+    path's); it stays current while the data every refusal looked at is unchanged (after a ``set_value``
+    the model may fit: ask again)."""
+
+    def __init__(self, refusals):
+        self.refusals = refusals
+        self.reason = refusals[-1].reason if refusals else "no compiled density is registered"
+        self.expected = bool(refusals) and refusals[-1].expected
+
+    def __bool__(self):
+        return False
+
+    def is_current(self):
+        return all(refusal.is_current() for refusal in self.refusals)
+
+
 class RandomVariable(Leaf):
     """A model variable: free (its value comes from the inference algorithm) or observed (its value is data).
 
@@ -62,7 +91,28 @@ class RandomVariable(Leaf):
         return isinstance(self.observed, Leaf) and self.observed.has_value()
 
     def random(self, size=None, rng=None):
-        """Draws from this variable's distribution (parameters must not depend on free variables)."""
+        """Draws from this variable's distribution (parameters must not depend on free variables).
+
+        Parameters
+        ----------
+        size : int or tuple, optional
+            Leading axes of draws; the result has shape ``(*size, *self.shape)``.
+        rng : numpy.random.Generator or int, optional
+
+        Raises
+        ------
+        ValueError
+            When a parameter reads a free variable, which has no value of its own: draw the variables
+            together with ``nbvi.sample_prior_predictive``.
+        """
+        from nbvi.predictive import free_parents
+
+        parents = free_parents(list(self.dist.param_nodes.values()))
+        if parents:
+            raise ValueError(
+                f"'{self.name}'.random(): its parameters depend on the free variable(s) {parents}, which have no "
+                f"value to draw from; draw them all together with nbvi.sample_prior_predictive(draws, "
+                f"var_names=['{self.name}']) inside the model's `with` block")
         return self.dist.random(size=size, rng=rng)
 
 
@@ -192,8 +242,7 @@ class Model:
             for dim, values in coords.items():
                 self.add_coord(dim, values)
         self._plan = None
-        self._fused = None  # FusedDensity, a (falsy) Refusal when the model is outside its class, None before
-        self._compiled = None  # CompiledDensity (the tape) or a Refusal, for models outside the fused class
+        self._density = None  # the compiled density logp_dlogp runs, a false NoCompiledDensity, None before
 
     # -- context ----------------------------------------------------------------------------------------
     def __enter__(self):
@@ -347,8 +396,7 @@ class Model:
             self.observed_RVs.append(rv)
         self.named_vars[name] = rv
         self._plan = None
-        self._fused = None
-        self._compiled = None
+        self._density = None
         return rv
 
     @staticmethod
@@ -468,21 +516,19 @@ class Model:
     def _joint(self):
         """The planned walk from free-variable values to the joint log-density (built once, then reused)."""
         if self._plan is None:
-            from nbvi.distributions.distribution import LogpTerm
-
             terms = []
             for rv in self.free_RVs:
                 if not rv.dist.logp_is_zero:  # (a Flat prior adds 0 to the density and to every gradient)
-                    terms.append(LogpTerm(rv.dist)(rv, *rv.dist.param_nodes.values()))
+                    terms.extend(rv.dist.logp_terms(rv))
             for rv in self.observed_RVs:
-                terms.append(LogpTerm(rv.dist, rv.scale)(rv.observed, *rv.dist.param_nodes.values()))
+                terms.extend(rv.dist.logp_terms(rv.observed, rv.scale))
             if self.potentials:
                 from nbvi.potential import PotentialTerm
 
                 terms.extend(PotentialTerm()(node) for node in self.potentials)
             if not terms and self.free_RVs:  # only Flat variables: one zero term keeps the program's shape
                 rv = self.free_RVs[0]
-                terms.append(LogpTerm(rv.dist)(rv, *rv.dist.param_nodes.values()))
+                terms.extend(rv.dist.logp_terms(rv))
             if not terms:
                 raise ValueError("the model has no variables")
             total = terms[0] if len(terms) == 1 else add_n(*terms)
@@ -534,7 +580,8 @@ class Model:
 
         Models that are a sum of scalar terms over variables and data run one specialised kernel
         (:class:`~nbvi.fused.density.FusedDensity`), most others the tape interpreter
-        (:class:`~nbvi.compiled.density.CompiledDensity`); the rest walk the graph (``nbvi.explain``).
+        (:class:`~nbvi.compiled.density.CompiledDensity`): see :meth:`compiled_density`; the rest walk the
+        graph (``nbvi.explain``).
 
         Parameters
         ----------
@@ -554,41 +601,32 @@ class Model:
         return self._graph_logp_dlogp(theta)
 
     def compiled_density(self):
-        """The compiled density ``logp_dlogp`` runs: the fused kernel when the model is in its class, else
-        the tape (:class:`~nbvi.compiled.density.CompiledDensity`), else None (the graph is walked; see
-        ``nbvi.explain``). Rebuilt after a ``set_value`` of data it copied."""
+        """The compiled density ``logp_dlogp`` runs: the first of ``DENSITY_BUILDERS`` that takes the model
+        (the fused kernel for a sum of scalar terms, else the tape), or None (the graph is walked, with a
+        NotCompiledWarning unless that is a documented case; ``nbvi.explain`` says why). Built again after a
+        ``set_value`` of data it copied. None as well when ``logp_dlogp`` is overridden (by a subclass or on
+        the instance), which the inference methods must then ask instead."""
         if type(self).logp_dlogp is not Model.logp_dlogp or "logp_dlogp" in vars(self):
             return None
-        compiled = self._compiled
-        if compiled and compiled.is_current():  # (the tape of the last call: a fused density was refused)
-            return compiled
-        fused = self.fused_density()
-        if fused is not None:
-            return fused
-        if compiled is None or not compiled.is_current():
-            from nbvi.compiled.density import CompiledDensity
+        density = self._density
+        if density is None or not density.is_current():
+            density = self._density = self._build_density()
+        return density if density else None
 
-            compiled = self._compiled = CompiledDensity.build(self)
-            if not compiled and not compiled.expected:
-                warnings.warn(
-                    f"the model's log-density is not compiled ({compiled.reason}): logp_dlogp walks the graph op "
-                    f"by op from Python, which is much slower. nbvi.explain(model) says more.",
-                    NotCompiledWarning, stacklevel=3)
-        return compiled if compiled else None
-
-    def fused_density(self):
-        """The model's :class:`~nbvi.fused.density.FusedDensity` (rebuilt after a ``set_value`` of data it
-        copied), or None: when the model is outside what it evaluates (then the graph is walked; a
-        ``set_value`` makes it look again), or when ``logp_dlogp`` is overridden (by a subclass or on the
-        instance), which the inference methods must then ask instead."""
-        if type(self).logp_dlogp is not Model.logp_dlogp or "logp_dlogp" in vars(self):
-            return None
-        fused = self._fused
-        if fused is None or not fused.is_current():
-            from nbvi.fused.density import FusedDensity
-
-            fused = self._fused = FusedDensity.build(self)
-        return fused if fused else None
+    def _build_density(self):
+        refusals = []
+        for build in DENSITY_BUILDERS:
+            density = build(self)
+            if density:
+                return density
+            refusals.append(density)
+        refusal = NoCompiledDensity(refusals)
+        if not refusal.expected:
+            warnings.warn(
+                f"the model's log-density is not compiled ({refusal.reason}): logp_dlogp walks the graph op "
+                f"by op from Python, which is much slower. nbvi.explain(model) says more.",
+                NotCompiledWarning, stacklevel=4)
+        return refusal
 
     def _graph_logp_dlogp(self, theta):
         """``logp_dlogp`` by walking the graph (every model; theta already checked)."""

@@ -76,7 +76,7 @@ def Potential(name, expr, model=None):
     expr.is_potential = True  # (model graphs label it "Potential")
     model.potentials.append(expr)
     model.named_vars[name] = expr
-    model._plan = model._fused = model._compiled = None
+    model._plan = model._density = None
     return expr
 
 

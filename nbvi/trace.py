@@ -59,23 +59,29 @@ class Trace(Mapping):
         shapes = ", ".join(f"{k}: {v.shape[1:]}" for k, v in self._samples.items())
         return f"<Trace {self.n_draws} draws, {self.n_chains} chain(s); {shapes}>"
 
-    def to_inference_data(self):
-        """An ``arviz.InferenceData`` with a posterior group (chains kept) and sample stats.
+    def to_inference_data(self, model=None, log_likelihood=False, coords=None, dims=None):
+        """An ``arviz.InferenceData`` (arviz 0.x) or ``DataTree`` (arviz 1.x) of these draws.
+
+        Groups: ``posterior`` (chains kept: ``(chain, draw, *shape)``, chains cut to the shortest),
+        ``sample_stats`` (NUTS statistics under arviz's names: ``acceptance_rate`` for nbvi's
+        ``mean_tree_accept``), and with a model ``observed_data``, ``constant_data`` (its named Data that
+        are not observed values) and, on request, ``log_likelihood``.
+
+        Parameters
+        ----------
+        model : Model, optional
+            Gives coords, dims and the data groups. Default: the model of the ``with`` block, if any;
+            outside one, the draws alone.
+        log_likelihood : bool or list of str
+            Add the pointwise log-likelihood of every observed variable (True) or of those named.
+        coords, dims : dict, optional
+            Add to or replace the model's ``coords`` and ``named_vars_to_dims``.
 
         Raises
         ------
         ImportError
-            When arviz is not installed (it is an optional extra: ``pip install arviz``).
+            When arviz is not installed (it is an optional extra: ``pip install "nbvi[arviz]"``).
         """
-        try:
-            import arviz
-        except ImportError:
-            raise ImportError(
-                "Trace.to_inference_data() needs arviz, an optional dependency of nbvi: pip install arviz"
-            ) from None
-        chains = self.n_chains
-        per_chain = [np.flatnonzero(self.chain == c) for c in range(chains)]
-        length = min(len(idx) for idx in per_chain)
-        posterior = {k: np.stack([v[idx[:length]] for idx in per_chain]) for k, v in self._samples.items()}
-        stats = {k: np.stack([v[idx[:length]] for idx in per_chain]) for k, v in self.sample_stats.items()}
-        return arviz.from_dict(posterior=posterior, sample_stats=stats or None)
+        from nbvi.inference_data import trace_to_inference_data
+
+        return trace_to_inference_data(self, model, log_likelihood, coords, dims)

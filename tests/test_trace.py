@@ -72,24 +72,25 @@ def test_trace_from_an_approximation_includes_deterministics():
 def test_to_inference_data_without_arviz_names_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "arviz", None)  # makes `import arviz` fail even where it is installed
     trace, _ = make_trace()
-    with pytest.raises(ImportError, match="arviz"):
+    with pytest.raises(ImportError, match=r'pip install "nbvi\[arviz\]"'):
         trace.to_inference_data()
 
 
-def test_to_inference_data_splits_chains(monkeypatch):
-    """With a stand-in arviz: the posterior gets a (chain, draw, *shape) layout, draws kept in order."""
-    calls = {}
+@pytest.mark.parametrize("version", ["0.23.4", "1.3.0"])
+def test_to_inference_data_calls_either_arviz(monkeypatch, version):
+    """With a stand-in arviz: arviz 0.x takes one keyword per group, arviz 1.x one dict of groups; the
+    posterior gets a (chain, draw, *shape) layout, draws kept in order."""
+    calls = []
 
-    def from_dict(posterior=None, sample_stats=None):
-        calls.update(posterior=posterior, sample_stats=sample_stats)
+    def from_dict(*args, **kwargs):
+        calls.append((args, kwargs))
         return "idata"
 
-    monkeypatch.setitem(sys.modules, "arviz", SimpleNamespace(from_dict=from_dict))
-    trace, samples = make_trace(chain=[0, 1, 0, 1, 0, 1], sample_stats={"lp": np.arange(6.0)})
+    monkeypatch.setitem(sys.modules, "arviz", SimpleNamespace(from_dict=from_dict, __version__=version))
+    trace, samples = make_trace(chain=[0, 1, 0, 1, 0, 1])
     assert trace.to_inference_data() == "idata"
-    assert calls["posterior"]["beta"].shape == (2, 3, 4, 1)
-    np.testing.assert_array_equal(calls["posterior"]["mu"], [[0, 2, 4], [1, 3, 5]])
-    np.testing.assert_array_equal(calls["sample_stats"]["lp"], [[0, 2, 4], [1, 3, 5]])
-    # draws from an approximation: one chain, no sample stats
-    make_trace()[0].to_inference_data()
-    assert calls["posterior"]["mu"].shape == (1, 6) and calls["sample_stats"] is None
+    ((args, kwargs),) = calls
+    posterior = args[0]["posterior"] if version.startswith("1.") else kwargs["posterior"]
+    assert posterior["beta"].shape == (2, 3, 4, 1)
+    np.testing.assert_array_equal(posterior["mu"], [[0, 2, 4], [1, 3, 5]])
+    assert kwargs["coords"] == {} and kwargs["dims"] == {}

@@ -23,6 +23,8 @@ from nbvi.graph.node import Node
 from nbvi.graph.ops.reductions import Softmax
 from nbvi.numerics import exp_nonpositive
 
+COMPILED_SOURCES_DIGEST = "635f724701a0509b"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+
 # ---------------------------------------------------------------------------------------------------------
 # Kernels
 # ---------------------------------------------------------------------------------------------------------
@@ -318,7 +320,8 @@ class Categorical(Distribution):
 
     def probabilities(self, values):
         if "beta" in values:
-            values = {"logit_p": values["X"] @ values["beta"] + values["intercept"]}
+            # (batched: X (S, N, J) @ beta (S, J, K) + intercept (S, K) as (S, 1, K); unbatched alike)
+            values = {"logit_p": values["X"] @ values["beta"] + np.expand_dims(values["intercept"], -2)}
         if "logit_p" in values:
             z = values["logit_p"] - values["logit_p"].max(axis=-1, keepdims=True)
             e = np.exp(z)

@@ -255,7 +255,22 @@ class Distribution:
     # -- log-density --------------------------------------------------------------------------------------
     def logp(self, value):
         """Log-density summed over all elements of ``value`` (a number, array or node), as a node."""
-        return LogpTerm(self)(as_node(value), *self.param_nodes.values())
+        terms = self.logp_terms(as_node(value))
+        if len(terms) == 1:
+            return terms[0]
+        from nbvi.graph.ops import add_n
+
+        return add_n(*terms)
+
+    def logp_terms(self, value, scale=None):
+        """The log-density terms of a variable of this family at ``value`` (a node): nodes (0-d) whose sum is
+        log p(value), each a :class:`LogpTerm`. A family made of other families (GaussianRandomWalk: its
+        initial value and its innovations) returns one per part; the model adds every term of every
+        variable, which is what the compiled tape runs.
+
+        ``scale`` is the observed variable's ``total_size`` factor (see :func:`nbvi.model.total_size_scale`).
+        """
+        return [LogpTerm(self, scale)(value, *self.param_nodes.values())]
 
     def logp_partials(self, values, needs):
         """Log-density per draw and its gradient with respect to each argument.

@@ -13,6 +13,7 @@ import numpy as np
 from nbvi import arguments
 from nbvi.graph.evaluate import Program
 from nbvi.graph.node import Leaf
+from nbvi.inference_data import idata_request
 from nbvi.interrupts import deferred_interrupt
 from nbvi.model import modelcontext
 from nbvi.progress import ProgressBar
@@ -43,7 +44,7 @@ class SamplingError(ValueError):
 
 
 def sample(draws=1000, tune=1000, chains=2, random_seed=None, target_accept=0.8, init="jitter+adapt_diag",
-           progressbar=True, model=None, max_treedepth=10, start=None):
+           progressbar=True, model=None, max_treedepth=10, start=None, return_inferencedata=False, idata_kwargs=None):
     """Draw from the posterior with the No-U-Turn Sampler, as ``pm.sample`` does.
 
     Parameters
@@ -69,10 +70,16 @@ def sample(draws=1000, tune=1000, chains=2, random_seed=None, target_accept=0.8,
     start : dict or list of dict, optional
         {name: constrained value} of free variables (the others at the initial point), or one such dict
         per chain: where the chains start, without jitter (as PyMC3's ``start``).
+    return_inferencedata : bool
+        Return an ``arviz.InferenceData`` (see :meth:`~nbvi.trace.Trace.to_inference_data`) rather than a
+        Trace. Needs arviz.
+    idata_kwargs : dict, optional
+        For the InferenceData: ``log_likelihood`` (True, or a list of observed variable names) adds the
+        pointwise log-likelihood group; ``coords`` and ``dims`` add to or replace the model's.
 
     Returns
     -------
-    Trace
+    Trace or InferenceData
         Draws of every free variable and deterministic, chains stacked on the leading axis (chain 0
         first), ``trace.chain`` the chain of each draw, and ``trace.sample_stats``: step_size, tree_depth,
         n_steps, diverging, energy, energy_error, mean_tree_accept (Stan's accept_stat) and lp.
@@ -89,6 +96,7 @@ def sample(draws=1000, tune=1000, chains=2, random_seed=None, target_accept=0.8,
     if init not in INITS:
         raise ValueError(f"init must be one of {INITS}, got {init!r}")
     max_treedepth = arguments.integer(max_treedepth, "max_treedepth", minimum=1)
+    idata_kwargs = idata_request(return_inferencedata, idata_kwargs)
     if not model.free_RVs or model.ndim == 0:
         raise ValueError("the model has no free variables: there is nothing to sample")
     draws, tune, chains = int(draws), int(tune), int(chains)
@@ -130,7 +138,9 @@ def sample(draws=1000, tune=1000, chains=2, random_seed=None, target_accept=0.8,
     if n_div:
         warnings.warn(f"{n_div} divergent transitions after tuning: the draws may be biased. Increase "
                       f"target_accept or reparameterise the model", RuntimeWarning, stacklevel=2)
-    return Trace(samples, chain=np.repeat(np.arange(len(lengths)), lengths), sample_stats=sample_stats)
+    trace = Trace(samples, chain=np.repeat(np.arange(len(lengths)), lengths), sample_stats=sample_stats)
+    return trace if idata_kwargs is None else trace.to_inference_data(model=model, **idata_kwargs)
+
 
 
 def run_chain(model, draws, tune, rng, target_accept=0.8, init="jitter+adapt_diag", max_treedepth=10,

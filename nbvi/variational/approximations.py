@@ -120,7 +120,7 @@ class Approximation:
         theta = self.draw(draws, self.rng if rng is None else rng)
         return self.model.constrained_values(theta)
 
-    def sample(self, draws=500, random_seed=None, psis=False):
+    def sample(self, draws=500, random_seed=None, psis=False, return_inferencedata=False, idata_kwargs=None):
         """Draw from q and map to the model's variables.
 
         Parameters
@@ -132,18 +132,28 @@ class Approximation:
             Resample ``draws`` points from max(4 draws, 1000) draws of q by their Pareto-smoothed importance
             weights p / q (systematic resampling; ``nbvi.variational.psis.psis_resample``), which moves them
             toward the posterior; a ``PSISWarning`` when k-hat > 0.7. MeanField and FullRank only.
+        return_inferencedata : bool
+            Return an ``arviz.InferenceData`` whose posterior holds the draws as one chain (see
+            :meth:`~nbvi.trace.Trace.to_inference_data`). Needs arviz.
+        idata_kwargs : dict, optional
+            ``log_likelihood``, ``coords`` and ``dims`` for the InferenceData, as for ``nbvi.sample``.
 
         Returns
         -------
-        Trace with every free variable and deterministic, draws on the leading axis.
+        Trace with every free variable and deterministic, draws on the leading axis, or InferenceData.
         """
+        from nbvi.inference_data import idata_request
+
         draws = arguments.integer(draws, "draws", minimum=1)
+        idata_kwargs = idata_request(return_inferencedata, idata_kwargs)
         rng = self.rng if random_seed is None else np.random.default_rng(arguments.seed(random_seed))
         if arguments.flag(psis, "psis"):
             from nbvi.variational.psis import psis_resample  # psis imports this module
 
-            return Trace(self.model.unravel(psis_resample(self, draws, rng)))
-        return Trace(self.model.unravel(self.draw(draws, rng)))
+            trace = Trace(self.model.unravel(psis_resample(self, draws, rng)))
+        else:
+            trace = Trace(self.model.unravel(self.draw(draws, rng)))
+        return trace if idata_kwargs is None else trace.to_inference_data(model=self.model, **idata_kwargs)
 
     def sample_node(self, node, size=None, more_replacements=None):
         """``node`` with the model's free variables replaced by fresh draws from q at every ``.eval()``.

@@ -7,7 +7,7 @@ import warnings
 import numba
 import numpy as np
 import pytest
-from gradcheck import numeric_grad
+from density_checks import RTOL, assert_matches_finite_differences, assert_tape_is_graph, tape_of
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -18,40 +18,6 @@ from nbvi.compiled import interpreter
 from nbvi.compiled.density import CompiledDensity
 from nbvi.graph.op import NonDifferentiableError
 from nbvi.graph.ops import add_n
-
-RTOL = 1e-10
-
-
-def tape_of(model):
-    density = CompiledDensity.build(model)
-    assert density, f"the tape refused the model: {density!r}"
-    return density
-
-
-def assert_tape_is_graph(model, theta=None, draws=3, seed=0, spread=0.3):
-    """The tape's logp and gradient equal the graph walk's at a few points around the initial point."""
-    density = tape_of(model)
-    if theta is None:
-        rng = np.random.default_rng(seed)
-        theta = model.initial_point_flat() + spread * rng.standard_normal((draws, model.ndim))
-    theta = np.ascontiguousarray(theta, dtype=np.float64)
-    logp, grad = density.logp_dlogp(theta)
-    logp_graph, grad_graph = model._graph_logp_dlogp(theta)
-    assert np.all(np.isfinite(logp_graph)), "the test points should lie inside the support"
-    np.testing.assert_allclose(logp, logp_graph, rtol=RTOL, atol=1e-12)
-    # a gradient element near 0 is a difference of terms of the size of the largest one
-    atol = RTOL * max(1.0, float(np.abs(grad_graph).max()))
-    np.testing.assert_allclose(grad, grad_graph, rtol=RTOL, atol=atol)
-    return density
-
-
-def assert_matches_finite_differences(model, seed=1):
-    density = tape_of(model)
-    theta = model.initial_point_flat() + 0.2 * np.random.default_rng(seed).standard_normal(model.ndim)
-    _, grad = density.logp_dlogp(theta[None])
-    numeric = numeric_grad(lambda t: float(density.logp_dlogp(t[None])[0][0]), theta)
-    np.testing.assert_allclose(grad[0], numeric, rtol=1e-5, atol=1e-5 * max(1.0, float(np.abs(numeric).max())))
-
 
 # -- one model per op ------------------------------------------------------------------------------------------
 
@@ -509,40 +475,6 @@ def test_categorical_of_free_probabilities_and_logits(kind):
                              observed=labels)
     assert_tape_is_graph(model)
     assert_matches_finite_differences(model)
-
-
-# one variable of each public family whose parameters depend on a free ``scale`` (> 0), as people write them
-FAMILY_USES = {
-    "Normal": lambda s: nbvi.Normal("v", 0.0, s), "HalfNormal": lambda s: nbvi.HalfNormal("v", s),
-    "Exponential": lambda s: nbvi.Exponential("v", s), "Gamma": lambda s: nbvi.Gamma("v", 2.0, s),
-    "Beta": lambda s: nbvi.Beta("v", 2.0, s), "LogNormal": lambda s: nbvi.LogNormal("v", 0.0, s),
-    "StudentT": lambda s: nbvi.StudentT("v", 3.0, 0.0, s), "Cauchy": lambda s: nbvi.Cauchy("v", 0.0, s),
-    "HalfCauchy": lambda s: nbvi.HalfCauchy("v", s), "Laplace": lambda s: nbvi.Laplace("v", 0.0, s),
-    "Uniform": lambda s: nbvi.Normal("w", nbvi.Uniform("v", -1.0, 2.0), s),
-    "InverseGamma": lambda s: nbvi.InverseGamma("v", 3.0, s),
-    "HalfFlat": lambda s: nbvi.Normal("w", nbvi.HalfFlat("v"), s),
-    "Flat": lambda s: nbvi.Normal("w", nbvi.Flat("v"), s),
-    "Poisson": lambda s: nbvi.Poisson("v", s, observed=np.array([0, 2, 5])),
-    "Bernoulli": lambda s: nbvi.Bernoulli("v", p=nbvi.math.sigmoid(s), observed=np.array([0, 1, 1])),
-    "Binomial": lambda s: nbvi.Binomial("v", n=5, p=nbvi.math.sigmoid(s), observed=np.array([1, 3, 2])),
-    "Categorical": lambda s: nbvi.Categorical("v", p=nbvi.math.stack([s, 1.0 + 0.0 * s]) / (1.0 + s),
-                                              observed=np.array([0, 1, 1])),
-    "Dirichlet": lambda s: nbvi.Dirichlet("v", a=s * np.ones(3)),
-    "MvNormal": lambda s: nbvi.MvNormal("v", mu=np.zeros(2), cov=s * np.eye(2)),
-    "NormalMixture": lambda s: nbvi.NormalMixture("v", w=np.array([0.3, 0.7]), mu=np.array([-1.0, 1.0]), sigma=s),
-}
-
-
-@pytest.mark.parametrize("name", [name for name in nbvi.distributions.__all__
-                                  if name not in ("Distribution", "CustomDist")])  # (CustomDist: user Python)
-def test_every_public_family_is_compiled(name):
-    """Each family of nbvi.distributions runs compiled (fused or tape), and the tape equals the graph walk."""
-    assert name in FAMILY_USES, f"add a use of the new family {name} here"
-    with nbvi.Model() as model:
-        FAMILY_USES[name](nbvi.HalfNormal("scale", 1.0))
-    assert nbvi.explain(model).path in ("fused", "tape"), f"{name}: {nbvi.explain(model)}"
-    if nbvi.explain(model).path == "tape":
-        assert_tape_is_graph(model)
 
 
 def test_the_softmax_regression_of_data_runs_its_own_kernel_without_a_warning():

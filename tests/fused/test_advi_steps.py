@@ -1,6 +1,7 @@
 """The fused ADVI steps take the same steps as the generic ones (model asked through logp_dlogp)."""
 import numpy as np
 import pytest
+from density_checks import fused_density
 
 import nbvi
 from nbvi.variational import inference as inference_module
@@ -34,7 +35,7 @@ def fit_history(make_model, method, fused, **options):
     if not fused:
         model.fused_density = lambda: None  # the generic step: draws, model.logp_dlogp, loss and gradient
     else:
-        assert model.fused_density() is not None
+        assert fused_density(model) is not None
     inference = method(model=model, random_seed=11, **options)
     inference.fit(150, obj_optimizer=nbvi.adam(learning_rate=0.05), progressbar=False)
     return inference.hist, inference.approx.params
@@ -107,12 +108,12 @@ class TemperedModel(nbvi.Model):
 def test_an_overridden_logp_dlogp_is_what_advi_fits():
     with TemperedModel() as model:
         nbvi.Normal("x", 0.0, 1.0)
-    assert model.fused_density() is None
+    assert fused_density(model) is None
     approx = nbvi.ADVI(model=model, random_seed=1).fit(3000, obj_optimizer=nbvi.adam(0.05), progressbar=False)
     assert 7.0 < approx.std.eval()[0] < 13.0  # the tempered density: sd 10
     plain = small_model()
     plain.logp_dlogp = lambda theta, original=plain.logp_dlogp: original(theta)  # on the instance
-    assert plain.fused_density() is None
+    assert fused_density(plain) is None
 
 
 class FrozenSGD(SGD):
