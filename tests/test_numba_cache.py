@@ -84,3 +84,30 @@ def test_modules_compiling_other_modules_kernels_carry_the_digest_of_those_sourc
         assert f'COMPILED_SOURCES_DIGEST = "{digest}"' in text, (
             f"nbvi/{holder}: COMPILED_SOURCES_DIGEST is not \"{digest}\" (the njit sources of "
             f"nbvi.numba_cache.COMPILED_SOURCES changed): run `python scripts/update_digest.py`")
+
+
+# modules whose njit helpers other modules call without holding the digest: small index helpers that are
+# not expected to change (an edit of them needs `find nbvi -name __pycache__ | xargs rm -rf` by hand)
+STABLE_HELPERS = {"nbvi.distributions.layout", "nbvi.distributions.special"}
+
+
+def test_every_module_compiling_another_modules_kernel_holds_the_digest():
+    """A module with kernels of its own that call an njit function of another nbvi module caches compiled
+    copies of it: it must be one of DIGEST_HOLDERS, or an edit of the callee would go unnoticed."""
+    import importlib
+    import pkgutil
+
+    from numba.core.registry import CPUDispatcher
+
+    from nbvi.numba_cache import DIGEST_HOLDERS
+
+    holders = {"nbvi." + holder[:-3].replace("/", ".") for holder in DIGEST_HOLDERS}
+    missing = {}
+    for info in pkgutil.walk_packages(nbvi_module.__path__, "nbvi."):
+        module = importlib.import_module(info.name)
+        kernels = [v for v in vars(module).values() if isinstance(v, CPUDispatcher)]
+        own = [k for k in kernels if k.py_func.__module__ == info.name]
+        foreign = sorted({k.py_func.__module__ for k in kernels} - {info.name} - STABLE_HELPERS)
+        if own and foreign and info.name not in holders:
+            missing[info.name] = foreign
+    assert not missing, f"add these modules to nbvi.numba_cache.DIGEST_HOLDERS (module: callees): {missing}"

@@ -14,6 +14,8 @@ from nbvi.distributions.family import ScalarFamily
 from nbvi.distributions.poisson import is_count
 from nbvi.graph.node import Constant, Node
 
+COMPILED_SOURCES_DIGEST = "635f724701a0509b"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+
 
 @njit(cache=True)
 def binomial_logp_grad(y, n, p):

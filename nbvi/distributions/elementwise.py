@@ -8,25 +8,76 @@ either 1 (one value for every element) or n.
 import numpy as np
 from numba import njit
 
+from nbvi.distributions.asymmetriclaplace import asymmetriclaplace_logp_grad
 from nbvi.distributions.bernoulli import bernoulli_logit_logp_grad, bernoulli_logp_grad
 from nbvi.distributions.beta import beta_logp_grad
+from nbvi.distributions.betabinomial import betabinomial_logp_grad
 from nbvi.distributions.binomial import binomial_logp_grad
 from nbvi.distributions.cauchy import cauchy_logp_grad
+from nbvi.distributions.discreteuniform import discreteuniform_logp_grad
+from nbvi.distributions.exgaussian import exgaussian_logp_grad
 from nbvi.distributions.exponential import exponential_logp_grad
 from nbvi.distributions.flat import flat_logp_grad, halfflat_logp_grad
 from nbvi.distributions.gamma import gamma_logp_grad
+from nbvi.distributions.geometric import geometric_logp_grad
+from nbvi.distributions.gumbel import gumbel_logp_grad
 from nbvi.distributions.halfcauchy import halfcauchy_logp_grad
 from nbvi.distributions.halfnormal import halfnormal_logp_grad
+from nbvi.distributions.halfstudentt import halfstudentt_logp_grad
 from nbvi.distributions.inversegamma import inversegamma_logp_grad
+from nbvi.distributions.kumaraswamy import kumaraswamy_logp_grad
 from nbvi.distributions.laplace import laplace_logp_grad
 from nbvi.distributions.layout import at, spot
+from nbvi.distributions.logistic import logistic_logp_grad
 from nbvi.distributions.lognormal import lognormal_logp_grad
+from nbvi.distributions.negativebinomial import negativebinomial_logp_grad
 from nbvi.distributions.normal import normal_logp_grad
+from nbvi.distributions.pareto import pareto_logp_grad
 from nbvi.distributions.poisson import poisson_logp_grad
+from nbvi.distributions.skewnormal import skewnormal_logp_grad
 from nbvi.distributions.studentt import studentt_logp_grad
 from nbvi.distributions.uniform import uniform_logp_grad
+from nbvi.distributions.wald import wald_logp_grad
+from nbvi.distributions.weibull import weibull_logp_grad
+from nbvi.distributions.zeroinflatedbinomial import zeroinflatedbinomial_logp_grad
+from nbvi.distributions.zeroinflatednegativebinomial import zeroinflatednegativebinomial_logp_grad
+from nbvi.distributions.zeroinflatedpoisson import zeroinflatedpoisson_logp_grad
 
-COMPILED_SOURCES_DIGEST = "ee21a3c6fa7548fc"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "635f724701a0509b"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+
+
+@njit(cache=True)
+def asymmetriclaplace_kernel(x, b, kappa, mu):
+    """asymmetriclaplace: arguments (D_i, n_i), n_i in {1, n}; logp (D,) and the gradient of each argument
+    (D_i, n_i), summed over the elements it is broadcast to (zero for arguments without a derivative)."""
+    n_draws = max(x.shape[0], b.shape[0], kappa.shape[0], mu.shape[0])
+    n_elements = max(x.shape[1], b.shape[1], kappa.shape[1], mu.shape[1])
+    logp = np.zeros(n_draws)
+    g_x = np.zeros((n_draws, x.shape[1]))
+    g_b = np.zeros((n_draws, b.shape[1]))
+    g_kappa = np.zeros((n_draws, kappa.shape[1]))
+    g_mu = np.zeros((n_draws, mu.shape[1]))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            lp, d_x, d_b, d_kappa, d_mu = asymmetriclaplace_logp_grad(at(x, d, j), at(b, d, j), at(kappa, d, j), at(mu, d, j))
+            logp[d] += lp
+            g_x[d, spot(x, j)] += d_x
+            g_b[d, spot(b, j)] += d_b
+            g_kappa[d, spot(kappa, j)] += d_kappa
+            g_mu[d, spot(mu, j)] += d_mu
+    return logp, g_x, g_b, g_kappa, g_mu
+
+
+@njit(cache=True)
+def asymmetriclaplace_pointwise(x, b, kappa, mu):
+    """asymmetriclaplace: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element, (D, n)."""
+    n_draws = max(x.shape[0], b.shape[0], kappa.shape[0], mu.shape[0])
+    n_elements = max(x.shape[1], b.shape[1], kappa.shape[1], mu.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j] = asymmetriclaplace_logp_grad(at(x, d, j), at(b, d, j), at(kappa, d, j), at(mu, d, j))[0]
+    return logp
 
 
 @njit(cache=True)
@@ -120,6 +171,38 @@ def beta_pointwise(x, alpha, beta):
 
 
 @njit(cache=True)
+def betabinomial_kernel(x, alpha, beta, n):
+    """betabinomial: arguments (D_i, n_i), n_i in {1, n}; logp (D,) and the gradient of each argument
+    (D_i, n_i), summed over the elements it is broadcast to (zero for arguments without a derivative)."""
+    n_draws = max(x.shape[0], alpha.shape[0], beta.shape[0], n.shape[0])
+    n_elements = max(x.shape[1], alpha.shape[1], beta.shape[1], n.shape[1])
+    logp = np.zeros(n_draws)
+    g_x = np.zeros((n_draws, x.shape[1]))
+    g_alpha = np.zeros((n_draws, alpha.shape[1]))
+    g_beta = np.zeros((n_draws, beta.shape[1]))
+    g_n = np.zeros((n_draws, n.shape[1]))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            lp, d_alpha, d_beta = betabinomial_logp_grad(at(x, d, j), at(alpha, d, j), at(beta, d, j), at(n, d, j))
+            logp[d] += lp
+            g_alpha[d, spot(alpha, j)] += d_alpha
+            g_beta[d, spot(beta, j)] += d_beta
+    return logp, g_x, g_alpha, g_beta, g_n
+
+
+@njit(cache=True)
+def betabinomial_pointwise(x, alpha, beta, n):
+    """betabinomial: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element, (D, n)."""
+    n_draws = max(x.shape[0], alpha.shape[0], beta.shape[0], n.shape[0])
+    n_elements = max(x.shape[1], alpha.shape[1], beta.shape[1], n.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j] = betabinomial_logp_grad(at(x, d, j), at(alpha, d, j), at(beta, d, j), at(n, d, j))[0]
+    return logp
+
+
+@njit(cache=True)
 def binomial_kernel(x, n, p):
     """binomial: arguments (D_i, n_i), n_i in {1, n}; logp (D,) and the gradient of each argument
     (D_i, n_i), summed over the elements it is broadcast to (zero for arguments without a derivative)."""
@@ -178,6 +261,69 @@ def cauchy_pointwise(x, alpha, beta):
     for d in range(n_draws):
         for j in range(n_elements):
             logp[d, j] = cauchy_logp_grad(at(x, d, j), at(alpha, d, j), at(beta, d, j))[0]
+    return logp
+
+
+@njit(cache=True)
+def discreteuniform_kernel(x, lower, upper):
+    """discreteuniform: arguments (D_i, n_i), n_i in {1, n}; logp (D,) and the gradient of each argument
+    (D_i, n_i), summed over the elements it is broadcast to (zero for arguments without a derivative)."""
+    n_draws = max(x.shape[0], lower.shape[0], upper.shape[0])
+    n_elements = max(x.shape[1], lower.shape[1], upper.shape[1])
+    logp = np.zeros(n_draws)
+    g_x = np.zeros((n_draws, x.shape[1]))
+    g_lower = np.zeros((n_draws, lower.shape[1]))
+    g_upper = np.zeros((n_draws, upper.shape[1]))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            lp = discreteuniform_logp_grad(at(x, d, j), at(lower, d, j), at(upper, d, j))[0]
+            logp[d] += lp
+    return logp, g_x, g_lower, g_upper
+
+
+@njit(cache=True)
+def discreteuniform_pointwise(x, lower, upper):
+    """discreteuniform: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element, (D, n)."""
+    n_draws = max(x.shape[0], lower.shape[0], upper.shape[0])
+    n_elements = max(x.shape[1], lower.shape[1], upper.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j] = discreteuniform_logp_grad(at(x, d, j), at(lower, d, j), at(upper, d, j))[0]
+    return logp
+
+
+@njit(cache=True)
+def exgaussian_kernel(x, mu, sigma, nu):
+    """exgaussian: arguments (D_i, n_i), n_i in {1, n}; logp (D,) and the gradient of each argument
+    (D_i, n_i), summed over the elements it is broadcast to (zero for arguments without a derivative)."""
+    n_draws = max(x.shape[0], mu.shape[0], sigma.shape[0], nu.shape[0])
+    n_elements = max(x.shape[1], mu.shape[1], sigma.shape[1], nu.shape[1])
+    logp = np.zeros(n_draws)
+    g_x = np.zeros((n_draws, x.shape[1]))
+    g_mu = np.zeros((n_draws, mu.shape[1]))
+    g_sigma = np.zeros((n_draws, sigma.shape[1]))
+    g_nu = np.zeros((n_draws, nu.shape[1]))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            lp, d_x, d_mu, d_sigma, d_nu = exgaussian_logp_grad(at(x, d, j), at(mu, d, j), at(sigma, d, j), at(nu, d, j))
+            logp[d] += lp
+            g_x[d, spot(x, j)] += d_x
+            g_mu[d, spot(mu, j)] += d_mu
+            g_sigma[d, spot(sigma, j)] += d_sigma
+            g_nu[d, spot(nu, j)] += d_nu
+    return logp, g_x, g_mu, g_sigma, g_nu
+
+
+@njit(cache=True)
+def exgaussian_pointwise(x, mu, sigma, nu):
+    """exgaussian: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element, (D, n)."""
+    n_draws = max(x.shape[0], mu.shape[0], sigma.shape[0], nu.shape[0])
+    n_elements = max(x.shape[1], mu.shape[1], sigma.shape[1], nu.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j] = exgaussian_logp_grad(at(x, d, j), at(mu, d, j), at(sigma, d, j), at(nu, d, j))[0]
     return logp
 
 
@@ -272,6 +418,67 @@ def gamma_pointwise(x, alpha, beta):
 
 
 @njit(cache=True)
+def geometric_kernel(x, p):
+    """geometric: arguments (D_i, n_i), n_i in {1, n}; logp (D,) and the gradient of each argument
+    (D_i, n_i), summed over the elements it is broadcast to (zero for arguments without a derivative)."""
+    n_draws = max(x.shape[0], p.shape[0])
+    n_elements = max(x.shape[1], p.shape[1])
+    logp = np.zeros(n_draws)
+    g_x = np.zeros((n_draws, x.shape[1]))
+    g_p = np.zeros((n_draws, p.shape[1]))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            lp, d_p = geometric_logp_grad(at(x, d, j), at(p, d, j))
+            logp[d] += lp
+            g_p[d, spot(p, j)] += d_p
+    return logp, g_x, g_p
+
+
+@njit(cache=True)
+def geometric_pointwise(x, p):
+    """geometric: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element, (D, n)."""
+    n_draws = max(x.shape[0], p.shape[0])
+    n_elements = max(x.shape[1], p.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j] = geometric_logp_grad(at(x, d, j), at(p, d, j))[0]
+    return logp
+
+
+@njit(cache=True)
+def gumbel_kernel(x, mu, beta):
+    """gumbel: arguments (D_i, n_i), n_i in {1, n}; logp (D,) and the gradient of each argument
+    (D_i, n_i), summed over the elements it is broadcast to (zero for arguments without a derivative)."""
+    n_draws = max(x.shape[0], mu.shape[0], beta.shape[0])
+    n_elements = max(x.shape[1], mu.shape[1], beta.shape[1])
+    logp = np.zeros(n_draws)
+    g_x = np.zeros((n_draws, x.shape[1]))
+    g_mu = np.zeros((n_draws, mu.shape[1]))
+    g_beta = np.zeros((n_draws, beta.shape[1]))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            lp, d_x, d_mu, d_beta = gumbel_logp_grad(at(x, d, j), at(mu, d, j), at(beta, d, j))
+            logp[d] += lp
+            g_x[d, spot(x, j)] += d_x
+            g_mu[d, spot(mu, j)] += d_mu
+            g_beta[d, spot(beta, j)] += d_beta
+    return logp, g_x, g_mu, g_beta
+
+
+@njit(cache=True)
+def gumbel_pointwise(x, mu, beta):
+    """gumbel: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element, (D, n)."""
+    n_draws = max(x.shape[0], mu.shape[0], beta.shape[0])
+    n_elements = max(x.shape[1], mu.shape[1], beta.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j] = gumbel_logp_grad(at(x, d, j), at(mu, d, j), at(beta, d, j))[0]
+    return logp
+
+
+@njit(cache=True)
 def halfcauchy_kernel(x, beta):
     """halfcauchy: arguments (D_i, n_i), n_i in {1, n}; logp (D,) and the gradient of each argument
     (D_i, n_i), summed over the elements it is broadcast to (zero for arguments without a derivative)."""
@@ -360,6 +567,38 @@ def halfnormal_pointwise(x, sigma):
 
 
 @njit(cache=True)
+def halfstudentt_kernel(x, nu, sigma):
+    """halfstudentt: arguments (D_i, n_i), n_i in {1, n}; logp (D,) and the gradient of each argument
+    (D_i, n_i), summed over the elements it is broadcast to (zero for arguments without a derivative)."""
+    n_draws = max(x.shape[0], nu.shape[0], sigma.shape[0])
+    n_elements = max(x.shape[1], nu.shape[1], sigma.shape[1])
+    logp = np.zeros(n_draws)
+    g_x = np.zeros((n_draws, x.shape[1]))
+    g_nu = np.zeros((n_draws, nu.shape[1]))
+    g_sigma = np.zeros((n_draws, sigma.shape[1]))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            lp, d_x, d_nu, d_sigma = halfstudentt_logp_grad(at(x, d, j), at(nu, d, j), at(sigma, d, j))
+            logp[d] += lp
+            g_x[d, spot(x, j)] += d_x
+            g_nu[d, spot(nu, j)] += d_nu
+            g_sigma[d, spot(sigma, j)] += d_sigma
+    return logp, g_x, g_nu, g_sigma
+
+
+@njit(cache=True)
+def halfstudentt_pointwise(x, nu, sigma):
+    """halfstudentt: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element, (D, n)."""
+    n_draws = max(x.shape[0], nu.shape[0], sigma.shape[0])
+    n_elements = max(x.shape[1], nu.shape[1], sigma.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j] = halfstudentt_logp_grad(at(x, d, j), at(nu, d, j), at(sigma, d, j))[0]
+    return logp
+
+
+@njit(cache=True)
 def inversegamma_kernel(x, alpha, beta):
     """inversegamma: arguments (D_i, n_i), n_i in {1, n}; logp (D,) and the gradient of each argument
     (D_i, n_i), summed over the elements it is broadcast to (zero for arguments without a derivative)."""
@@ -388,6 +627,38 @@ def inversegamma_pointwise(x, alpha, beta):
     for d in range(n_draws):
         for j in range(n_elements):
             logp[d, j] = inversegamma_logp_grad(at(x, d, j), at(alpha, d, j), at(beta, d, j))[0]
+    return logp
+
+
+@njit(cache=True)
+def kumaraswamy_kernel(x, a, b):
+    """kumaraswamy: arguments (D_i, n_i), n_i in {1, n}; logp (D,) and the gradient of each argument
+    (D_i, n_i), summed over the elements it is broadcast to (zero for arguments without a derivative)."""
+    n_draws = max(x.shape[0], a.shape[0], b.shape[0])
+    n_elements = max(x.shape[1], a.shape[1], b.shape[1])
+    logp = np.zeros(n_draws)
+    g_x = np.zeros((n_draws, x.shape[1]))
+    g_a = np.zeros((n_draws, a.shape[1]))
+    g_b = np.zeros((n_draws, b.shape[1]))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            lp, d_x, d_a, d_b = kumaraswamy_logp_grad(at(x, d, j), at(a, d, j), at(b, d, j))
+            logp[d] += lp
+            g_x[d, spot(x, j)] += d_x
+            g_a[d, spot(a, j)] += d_a
+            g_b[d, spot(b, j)] += d_b
+    return logp, g_x, g_a, g_b
+
+
+@njit(cache=True)
+def kumaraswamy_pointwise(x, a, b):
+    """kumaraswamy: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element, (D, n)."""
+    n_draws = max(x.shape[0], a.shape[0], b.shape[0])
+    n_elements = max(x.shape[1], a.shape[1], b.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j] = kumaraswamy_logp_grad(at(x, d, j), at(a, d, j), at(b, d, j))[0]
     return logp
 
 
@@ -424,6 +695,38 @@ def laplace_pointwise(x, mu, b):
 
 
 @njit(cache=True)
+def logistic_kernel(x, mu, s):
+    """logistic: arguments (D_i, n_i), n_i in {1, n}; logp (D,) and the gradient of each argument
+    (D_i, n_i), summed over the elements it is broadcast to (zero for arguments without a derivative)."""
+    n_draws = max(x.shape[0], mu.shape[0], s.shape[0])
+    n_elements = max(x.shape[1], mu.shape[1], s.shape[1])
+    logp = np.zeros(n_draws)
+    g_x = np.zeros((n_draws, x.shape[1]))
+    g_mu = np.zeros((n_draws, mu.shape[1]))
+    g_s = np.zeros((n_draws, s.shape[1]))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            lp, d_x, d_mu, d_s = logistic_logp_grad(at(x, d, j), at(mu, d, j), at(s, d, j))
+            logp[d] += lp
+            g_x[d, spot(x, j)] += d_x
+            g_mu[d, spot(mu, j)] += d_mu
+            g_s[d, spot(s, j)] += d_s
+    return logp, g_x, g_mu, g_s
+
+
+@njit(cache=True)
+def logistic_pointwise(x, mu, s):
+    """logistic: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element, (D, n)."""
+    n_draws = max(x.shape[0], mu.shape[0], s.shape[0])
+    n_elements = max(x.shape[1], mu.shape[1], s.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j] = logistic_logp_grad(at(x, d, j), at(mu, d, j), at(s, d, j))[0]
+    return logp
+
+
+@njit(cache=True)
 def lognormal_kernel(x, mu, sigma):
     """lognormal: arguments (D_i, n_i), n_i in {1, n}; logp (D,) and the gradient of each argument
     (D_i, n_i), summed over the elements it is broadcast to (zero for arguments without a derivative)."""
@@ -452,6 +755,37 @@ def lognormal_pointwise(x, mu, sigma):
     for d in range(n_draws):
         for j in range(n_elements):
             logp[d, j] = lognormal_logp_grad(at(x, d, j), at(mu, d, j), at(sigma, d, j))[0]
+    return logp
+
+
+@njit(cache=True)
+def negativebinomial_kernel(x, mu, alpha):
+    """negativebinomial: arguments (D_i, n_i), n_i in {1, n}; logp (D,) and the gradient of each argument
+    (D_i, n_i), summed over the elements it is broadcast to (zero for arguments without a derivative)."""
+    n_draws = max(x.shape[0], mu.shape[0], alpha.shape[0])
+    n_elements = max(x.shape[1], mu.shape[1], alpha.shape[1])
+    logp = np.zeros(n_draws)
+    g_x = np.zeros((n_draws, x.shape[1]))
+    g_mu = np.zeros((n_draws, mu.shape[1]))
+    g_alpha = np.zeros((n_draws, alpha.shape[1]))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            lp, d_mu, d_alpha = negativebinomial_logp_grad(at(x, d, j), at(mu, d, j), at(alpha, d, j))
+            logp[d] += lp
+            g_mu[d, spot(mu, j)] += d_mu
+            g_alpha[d, spot(alpha, j)] += d_alpha
+    return logp, g_x, g_mu, g_alpha
+
+
+@njit(cache=True)
+def negativebinomial_pointwise(x, mu, alpha):
+    """negativebinomial: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element, (D, n)."""
+    n_draws = max(x.shape[0], mu.shape[0], alpha.shape[0])
+    n_elements = max(x.shape[1], mu.shape[1], alpha.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j] = negativebinomial_logp_grad(at(x, d, j), at(mu, d, j), at(alpha, d, j))[0]
     return logp
 
 
@@ -488,6 +822,38 @@ def normal_pointwise(x, mu, sigma):
 
 
 @njit(cache=True)
+def pareto_kernel(x, alpha, m):
+    """pareto: arguments (D_i, n_i), n_i in {1, n}; logp (D,) and the gradient of each argument
+    (D_i, n_i), summed over the elements it is broadcast to (zero for arguments without a derivative)."""
+    n_draws = max(x.shape[0], alpha.shape[0], m.shape[0])
+    n_elements = max(x.shape[1], alpha.shape[1], m.shape[1])
+    logp = np.zeros(n_draws)
+    g_x = np.zeros((n_draws, x.shape[1]))
+    g_alpha = np.zeros((n_draws, alpha.shape[1]))
+    g_m = np.zeros((n_draws, m.shape[1]))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            lp, d_x, d_alpha, d_m = pareto_logp_grad(at(x, d, j), at(alpha, d, j), at(m, d, j))
+            logp[d] += lp
+            g_x[d, spot(x, j)] += d_x
+            g_alpha[d, spot(alpha, j)] += d_alpha
+            g_m[d, spot(m, j)] += d_m
+    return logp, g_x, g_alpha, g_m
+
+
+@njit(cache=True)
+def pareto_pointwise(x, alpha, m):
+    """pareto: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element, (D, n)."""
+    n_draws = max(x.shape[0], alpha.shape[0], m.shape[0])
+    n_elements = max(x.shape[1], alpha.shape[1], m.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j] = pareto_logp_grad(at(x, d, j), at(alpha, d, j), at(m, d, j))[0]
+    return logp
+
+
+@njit(cache=True)
 def poisson_kernel(x, mu):
     """poisson: arguments (D_i, n_i), n_i in {1, n}; logp (D,) and the gradient of each argument
     (D_i, n_i), summed over the elements it is broadcast to (zero for arguments without a derivative)."""
@@ -513,6 +879,40 @@ def poisson_pointwise(x, mu):
     for d in range(n_draws):
         for j in range(n_elements):
             logp[d, j] = poisson_logp_grad(at(x, d, j), at(mu, d, j))[0]
+    return logp
+
+
+@njit(cache=True)
+def skewnormal_kernel(x, alpha, mu, sigma):
+    """skewnormal: arguments (D_i, n_i), n_i in {1, n}; logp (D,) and the gradient of each argument
+    (D_i, n_i), summed over the elements it is broadcast to (zero for arguments without a derivative)."""
+    n_draws = max(x.shape[0], alpha.shape[0], mu.shape[0], sigma.shape[0])
+    n_elements = max(x.shape[1], alpha.shape[1], mu.shape[1], sigma.shape[1])
+    logp = np.zeros(n_draws)
+    g_x = np.zeros((n_draws, x.shape[1]))
+    g_alpha = np.zeros((n_draws, alpha.shape[1]))
+    g_mu = np.zeros((n_draws, mu.shape[1]))
+    g_sigma = np.zeros((n_draws, sigma.shape[1]))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            lp, d_x, d_alpha, d_mu, d_sigma = skewnormal_logp_grad(at(x, d, j), at(alpha, d, j), at(mu, d, j), at(sigma, d, j))
+            logp[d] += lp
+            g_x[d, spot(x, j)] += d_x
+            g_alpha[d, spot(alpha, j)] += d_alpha
+            g_mu[d, spot(mu, j)] += d_mu
+            g_sigma[d, spot(sigma, j)] += d_sigma
+    return logp, g_x, g_alpha, g_mu, g_sigma
+
+
+@njit(cache=True)
+def skewnormal_pointwise(x, alpha, mu, sigma):
+    """skewnormal: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element, (D, n)."""
+    n_draws = max(x.shape[0], alpha.shape[0], mu.shape[0], sigma.shape[0])
+    n_elements = max(x.shape[1], alpha.shape[1], mu.shape[1], sigma.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j] = skewnormal_logp_grad(at(x, d, j), at(alpha, d, j), at(mu, d, j), at(sigma, d, j))[0]
     return logp
 
 
@@ -579,4 +979,164 @@ def uniform_pointwise(x, lower, upper):
     for d in range(n_draws):
         for j in range(n_elements):
             logp[d, j] = uniform_logp_grad(at(x, d, j), at(lower, d, j), at(upper, d, j))[0]
+    return logp
+
+
+@njit(cache=True)
+def wald_kernel(x, mu, lam):
+    """wald: arguments (D_i, n_i), n_i in {1, n}; logp (D,) and the gradient of each argument
+    (D_i, n_i), summed over the elements it is broadcast to (zero for arguments without a derivative)."""
+    n_draws = max(x.shape[0], mu.shape[0], lam.shape[0])
+    n_elements = max(x.shape[1], mu.shape[1], lam.shape[1])
+    logp = np.zeros(n_draws)
+    g_x = np.zeros((n_draws, x.shape[1]))
+    g_mu = np.zeros((n_draws, mu.shape[1]))
+    g_lam = np.zeros((n_draws, lam.shape[1]))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            lp, d_x, d_mu, d_lam = wald_logp_grad(at(x, d, j), at(mu, d, j), at(lam, d, j))
+            logp[d] += lp
+            g_x[d, spot(x, j)] += d_x
+            g_mu[d, spot(mu, j)] += d_mu
+            g_lam[d, spot(lam, j)] += d_lam
+    return logp, g_x, g_mu, g_lam
+
+
+@njit(cache=True)
+def wald_pointwise(x, mu, lam):
+    """wald: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element, (D, n)."""
+    n_draws = max(x.shape[0], mu.shape[0], lam.shape[0])
+    n_elements = max(x.shape[1], mu.shape[1], lam.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j] = wald_logp_grad(at(x, d, j), at(mu, d, j), at(lam, d, j))[0]
+    return logp
+
+
+@njit(cache=True)
+def weibull_kernel(x, alpha, beta):
+    """weibull: arguments (D_i, n_i), n_i in {1, n}; logp (D,) and the gradient of each argument
+    (D_i, n_i), summed over the elements it is broadcast to (zero for arguments without a derivative)."""
+    n_draws = max(x.shape[0], alpha.shape[0], beta.shape[0])
+    n_elements = max(x.shape[1], alpha.shape[1], beta.shape[1])
+    logp = np.zeros(n_draws)
+    g_x = np.zeros((n_draws, x.shape[1]))
+    g_alpha = np.zeros((n_draws, alpha.shape[1]))
+    g_beta = np.zeros((n_draws, beta.shape[1]))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            lp, d_x, d_alpha, d_beta = weibull_logp_grad(at(x, d, j), at(alpha, d, j), at(beta, d, j))
+            logp[d] += lp
+            g_x[d, spot(x, j)] += d_x
+            g_alpha[d, spot(alpha, j)] += d_alpha
+            g_beta[d, spot(beta, j)] += d_beta
+    return logp, g_x, g_alpha, g_beta
+
+
+@njit(cache=True)
+def weibull_pointwise(x, alpha, beta):
+    """weibull: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element, (D, n)."""
+    n_draws = max(x.shape[0], alpha.shape[0], beta.shape[0])
+    n_elements = max(x.shape[1], alpha.shape[1], beta.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j] = weibull_logp_grad(at(x, d, j), at(alpha, d, j), at(beta, d, j))[0]
+    return logp
+
+
+@njit(cache=True)
+def zeroinflatedbinomial_kernel(x, psi, n, p):
+    """zeroinflatedbinomial: arguments (D_i, n_i), n_i in {1, n}; logp (D,) and the gradient of each argument
+    (D_i, n_i), summed over the elements it is broadcast to (zero for arguments without a derivative)."""
+    n_draws = max(x.shape[0], psi.shape[0], n.shape[0], p.shape[0])
+    n_elements = max(x.shape[1], psi.shape[1], n.shape[1], p.shape[1])
+    logp = np.zeros(n_draws)
+    g_x = np.zeros((n_draws, x.shape[1]))
+    g_psi = np.zeros((n_draws, psi.shape[1]))
+    g_n = np.zeros((n_draws, n.shape[1]))
+    g_p = np.zeros((n_draws, p.shape[1]))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            lp, d_psi, d_p = zeroinflatedbinomial_logp_grad(at(x, d, j), at(psi, d, j), at(n, d, j), at(p, d, j))
+            logp[d] += lp
+            g_psi[d, spot(psi, j)] += d_psi
+            g_p[d, spot(p, j)] += d_p
+    return logp, g_x, g_psi, g_n, g_p
+
+
+@njit(cache=True)
+def zeroinflatedbinomial_pointwise(x, psi, n, p):
+    """zeroinflatedbinomial: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element, (D, n)."""
+    n_draws = max(x.shape[0], psi.shape[0], n.shape[0], p.shape[0])
+    n_elements = max(x.shape[1], psi.shape[1], n.shape[1], p.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j] = zeroinflatedbinomial_logp_grad(at(x, d, j), at(psi, d, j), at(n, d, j), at(p, d, j))[0]
+    return logp
+
+
+@njit(cache=True)
+def zeroinflatednegativebinomial_kernel(x, psi, mu, alpha):
+    """zeroinflatednegativebinomial: arguments (D_i, n_i), n_i in {1, n}; logp (D,) and the gradient of each argument
+    (D_i, n_i), summed over the elements it is broadcast to (zero for arguments without a derivative)."""
+    n_draws = max(x.shape[0], psi.shape[0], mu.shape[0], alpha.shape[0])
+    n_elements = max(x.shape[1], psi.shape[1], mu.shape[1], alpha.shape[1])
+    logp = np.zeros(n_draws)
+    g_x = np.zeros((n_draws, x.shape[1]))
+    g_psi = np.zeros((n_draws, psi.shape[1]))
+    g_mu = np.zeros((n_draws, mu.shape[1]))
+    g_alpha = np.zeros((n_draws, alpha.shape[1]))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            lp, d_psi, d_mu, d_alpha = zeroinflatednegativebinomial_logp_grad(at(x, d, j), at(psi, d, j), at(mu, d, j), at(alpha, d, j))
+            logp[d] += lp
+            g_psi[d, spot(psi, j)] += d_psi
+            g_mu[d, spot(mu, j)] += d_mu
+            g_alpha[d, spot(alpha, j)] += d_alpha
+    return logp, g_x, g_psi, g_mu, g_alpha
+
+
+@njit(cache=True)
+def zeroinflatednegativebinomial_pointwise(x, psi, mu, alpha):
+    """zeroinflatednegativebinomial: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element, (D, n)."""
+    n_draws = max(x.shape[0], psi.shape[0], mu.shape[0], alpha.shape[0])
+    n_elements = max(x.shape[1], psi.shape[1], mu.shape[1], alpha.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j] = zeroinflatednegativebinomial_logp_grad(at(x, d, j), at(psi, d, j), at(mu, d, j), at(alpha, d, j))[0]
+    return logp
+
+
+@njit(cache=True)
+def zeroinflatedpoisson_kernel(x, psi, mu):
+    """zeroinflatedpoisson: arguments (D_i, n_i), n_i in {1, n}; logp (D,) and the gradient of each argument
+    (D_i, n_i), summed over the elements it is broadcast to (zero for arguments without a derivative)."""
+    n_draws = max(x.shape[0], psi.shape[0], mu.shape[0])
+    n_elements = max(x.shape[1], psi.shape[1], mu.shape[1])
+    logp = np.zeros(n_draws)
+    g_x = np.zeros((n_draws, x.shape[1]))
+    g_psi = np.zeros((n_draws, psi.shape[1]))
+    g_mu = np.zeros((n_draws, mu.shape[1]))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            lp, d_psi, d_mu = zeroinflatedpoisson_logp_grad(at(x, d, j), at(psi, d, j), at(mu, d, j))
+            logp[d] += lp
+            g_psi[d, spot(psi, j)] += d_psi
+            g_mu[d, spot(mu, j)] += d_mu
+    return logp, g_x, g_psi, g_mu
+
+
+@njit(cache=True)
+def zeroinflatedpoisson_pointwise(x, psi, mu):
+    """zeroinflatedpoisson: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element, (D, n)."""
+    n_draws = max(x.shape[0], psi.shape[0], mu.shape[0])
+    n_elements = max(x.shape[1], psi.shape[1], mu.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j] = zeroinflatedpoisson_logp_grad(at(x, d, j), at(psi, d, j), at(mu, d, j))[0]
     return logp

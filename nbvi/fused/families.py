@@ -9,64 +9,115 @@ number, and :func:`family_logp_grad` calls the family's own function for that nu
 import numpy as np
 from numba import njit
 
+from nbvi.distributions.asymmetriclaplace import asymmetriclaplace_logp_grad
 from nbvi.distributions.bernoulli import bernoulli_logit_logp_grad, bernoulli_logp_grad
 from nbvi.distributions.beta import beta_logp_grad
+from nbvi.distributions.betabinomial import betabinomial_logp_grad
 from nbvi.distributions.binomial import binomial_logp_grad
 from nbvi.distributions.cauchy import cauchy_logp_grad
+from nbvi.distributions.discreteuniform import discreteuniform_logp_grad
+from nbvi.distributions.exgaussian import exgaussian_logp_grad
 from nbvi.distributions.exponential import exponential_logp_grad
 from nbvi.distributions.flat import flat_logp_grad, halfflat_logp_grad
 from nbvi.distributions.gamma import gamma_logp_grad
+from nbvi.distributions.geometric import geometric_logp_grad
+from nbvi.distributions.gumbel import gumbel_logp_grad
 from nbvi.distributions.halfcauchy import halfcauchy_logp_grad
 from nbvi.distributions.halfnormal import halfnormal_logp_grad
+from nbvi.distributions.halfstudentt import halfstudentt_logp_grad
 from nbvi.distributions.inversegamma import inversegamma_logp_grad
+from nbvi.distributions.kumaraswamy import kumaraswamy_logp_grad
 from nbvi.distributions.laplace import laplace_logp_grad
+from nbvi.distributions.logistic import logistic_logp_grad
 from nbvi.distributions.lognormal import lognormal_logp_grad
+from nbvi.distributions.negativebinomial import negativebinomial_logp_grad
 from nbvi.distributions.normal import normal_logp_grad
+from nbvi.distributions.pareto import pareto_logp_grad
 from nbvi.distributions.poisson import poisson_logp_grad
+from nbvi.distributions.skewnormal import skewnormal_logp_grad
 from nbvi.distributions.studentt import studentt_logp_grad
 from nbvi.distributions.uniform import uniform_logp_grad
+from nbvi.distributions.wald import wald_logp_grad
+from nbvi.distributions.weibull import weibull_logp_grad
+from nbvi.distributions.zeroinflatedbinomial import zeroinflatedbinomial_logp_grad
+from nbvi.distributions.zeroinflatednegativebinomial import zeroinflatednegativebinomial_logp_grad
+from nbvi.distributions.zeroinflatedpoisson import zeroinflatedpoisson_logp_grad
 
-COMPILED_SOURCES_DIGEST = "ee21a3c6fa7548fc"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "635f724701a0509b"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
-BERNOULLI = 1
-BERNOULLI_LOGIT = 2
-BETA = 3
-BINOMIAL = 4
-CAUCHY = 5
-EXPONENTIAL = 6
-FLAT = 7
-GAMMA = 8
-HALFCAUCHY = 9
-HALFFLAT = 10
-HALFNORMAL = 11
-INVERSEGAMMA = 12
-LAPLACE = 13
-LOGNORMAL = 14
-NORMAL = 15
-POISSON = 16
-STUDENTT = 17
-UNIFORM = 18
+ASYMMETRICLAPLACE = 1
+BERNOULLI = 2
+BERNOULLI_LOGIT = 3
+BETA = 4
+BETABINOMIAL = 5
+BINOMIAL = 6
+CAUCHY = 7
+DISCRETEUNIFORM = 8
+EXGAUSSIAN = 9
+EXPONENTIAL = 10
+FLAT = 11
+GAMMA = 12
+GEOMETRIC = 13
+GUMBEL = 14
+HALFCAUCHY = 15
+HALFFLAT = 16
+HALFNORMAL = 17
+HALFSTUDENTT = 18
+INVERSEGAMMA = 19
+KUMARASWAMY = 20
+LAPLACE = 21
+LOGISTIC = 22
+LOGNORMAL = 23
+NEGATIVEBINOMIAL = 24
+NORMAL = 25
+PARETO = 26
+POISSON = 27
+SKEWNORMAL = 28
+STUDENTT = 29
+UNIFORM = 30
+WALD = 31
+WEIBULL = 32
+ZEROINFLATEDBINOMIAL = 33
+ZEROINFLATEDNEGATIVEBINOMIAL = 34
+ZEROINFLATEDPOISSON = 35
 
 # family name -> (number, number of parameters)
 NUMBERS = {
+    "asymmetriclaplace": (ASYMMETRICLAPLACE, 3),
     "bernoulli": (BERNOULLI, 1),
     "bernoulli_logit": (BERNOULLI_LOGIT, 1),
     "beta": (BETA, 2),
+    "betabinomial": (BETABINOMIAL, 3),
     "binomial": (BINOMIAL, 2),
     "cauchy": (CAUCHY, 2),
+    "discreteuniform": (DISCRETEUNIFORM, 2),
+    "exgaussian": (EXGAUSSIAN, 3),
     "exponential": (EXPONENTIAL, 1),
     "flat": (FLAT, 0),
     "gamma": (GAMMA, 2),
+    "geometric": (GEOMETRIC, 1),
+    "gumbel": (GUMBEL, 2),
     "halfcauchy": (HALFCAUCHY, 1),
     "halfflat": (HALFFLAT, 0),
     "halfnormal": (HALFNORMAL, 1),
+    "halfstudentt": (HALFSTUDENTT, 2),
     "inversegamma": (INVERSEGAMMA, 2),
+    "kumaraswamy": (KUMARASWAMY, 2),
     "laplace": (LAPLACE, 2),
+    "logistic": (LOGISTIC, 2),
     "lognormal": (LOGNORMAL, 2),
+    "negativebinomial": (NEGATIVEBINOMIAL, 2),
     "normal": (NORMAL, 2),
+    "pareto": (PARETO, 2),
     "poisson": (POISSON, 1),
+    "skewnormal": (SKEWNORMAL, 3),
     "studentt": (STUDENTT, 3),
     "uniform": (UNIFORM, 2),
+    "wald": (WALD, 2),
+    "weibull": (WEIBULL, 2),
+    "zeroinflatedbinomial": (ZEROINFLATEDBINOMIAL, 3),
+    "zeroinflatednegativebinomial": (ZEROINFLATEDNEGATIVEBINOMIAL, 3),
+    "zeroinflatedpoisson": (ZEROINFLATEDPOISSON, 2),
 }
 
 
@@ -86,6 +137,9 @@ def family_logp_grad(family, x, a, b, c):
     -------
     (logp, d/dx, d/da, d/db, d/dc)
     """
+    if family == ASYMMETRICLAPLACE:
+        lp, d_x, d_a, d_b, d_c = asymmetriclaplace_logp_grad(x, a, b, c)
+        return lp, d_x, d_a, d_b, d_c
     if family == BERNOULLI:
         lp, d_a = bernoulli_logp_grad(x, a)
         return lp, 0.0, d_a, 0.0, 0.0
@@ -95,12 +149,21 @@ def family_logp_grad(family, x, a, b, c):
     if family == BETA:
         lp, d_x, d_a, d_b = beta_logp_grad(x, a, b)
         return lp, d_x, d_a, d_b, 0.0
+    if family == BETABINOMIAL:
+        lp, d_a, d_b = betabinomial_logp_grad(x, a, b, c)
+        return lp, 0.0, d_a, d_b, 0.0
     if family == BINOMIAL:
         lp, d_b = binomial_logp_grad(x, a, b)
         return lp, 0.0, 0.0, d_b, 0.0
     if family == CAUCHY:
         lp, d_x, d_a, d_b = cauchy_logp_grad(x, a, b)
         return lp, d_x, d_a, d_b, 0.0
+    if family == DISCRETEUNIFORM:
+        lp = discreteuniform_logp_grad(x, a, b)[0]
+        return lp, 0.0, 0.0, 0.0, 0.0
+    if family == EXGAUSSIAN:
+        lp, d_x, d_a, d_b, d_c = exgaussian_logp_grad(x, a, b, c)
+        return lp, d_x, d_a, d_b, d_c
     if family == EXPONENTIAL:
         lp, d_x, d_a = exponential_logp_grad(x, a)
         return lp, d_x, d_a, 0.0, 0.0
@@ -109,6 +172,12 @@ def family_logp_grad(family, x, a, b, c):
         return lp, d_x, 0.0, 0.0, 0.0
     if family == GAMMA:
         lp, d_x, d_a, d_b = gamma_logp_grad(x, a, b)
+        return lp, d_x, d_a, d_b, 0.0
+    if family == GEOMETRIC:
+        lp, d_a = geometric_logp_grad(x, a)
+        return lp, 0.0, d_a, 0.0, 0.0
+    if family == GUMBEL:
+        lp, d_x, d_a, d_b = gumbel_logp_grad(x, a, b)
         return lp, d_x, d_a, d_b, 0.0
     if family == HALFCAUCHY:
         lp, d_x, d_a = halfcauchy_logp_grad(x, a)
@@ -119,25 +188,58 @@ def family_logp_grad(family, x, a, b, c):
     if family == HALFNORMAL:
         lp, d_x, d_a = halfnormal_logp_grad(x, a)
         return lp, d_x, d_a, 0.0, 0.0
+    if family == HALFSTUDENTT:
+        lp, d_x, d_a, d_b = halfstudentt_logp_grad(x, a, b)
+        return lp, d_x, d_a, d_b, 0.0
     if family == INVERSEGAMMA:
         lp, d_x, d_a, d_b = inversegamma_logp_grad(x, a, b)
+        return lp, d_x, d_a, d_b, 0.0
+    if family == KUMARASWAMY:
+        lp, d_x, d_a, d_b = kumaraswamy_logp_grad(x, a, b)
         return lp, d_x, d_a, d_b, 0.0
     if family == LAPLACE:
         lp, d_x, d_a, d_b = laplace_logp_grad(x, a, b)
         return lp, d_x, d_a, d_b, 0.0
+    if family == LOGISTIC:
+        lp, d_x, d_a, d_b = logistic_logp_grad(x, a, b)
+        return lp, d_x, d_a, d_b, 0.0
     if family == LOGNORMAL:
         lp, d_x, d_a, d_b = lognormal_logp_grad(x, a, b)
         return lp, d_x, d_a, d_b, 0.0
+    if family == NEGATIVEBINOMIAL:
+        lp, d_a, d_b = negativebinomial_logp_grad(x, a, b)
+        return lp, 0.0, d_a, d_b, 0.0
     if family == NORMAL:
         lp, d_x, d_a, d_b = normal_logp_grad(x, a, b)
+        return lp, d_x, d_a, d_b, 0.0
+    if family == PARETO:
+        lp, d_x, d_a, d_b = pareto_logp_grad(x, a, b)
         return lp, d_x, d_a, d_b, 0.0
     if family == POISSON:
         lp, d_a = poisson_logp_grad(x, a)
         return lp, 0.0, d_a, 0.0, 0.0
+    if family == SKEWNORMAL:
+        lp, d_x, d_a, d_b, d_c = skewnormal_logp_grad(x, a, b, c)
+        return lp, d_x, d_a, d_b, d_c
     if family == STUDENTT:
         lp, d_x, d_a, d_b, d_c = studentt_logp_grad(x, a, b, c)
         return lp, d_x, d_a, d_b, d_c
     if family == UNIFORM:
         lp, d_x, d_a, d_b = uniform_logp_grad(x, a, b)
         return lp, d_x, d_a, d_b, 0.0
+    if family == WALD:
+        lp, d_x, d_a, d_b = wald_logp_grad(x, a, b)
+        return lp, d_x, d_a, d_b, 0.0
+    if family == WEIBULL:
+        lp, d_x, d_a, d_b = weibull_logp_grad(x, a, b)
+        return lp, d_x, d_a, d_b, 0.0
+    if family == ZEROINFLATEDBINOMIAL:
+        lp, d_a, d_c = zeroinflatedbinomial_logp_grad(x, a, b, c)
+        return lp, 0.0, d_a, 0.0, d_c
+    if family == ZEROINFLATEDNEGATIVEBINOMIAL:
+        lp, d_a, d_b, d_c = zeroinflatednegativebinomial_logp_grad(x, a, b, c)
+        return lp, 0.0, d_a, d_b, d_c
+    if family == ZEROINFLATEDPOISSON:
+        lp, d_a, d_b = zeroinflatedpoisson_logp_grad(x, a, b)
+        return lp, 0.0, d_a, d_b, 0.0
     return np.nan, 0.0, 0.0, 0.0, 0.0  # unreachable: the plans hold only the numbers above

@@ -36,8 +36,28 @@ EXAMPLES = {
     "Dirichlet": ({"a": np.array([1.5, 2.0, 3.0])}, np.array([0.2, 0.3, 0.5]), "a", "positive"),
     "MvNormal": ({"mu": np.array([0.5, -1.0]), "cov": np.array([[2.0, 0.5], [0.5, 1.0]])},
                  np.array([0.1, 0.2]), "mu", "real"),
+    "GaussianRandomWalk": ({"mu": 0.1, "sigma": 0.7, "init_dist": nbvi.Normal.dist(0.0, 2.0)},
+                           np.array([0.3, 0.5, -0.2, 0.4, 1.0]), "sigma", "positive"),
+    "Multinomial": ({"n": 10, "p": np.array([0.2, 0.3, 0.5])}, np.array([2.0, 3.0, 5.0]), "p", "positive"),
     "NormalMixture": ({"w": np.array([0.3, 0.7]), "mu": np.array([-1.0, 2.0]), "sigma": np.array([1.0, 0.5])},
                       0.4, "mu", "real"),
+    "NegativeBinomial": ({"mu": 2.5, "alpha": 1.5}, 3.0, "mu", "positive"),
+    "ZeroInflatedPoisson": ({"psi": 0.7, "mu": 2.5}, 0.0, "psi", "unit"),
+    "ZeroInflatedNegativeBinomial": ({"psi": 0.7, "mu": 2.5, "alpha": 1.5}, 0.0, "alpha", "positive"),
+    "ZeroInflatedBinomial": ({"psi": 0.7, "n": 10, "p": 0.3}, 4.0, "p", "unit"),
+    "Geometric": ({"p": 0.3}, 2.0, "p", "unit"),
+    "DiscreteUniform": ({"lower": -2, "upper": 5}, 3.0, None, None),  # constant bounds: nothing to free
+    "BetaBinomial": ({"alpha": 2.0, "beta": 3.0, "n": 10}, 4.0, "alpha", "positive"),
+    "Weibull": ({"alpha": 1.5, "beta": 2.0}, 1.2, "beta", "positive"),
+    "HalfStudentT": ({"nu": 4.0, "sigma": 1.3}, 0.8, "sigma", "positive"),
+    "Logistic": ({"mu": 0.5, "s": 1.3}, -0.4, "mu", "real"),
+    "Gumbel": ({"mu": 0.5, "beta": 1.3}, 1.1, "beta", "positive"),
+    "ExGaussian": ({"mu": 0.5, "sigma": 1.3, "nu": 0.8}, 1.4, "nu", "positive"),
+    "SkewNormal": ({"alpha": 2.0, "mu": 0.5, "sigma": 1.3}, 0.9, "alpha", "real"),
+    "Kumaraswamy": ({"a": 2.0, "b": 3.0}, 0.4, "a", "positive"),
+    "Wald": ({"mu": 1.5, "lam": 2.0}, 1.1, "lam", "positive"),
+    "AsymmetricLaplace": ({"b": 1.3, "kappa": 0.7, "mu": 0.5}, -0.3, "kappa", "positive"),
+    "Pareto": ({"alpha": 3.0, "m": 1.5}, 2.2, "alpha", "positive"),
 }
 
 

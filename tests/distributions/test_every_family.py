@@ -3,6 +3,7 @@ and as data, with a parameter that depends on a free variable; and its pointwise
 (``logp_elementwise``, what LOO reads) adds up to the term the model evaluates."""
 import numpy as np
 import pytest
+from density_checks import assert_matches_finite_differences, assert_tape_is_graph
 from distributions.family_examples import EXAMPLES, build, public_families
 
 import nbvi
@@ -23,6 +24,9 @@ def test_every_public_family_is_compiled(name, observed):
     model = build(name, observed=observed, free_parameter=observed or name != "Uniform")
     explanation = nbvi.explain(model)
     assert explanation.path in ("fused", "tape"), str(explanation)
+    if explanation.path == "tape":  # (the fused kernel is checked against the graph in tests/fused)
+        assert_tape_is_graph(model, spread=0.05)
+        assert_matches_finite_differences(model)
 
 
 def test_customdist_is_the_documented_exception():

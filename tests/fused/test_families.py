@@ -35,6 +35,17 @@ def _binomial(y, n, p):
     return lp, 0.0, 0.0, d_p, 0.0
 
 
+def _discrete_slots(scalar, slots):
+    """(lp, partial...) -> (lp, 0, d/da, d/db, d/dc), the partials at the argument ``slots`` (1 = a, 2 = b, 3 = c)."""
+    def mapped(y, *params):
+        lp, *partials = scalar(y, *params)
+        out = [lp, 0.0, 0.0, 0.0, 0.0]
+        for slot, partial in zip(slots, partials):
+            out[1 + slot] = partial
+        return tuple(out)
+    return mapped
+
+
 def _halfflat(x):
     """HalfFlat's log-density written out: 0 on x > 0, -inf elsewhere; no derivative."""
     return (0.0 if x > 0 else -np.inf), 0.0, 0.0, 0.0, 0.0
@@ -77,6 +88,36 @@ CASES = {
                                        [(0.0, -1.2), (1.0, 2.0)], (2.0, 0.5), (1,)),
     "binomial": (_binomial, [(3.0, 10.0, 0.4), (0.0, 5.0, 0.2), (5.0, 5.0, 0.7)],
                                (6.0, 5.0, 0.5), (2,)),
+    "negativebinomial": (_discrete_slots(d.negativebinomial.negativebinomial_logp_grad, (1, 2)),
+                         [(0.0, 2.5, 1.5), (3.0, 2.5, 1.5), (7.0, 0.4, 10.0)], (1.5, 2.0, 1.0), (1, 2)),
+    "zeroinflatedpoisson": (_discrete_slots(d.zeroinflatedpoisson.zeroinflatedpoisson_logp_grad, (1, 2)),
+                            [(0.0, 0.7, 2.5), (3.0, 0.7, 2.5), (0.0, 0.2, 0.4)], (0.0, 1.5, 2.0), (1, 2)),
+    "zeroinflatednegativebinomial": (
+        _discrete_slots(d.zeroinflatednegativebinomial.zeroinflatednegativebinomial_logp_grad, (1, 2, 3)),
+        [(0.0, 0.7, 2.5, 1.5), (3.0, 0.7, 2.5, 1.5)], (0.0, 0.5, -2.0, 1.0), (1, 2, 3)),
+    "zeroinflatedbinomial": (_discrete_slots(d.zeroinflatedbinomial.zeroinflatedbinomial_logp_grad, (1, 3)),
+                             [(0.0, 0.7, 10.0, 0.3), (4.0, 0.7, 10.0, 0.3)], (11.0, 0.5, 10.0, 0.3), (1, 3)),
+    "geometric": (_discrete_slots(d.geometric.geometric_logp_grad, (1,)), [(1.0, 0.3), (4.0, 0.3)], (0.0, 0.3), (1,)),
+    "discreteuniform": (_discrete_slots(d.discreteuniform.discreteuniform_logp_grad, ()),
+                        [(0.0, -2.0, 5.0), (5.0, -2.0, 5.0)], (6.0, -2.0, 5.0), ()),
+    "betabinomial": (_discrete_slots(d.betabinomial.betabinomial_logp_grad, (1, 2)),
+                     [(0.0, 2.0, 3.0, 10.0), (4.0, 2.0, 3.0, 10.0)], (11.0, 2.0, 3.0, 10.0), (1, 2)),
+    "weibull": (_continuous(d.weibull.weibull_logp_grad), [(0.3, 1.5, 2.0), (4.0, 0.7, 1.0)], (-0.5, 1.5, 1.0), (0, 1, 2)),
+    "halfstudentt": (_continuous(d.halfstudentt.halfstudentt_logp_grad), [(0.3, 3.0, 1.5), (4.0, 0.7, 0.4)],
+                     (-0.5, 3.0, 1.0), (0, 1, 2)),
+    "logistic": (_continuous(d.logistic.logistic_logp_grad), [(0.3, -0.2, 1.5), (-4.0, 1.0, 0.4)], (0.3, 0.0, -1.0),
+                 (0, 1, 2)),
+    "gumbel": (_continuous(d.gumbel.gumbel_logp_grad), [(0.3, -0.2, 1.5), (-1.0, 1.0, 0.4)], (0.3, 0.0, 0.0), (0, 1, 2)),
+    "exgaussian": (_continuous(d.exgaussian.exgaussian_logp_grad), [(0.3, -0.2, 1.5, 0.7), (-4.0, 1.0, 0.4, 2.0)],
+                   (0.3, 0.0, 1.0, -1.0), (0, 1, 2, 3)),
+    "skewnormal": (_continuous(d.skewnormal.skewnormal_logp_grad), [(0.3, 2.0, -0.2, 1.5), (-4.0, -3.0, 1.0, 0.4)],
+                   (0.3, 1.0, 0.0, 0.0), (0, 1, 2, 3)),
+    "kumaraswamy": (_continuous(d.kumaraswamy.kumaraswamy_logp_grad), [(0.3, 2.0, 1.5), (0.9, 0.5, 0.3)],
+                    (1.5, 2.0, 2.0), (0, 1, 2)),
+    "wald": (_continuous(d.wald.wald_logp_grad), [(0.3, 1.0, 2.0), (4.0, 2.5, 0.4)], (-0.5, 1.0, 1.0), (0, 1, 2)),
+    "asymmetriclaplace": (_continuous(d.asymmetriclaplace.asymmetriclaplace_logp_grad),
+                          [(0.3, 1.5, 0.7, -0.2), (-4.0, 0.4, 2.0, 1.0)], (0.3, 1.0, 0.0, 0.0), (0, 1, 2, 3)),
+    "pareto": (_continuous(d.pareto.pareto_logp_grad), [(2.5, 3.0, 1.5), (4.0, 0.7, 0.4)], (1.0, 3.0, 1.5), (0, 1, 2)),
 }
 
 ENTRIES = list(NUMBERS.items())
