@@ -183,15 +183,29 @@ def pointwise_log_likelihood(model, samples, var_names=None):
         if isinstance(rv.observed, Minibatch):
             raise ValueError(f"'{rv.name}' is observed through a Minibatch: its pointwise log-likelihood needs the "
                              f"full data; build the model with nbvi.Data for it")
-        family = type(rv.dist).__name__
-        if not hasattr(rv.dist, "logp_elementwise"):
-            raise NotImplementedError(f"{family} has no logp_elementwise: the pointwise log-likelihood of '{rv.name}' "
-                                      f"cannot be computed")
         value = observed_value(rv)
-        params, _ = family_params(rv.dist, parameter_values(model, rv, known))
+        params, ndims = family_params(rv.dist, parameter_values(model, rv, known))
+        _check_data_fits(rv, value, params, ndims)
         lp = np.asarray(rv.dist.logp_elementwise(np.broadcast_to(value, (draws,) + value.shape), **params))
         out[rv.name] = np.broadcast_to(lp, (draws,) + lp.shape[1:]).copy()
     return out
+
+
+def _check_data_fits(rv, value, params, ndims):
+    """ValueError naming ``rv`` when its parameters (batched, core axes last) have a batch shape that its
+    observed data does not have: predictors changed with ``set_data`` and the observed data not."""
+    batch = value.shape[:value.ndim - rv.dist.ndim_supp]
+    shapes = {name: v.shape[1:max(1, v.ndim - k)] for (name, v), k in zip(params.items(), ndims)}
+    try:
+        fits = np.broadcast_shapes(batch, *shapes.values()) == batch
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(
+            f"'{rv.name}': its observed data (shape {value.shape}) does not fit its parameters ("
+            + ", ".join(f"{name} {shape}" for name, shape in shapes.items())
+            + "): after nbvi.set_data of the predictors, set the observed data to match (or compute the "
+              "log-likelihood before the change)")
 
 
 def _log_likelihood_names(log_likelihood):

@@ -87,7 +87,7 @@ DIGEST_HOLDERS = ("compiled/interpreter.py", "compiled/advi_steps.py", "compiled
                   "distributions/elementwise.py", "distributions/betabinomial.py", "distributions/binomial.py",
                   "distributions/categorical.py", "distributions/exgaussian.py", "distributions/geometric.py",
                   "distributions/halfstudentt.py", "distributions/negativebinomial.py", "distributions/normal.py",
-                  "distributions/skewnormal.py", "distributions/zeroinflatedbinomial.py",
+                  "distributions/skewnormal.py", "distributions/truncatednormal.py", "distributions/zeroinflatedbinomial.py",
                   "distributions/zeroinflatednegativebinomial.py", "distributions/zeroinflatedpoisson.py",
                   "variational/stein.py",
                   "fused/advi_steps.py", "fused/trajectory.py", "fused/optimizers.py", "fused/families.py",

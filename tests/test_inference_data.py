@@ -266,3 +266,15 @@ def test_prior_groups():
     assert {"prior", "prior_predictive", "observed_data", "constant_data"} <= set(groups_of(prior))
     assert set(group_arrays(prior, "prior")) == {"a", "b", "s", "mu"}
     assert group_arrays(prior, "prior_predictive")["y"].shape == (1, 40, X.size)
+
+
+def test_log_likelihood_after_set_data_of_the_predictors_only_names_the_variable():
+    x = np.linspace(-1, 1, 8)
+    with nbvi.Model() as model:
+        xd = nbvi.Data("x", x)
+        b = nbvi.Normal("b", 0, 1)
+        nbvi.Normal("y", b * xd, 1.0, observed=1 + x)
+    with model:
+        nbvi.set_data({"x": np.zeros(3)})
+        with pytest.raises(ValueError, match="'y': its observed data .* does not fit its parameters"):
+            nbvi.compute_log_likelihood(nbvi.Trace({"b": np.zeros(10)}))

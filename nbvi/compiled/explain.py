@@ -76,5 +76,5 @@ def explain(model=None):
         tape = compiled.tape
         loops = int((tape.code[:, 0] == LOOP).sum())
         detail = f"{len(tape.code)} instructions, {loops} loops"
-        return Explanation("tape", f"not fused because of {fused.reason}", detail)
-    return Explanation("graph", f"not fused because of {fused.reason}; the tape cannot run {compiled.reason}")
+        return Explanation("tape", f"not fused: {fused.reason}", detail)
+    return Explanation("graph", f"not fused: {fused.reason}; not on the tape: {compiled.reason}")

@@ -38,7 +38,7 @@ from nbvi.fused.families import BERNOULLI_LOGIT, NORMAL, POISSON, family_logp_gr
 from nbvi.fused.transforms import transform_backward
 from nbvi.numerics import exp_nonpositive, log_positive
 
-COMPILED_SOURCES_DIGEST = "635f724701a0509b"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "9dd056b572d36a2e"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 # -- opcodes -----------------------------------------------------------------------------------------------
 # unary elementwise: out_j = f(a_j)
@@ -80,8 +80,9 @@ NORMAL_GRAM = 66
 STICKBREAKING = 63
 # a loop over n elements running micro rows aux0..aux1 of ``micro`` in blocks (see _loop); aux2: STORED
 LOOP = 80
-# micro rows only: load an operand into a register, store a register, a log-density term of scalar family
-LOAD, STORE, TERM = 90, 91, 92
+# micro rows only: load an operand into a register, store a register, a log-density term of scalar family,
+# and the log-density of each element of a scalar family as a value (LOGPDF: a mixture's components)
+LOAD, STORE, TERM, LOGPDF = 90, 91, 92, 93
 
 SINK, STORED = 0, 1  # a loop whose values are only used by its terms, or one that stores values
 BLOCK = 64  # elements per block: a register holds one block
@@ -93,10 +94,11 @@ OUT, A, B, C, E = 2, 5, 8, 11, 14  # first column of each operand's (offset, str
 FLAGS, AUX0, AUX1, AUX2 = 17, 18, 19, 20
 CODE_COLUMNS = 21
 # a micro row: [opcode, dst, a, b, c, e (registers), offset, stride, map (a LOAD's or STORE's operand),
-# flags, family]; a LOAD's flags bit 0: its operand needs a gradient; a TERM's flags bit 0: its sigma
-# register holds one number for the whole loop (Normal terms then take log sigma once per block)
-M_DST, M_A, M_B, M_C, M_E, M_OFF, M_STRIDE, M_MAP, M_FLAGS, M_FAMILY = range(1, 11)
-MICRO_COLUMNS = 11
+# flags, family, f (the register of a family's fourth parameter)]; a LOAD's flags bit 0: its operand needs a
+# gradient; a TERM's flags bit 0: its sigma register holds one number for the whole loop (Normal terms then
+# take log sigma once per block)
+M_DST, M_A, M_B, M_C, M_E, M_OFF, M_STRIDE, M_MAP, M_FLAGS, M_FAMILY, M_F = range(1, 12)
+MICRO_COLUMNS = 12
 SQRT_PI_HALF = 2.0 / math.sqrt(math.pi)
 HALF_SQRT_PI = math.sqrt(math.pi) / 2.0
 LOG_2 = math.log(2.0)
@@ -532,14 +534,17 @@ def _loop_block(start, end, j0, nb, backward, micro, mparams, index, w, gw, reg,
             if family == POISSON and micro[u, M_FLAGS] & 2:  # register e holds lgamma(y + 1)
                 total += scale * _poisson_block(a, b, e, nb, backward, scale, reg, adj)
                 continue
+            f = micro[u, M_F]
             for i in range(nb):
-                lp, d_a, d_b, d_c, d_e = family_logp_grad(family, reg[a, i], reg[b, i], reg[c, i], reg[e, i])
+                lp, d_a, d_b, d_c, d_e, d_f = family_logp_grad(family, reg[a, i], reg[b, i], reg[c, i], reg[e, i],
+                                                               reg[f, i])
                 term += lp
                 if backward:
                     adj[a, i] += scale * d_a
                     adj[b, i] += scale * d_b
                     adj[c, i] += scale * d_c
                     adj[e, i] += scale * d_e
+                    adj[f, i] += scale * d_f
             total += scale * term
         else:
             if backward:
@@ -564,6 +569,10 @@ def _loop_block(start, end, j0, nb, backward, micro, mparams, index, w, gw, reg,
             elif EQ <= op <= GE:
                 for i in range(nb):
                     reg[d, i] = _compare(op, reg[a, i], reg[b, i])
+            elif op == LOGPDF:  # log p(a | b, c, e, f) of the scalar family in the row's family column
+                c, e, f, family = micro[u, M_C], micro[u, M_E], micro[u, M_F], micro[u, M_FAMILY]
+                for i in range(nb):
+                    reg[d, i] = family_logp_grad(family, reg[a, i], reg[b, i], reg[c, i], reg[e, i], reg[f, i])[0]
             else:  # WHERE: the condition is a, the values b and c
                 c = micro[u, M_C]
                 for i in range(nb):
@@ -622,6 +631,18 @@ def _loop_block(start, end, j0, nb, backward, micro, mparams, index, w, gw, reg,
                 d_a, d_b = _binary_partials(op, reg[a, i], reg[b, i], reg[d, i])
                 adj[a, i] += adj[d, i] * d_a
                 adj[b, i] += adj[d, i] * d_b
+        elif op == LOGPDF:  # d/d arg = adjoint * the family's partial (computed again; none where it is 0)
+            c, e, f, family = micro[u, M_C], micro[u, M_E], micro[u, M_F], micro[u, M_FAMILY]
+            for i in range(nb):
+                g = adj[d, i]
+                if g != 0.0:
+                    _, d_a, d_b, d_c, d_e, d_f = family_logp_grad(family, reg[a, i], reg[b, i], reg[c, i], reg[e, i],
+                                                                  reg[f, i])
+                    adj[a, i] += g * d_a
+                    adj[b, i] += g * d_b
+                    adj[c, i] += g * d_c
+                    adj[e, i] += g * d_e
+                    adj[f, i] += g * d_f
         else:  # WHERE: the gradient goes to the value that was chosen
             c = micro[u, M_C]
             for i in range(nb):

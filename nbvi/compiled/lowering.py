@@ -34,6 +34,7 @@ from nbvi.distributions.dirichlet import Dirichlet
 from nbvi.distributions.distribution import Distribution, LogpTerm
 from nbvi.distributions.mixture import NormalMixture
 from nbvi.distributions.mvnormal import MvNormal
+from nbvi.distributions.pointwise import PointwiseLogp
 from nbvi.fused.families import NORMAL, POISSON, family_of
 from nbvi.fused.transforms import transform_plan
 from nbvi.graph.evaluate import Program
@@ -114,7 +115,7 @@ class Loop:
         return self.registers[key]
 
     def add(self, opcode, dst=0, sources=(), operand=None, flags=0, family=0, mparams=(0.0, 0.0)):
-        sources = list(sources) + [sources[0] if sources else 0] * (4 - len(sources))  # unused: any register
+        sources = list(sources) + [sources[0] if sources else 0] * (5 - len(sources))  # unused: any register
         self.rows.append((opcode, dst, sources, operand, flags, family, mparams))
 
 
@@ -383,6 +384,9 @@ class Tape:
             return
         if kind in (Concatenate, Stack):
             self._join(k, op, inputs, shape)
+            return
+        if kind is PointwiseLogp:
+            self._pointwise_logp(k, op, inputs, shape)
             return
         raise Unsupported(f"op '{op.name}' ({kind.__name__})")
 
@@ -663,6 +667,16 @@ class Tape:
             loop.add(ins.WHERE, dst, sources)
         else:
             loop.add(UNARY[kind] if kind in UNARY else BINARY[kind], dst, sources)
+        self._in_loop[k] = loop
+
+    def _pointwise_logp(self, k, op, inputs, shape):
+        """Each element's log-density of a scalar family: one LOGPDF micro row of the open loop of its shape."""
+        found = family_of(op.dist)
+        if found is None or len(inputs) != 1 + found[1]:
+            raise Unsupported(f"the log-density of each element of {type(op.dist).__name__}")
+        loop = self._loop_of(shape)
+        sources = [self._in_register(loop, i) for i in inputs]
+        loop.add(ins.LOGPDF, loop.new_register(k), sources, family=found[0])
         self._in_loop[k] = loop
 
     def _close(self, loop):
@@ -960,7 +974,7 @@ class Tape:
                 stored = any(row[0] == ins.STORE for row in loop.rows)
                 aux = (len(micro), len(micro) + len(loop.rows), ins.STORED if stored else ins.SINK)
                 for row_opcode, dst, sources, operand, row_flags, family, row_params in loop.rows:
-                    micro.append([row_opcode, dst, *sources, *encode(operand), row_flags, family])
+                    micro.append([row_opcode, dst, *sources[:4], *encode(operand), row_flags, family, sources[4]])
                     mparams.append(row_params)
                 self.n_registers = max(self.n_registers, loop.n_registers)
             code[t, ins.AUX0:ins.AUX2 + 1] = aux

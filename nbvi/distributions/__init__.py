@@ -22,9 +22,10 @@ from nbvi.distributions.halfstudentt import HalfStudentT
 from nbvi.distributions.inversegamma import InverseGamma
 from nbvi.distributions.kumaraswamy import Kumaraswamy
 from nbvi.distributions.laplace import Laplace
+from nbvi.distributions.lkj import LKJCholeskyCov, LKJCorr, expand_packed_triangular
 from nbvi.distributions.logistic import Logistic
 from nbvi.distributions.lognormal import LogNormal
-from nbvi.distributions.mixture import NormalMixture
+from nbvi.distributions.mixture import Mixture, NormalMixture
 from nbvi.distributions.multinomial import Multinomial
 from nbvi.distributions.mvnormal import MvNormal
 from nbvi.distributions.negativebinomial import NegativeBinomial
@@ -34,6 +35,7 @@ from nbvi.distributions.poisson import Poisson
 from nbvi.distributions.skewnormal import SkewNormal
 from nbvi.distributions.studentt import StudentT
 from nbvi.distributions.timeseries import GaussianRandomWalk
+from nbvi.distributions.truncatednormal import TruncatedNormal
 from nbvi.distributions.uniform import Uniform
 from nbvi.distributions.wald import Wald
 from nbvi.distributions.weibull import Weibull
@@ -43,6 +45,7 @@ from nbvi.distributions.zeroinflatedpoisson import ZeroInflatedPoisson
 
 __all__ = ["Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "CustomDist", "Dirichlet", "Distribution", "Exponential",
            "Flat", "Gamma", "GaussianRandomWalk", "HalfCauchy", "HalfFlat", "HalfNormal", "InverseGamma", "Laplace", "LogNormal",
-           "Multinomial", "MvNormal", "Normal", "NormalMixture", "Poisson", "StudentT", "Uniform",
+           "Multinomial", "MvNormal", "Normal", "Mixture", "NormalMixture", "Poisson", "StudentT", "TruncatedNormal", "Uniform",
            "BetaBinomial", "DiscreteUniform", "Geometric", "NegativeBinomial", "ZeroInflatedBinomial", "ZeroInflatedNegativeBinomial", "ZeroInflatedPoisson",
-           "AsymmetricLaplace", "ExGaussian", "Gumbel", "HalfStudentT", "Kumaraswamy", "Logistic", "Pareto", "SkewNormal", "Wald", "Weibull"]
+           "AsymmetricLaplace", "ExGaussian", "Gumbel", "HalfStudentT", "Kumaraswamy", "Logistic", "Pareto", "SkewNormal", "Wald", "Weibull",
+           "LKJCholeskyCov", "LKJCorr", "expand_packed_triangular"]

@@ -36,6 +36,7 @@ from nbvi.distributions.pareto import pareto_logp_grad
 from nbvi.distributions.poisson import poisson_logp_grad
 from nbvi.distributions.skewnormal import skewnormal_logp_grad
 from nbvi.distributions.studentt import studentt_logp_grad
+from nbvi.distributions.truncatednormal import truncatednormal_logp_grad
 from nbvi.distributions.uniform import uniform_logp_grad
 from nbvi.distributions.wald import wald_logp_grad
 from nbvi.distributions.weibull import weibull_logp_grad
@@ -43,7 +44,7 @@ from nbvi.distributions.zeroinflatedbinomial import zeroinflatedbinomial_logp_gr
 from nbvi.distributions.zeroinflatednegativebinomial import zeroinflatednegativebinomial_logp_grad
 from nbvi.distributions.zeroinflatedpoisson import zeroinflatedpoisson_logp_grad
 
-COMPILED_SOURCES_DIGEST = "635f724701a0509b"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "9dd056b572d36a2e"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 
 @njit(cache=True)
@@ -81,6 +82,23 @@ def asymmetriclaplace_pointwise(x, b, kappa, mu):
 
 
 @njit(cache=True)
+def asymmetriclaplace_pointwise_grad(x, b, kappa, mu):
+    """asymmetriclaplace: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element and the partial
+    derivative with respect to each argument at each element, each (D, n)."""
+    n_draws = max(x.shape[0], b.shape[0], kappa.shape[0], mu.shape[0])
+    n_elements = max(x.shape[1], b.shape[1], kappa.shape[1], mu.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    g_x = np.zeros((n_draws, n_elements))
+    g_b = np.zeros((n_draws, n_elements))
+    g_kappa = np.zeros((n_draws, n_elements))
+    g_mu = np.zeros((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j], g_x[d, j], g_b[d, j], g_kappa[d, j], g_mu[d, j] = asymmetriclaplace_logp_grad(at(x, d, j), at(b, d, j), at(kappa, d, j), at(mu, d, j))
+    return logp, g_x, g_b, g_kappa, g_mu
+
+
+@njit(cache=True)
 def bernoulli_kernel(x, p):
     """bernoulli: arguments (D_i, n_i), n_i in {1, n}; logp (D,) and the gradient of each argument
     (D_i, n_i), summed over the elements it is broadcast to (zero for arguments without a derivative)."""
@@ -110,6 +128,21 @@ def bernoulli_pointwise(x, p):
 
 
 @njit(cache=True)
+def bernoulli_pointwise_grad(x, p):
+    """bernoulli: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element and the partial
+    derivative with respect to each argument at each element, each (D, n)."""
+    n_draws = max(x.shape[0], p.shape[0])
+    n_elements = max(x.shape[1], p.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    g_x = np.zeros((n_draws, n_elements))
+    g_p = np.zeros((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j], g_p[d, j] = bernoulli_logp_grad(at(x, d, j), at(p, d, j))
+    return logp, g_x, g_p
+
+
+@njit(cache=True)
 def bernoulli_logit_kernel(x, logit_p):
     """bernoulli_logit: arguments (D_i, n_i), n_i in {1, n}; logp (D,) and the gradient of each argument
     (D_i, n_i), summed over the elements it is broadcast to (zero for arguments without a derivative)."""
@@ -136,6 +169,21 @@ def bernoulli_logit_pointwise(x, logit_p):
         for j in range(n_elements):
             logp[d, j] = bernoulli_logit_logp_grad(at(x, d, j), at(logit_p, d, j))[0]
     return logp
+
+
+@njit(cache=True)
+def bernoulli_logit_pointwise_grad(x, logit_p):
+    """bernoulli_logit: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element and the partial
+    derivative with respect to each argument at each element, each (D, n)."""
+    n_draws = max(x.shape[0], logit_p.shape[0])
+    n_elements = max(x.shape[1], logit_p.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    g_x = np.zeros((n_draws, n_elements))
+    g_logit_p = np.zeros((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j], g_logit_p[d, j] = bernoulli_logit_logp_grad(at(x, d, j), at(logit_p, d, j))
+    return logp, g_x, g_logit_p
 
 
 @njit(cache=True)
@@ -171,6 +219,22 @@ def beta_pointwise(x, alpha, beta):
 
 
 @njit(cache=True)
+def beta_pointwise_grad(x, alpha, beta):
+    """beta: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element and the partial
+    derivative with respect to each argument at each element, each (D, n)."""
+    n_draws = max(x.shape[0], alpha.shape[0], beta.shape[0])
+    n_elements = max(x.shape[1], alpha.shape[1], beta.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    g_x = np.zeros((n_draws, n_elements))
+    g_alpha = np.zeros((n_draws, n_elements))
+    g_beta = np.zeros((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j], g_x[d, j], g_alpha[d, j], g_beta[d, j] = beta_logp_grad(at(x, d, j), at(alpha, d, j), at(beta, d, j))
+    return logp, g_x, g_alpha, g_beta
+
+
+@njit(cache=True)
 def betabinomial_kernel(x, alpha, beta, n):
     """betabinomial: arguments (D_i, n_i), n_i in {1, n}; logp (D,) and the gradient of each argument
     (D_i, n_i), summed over the elements it is broadcast to (zero for arguments without a derivative)."""
@@ -203,6 +267,23 @@ def betabinomial_pointwise(x, alpha, beta, n):
 
 
 @njit(cache=True)
+def betabinomial_pointwise_grad(x, alpha, beta, n):
+    """betabinomial: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element and the partial
+    derivative with respect to each argument at each element, each (D, n)."""
+    n_draws = max(x.shape[0], alpha.shape[0], beta.shape[0], n.shape[0])
+    n_elements = max(x.shape[1], alpha.shape[1], beta.shape[1], n.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    g_x = np.zeros((n_draws, n_elements))
+    g_alpha = np.zeros((n_draws, n_elements))
+    g_beta = np.zeros((n_draws, n_elements))
+    g_n = np.zeros((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j], g_alpha[d, j], g_beta[d, j] = betabinomial_logp_grad(at(x, d, j), at(alpha, d, j), at(beta, d, j), at(n, d, j))
+    return logp, g_x, g_alpha, g_beta, g_n
+
+
+@njit(cache=True)
 def binomial_kernel(x, n, p):
     """binomial: arguments (D_i, n_i), n_i in {1, n}; logp (D,) and the gradient of each argument
     (D_i, n_i), summed over the elements it is broadcast to (zero for arguments without a derivative)."""
@@ -230,6 +311,22 @@ def binomial_pointwise(x, n, p):
         for j in range(n_elements):
             logp[d, j] = binomial_logp_grad(at(x, d, j), at(n, d, j), at(p, d, j))[0]
     return logp
+
+
+@njit(cache=True)
+def binomial_pointwise_grad(x, n, p):
+    """binomial: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element and the partial
+    derivative with respect to each argument at each element, each (D, n)."""
+    n_draws = max(x.shape[0], n.shape[0], p.shape[0])
+    n_elements = max(x.shape[1], n.shape[1], p.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    g_x = np.zeros((n_draws, n_elements))
+    g_n = np.zeros((n_draws, n_elements))
+    g_p = np.zeros((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j], g_p[d, j] = binomial_logp_grad(at(x, d, j), at(n, d, j), at(p, d, j))
+    return logp, g_x, g_n, g_p
 
 
 @njit(cache=True)
@@ -265,6 +362,22 @@ def cauchy_pointwise(x, alpha, beta):
 
 
 @njit(cache=True)
+def cauchy_pointwise_grad(x, alpha, beta):
+    """cauchy: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element and the partial
+    derivative with respect to each argument at each element, each (D, n)."""
+    n_draws = max(x.shape[0], alpha.shape[0], beta.shape[0])
+    n_elements = max(x.shape[1], alpha.shape[1], beta.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    g_x = np.zeros((n_draws, n_elements))
+    g_alpha = np.zeros((n_draws, n_elements))
+    g_beta = np.zeros((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j], g_x[d, j], g_alpha[d, j], g_beta[d, j] = cauchy_logp_grad(at(x, d, j), at(alpha, d, j), at(beta, d, j))
+    return logp, g_x, g_alpha, g_beta
+
+
+@njit(cache=True)
 def discreteuniform_kernel(x, lower, upper):
     """discreteuniform: arguments (D_i, n_i), n_i in {1, n}; logp (D,) and the gradient of each argument
     (D_i, n_i), summed over the elements it is broadcast to (zero for arguments without a derivative)."""
@@ -291,6 +404,22 @@ def discreteuniform_pointwise(x, lower, upper):
         for j in range(n_elements):
             logp[d, j] = discreteuniform_logp_grad(at(x, d, j), at(lower, d, j), at(upper, d, j))[0]
     return logp
+
+
+@njit(cache=True)
+def discreteuniform_pointwise_grad(x, lower, upper):
+    """discreteuniform: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element and the partial
+    derivative with respect to each argument at each element, each (D, n)."""
+    n_draws = max(x.shape[0], lower.shape[0], upper.shape[0])
+    n_elements = max(x.shape[1], lower.shape[1], upper.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    g_x = np.zeros((n_draws, n_elements))
+    g_lower = np.zeros((n_draws, n_elements))
+    g_upper = np.zeros((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j] = discreteuniform_logp_grad(at(x, d, j), at(lower, d, j), at(upper, d, j))[0]
+    return logp, g_x, g_lower, g_upper
 
 
 @njit(cache=True)
@@ -328,6 +457,23 @@ def exgaussian_pointwise(x, mu, sigma, nu):
 
 
 @njit(cache=True)
+def exgaussian_pointwise_grad(x, mu, sigma, nu):
+    """exgaussian: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element and the partial
+    derivative with respect to each argument at each element, each (D, n)."""
+    n_draws = max(x.shape[0], mu.shape[0], sigma.shape[0], nu.shape[0])
+    n_elements = max(x.shape[1], mu.shape[1], sigma.shape[1], nu.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    g_x = np.zeros((n_draws, n_elements))
+    g_mu = np.zeros((n_draws, n_elements))
+    g_sigma = np.zeros((n_draws, n_elements))
+    g_nu = np.zeros((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j], g_x[d, j], g_mu[d, j], g_sigma[d, j], g_nu[d, j] = exgaussian_logp_grad(at(x, d, j), at(mu, d, j), at(sigma, d, j), at(nu, d, j))
+    return logp, g_x, g_mu, g_sigma, g_nu
+
+
+@njit(cache=True)
 def exponential_kernel(x, lam):
     """exponential: arguments (D_i, n_i), n_i in {1, n}; logp (D,) and the gradient of each argument
     (D_i, n_i), summed over the elements it is broadcast to (zero for arguments without a derivative)."""
@@ -358,6 +504,21 @@ def exponential_pointwise(x, lam):
 
 
 @njit(cache=True)
+def exponential_pointwise_grad(x, lam):
+    """exponential: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element and the partial
+    derivative with respect to each argument at each element, each (D, n)."""
+    n_draws = max(x.shape[0], lam.shape[0])
+    n_elements = max(x.shape[1], lam.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    g_x = np.zeros((n_draws, n_elements))
+    g_lam = np.zeros((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j], g_x[d, j], g_lam[d, j] = exponential_logp_grad(at(x, d, j), at(lam, d, j))
+    return logp, g_x, g_lam
+
+
+@njit(cache=True)
 def flat_kernel(x):
     """flat: arguments (D_i, n_i), n_i in {1, n}; logp (D,) and the gradient of each argument
     (D_i, n_i), summed over the elements it is broadcast to (zero for arguments without a derivative)."""
@@ -383,6 +544,20 @@ def flat_pointwise(x):
         for j in range(n_elements):
             logp[d, j] = flat_logp_grad(at(x, d, j))[0]
     return logp
+
+
+@njit(cache=True)
+def flat_pointwise_grad(x):
+    """flat: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element and the partial
+    derivative with respect to each argument at each element, each (D, n)."""
+    n_draws = max(x.shape[0])
+    n_elements = max(x.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    g_x = np.zeros((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j], g_x[d, j] = flat_logp_grad(at(x, d, j))
+    return logp, g_x
 
 
 @njit(cache=True)
@@ -418,6 +593,22 @@ def gamma_pointwise(x, alpha, beta):
 
 
 @njit(cache=True)
+def gamma_pointwise_grad(x, alpha, beta):
+    """gamma: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element and the partial
+    derivative with respect to each argument at each element, each (D, n)."""
+    n_draws = max(x.shape[0], alpha.shape[0], beta.shape[0])
+    n_elements = max(x.shape[1], alpha.shape[1], beta.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    g_x = np.zeros((n_draws, n_elements))
+    g_alpha = np.zeros((n_draws, n_elements))
+    g_beta = np.zeros((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j], g_x[d, j], g_alpha[d, j], g_beta[d, j] = gamma_logp_grad(at(x, d, j), at(alpha, d, j), at(beta, d, j))
+    return logp, g_x, g_alpha, g_beta
+
+
+@njit(cache=True)
 def geometric_kernel(x, p):
     """geometric: arguments (D_i, n_i), n_i in {1, n}; logp (D,) and the gradient of each argument
     (D_i, n_i), summed over the elements it is broadcast to (zero for arguments without a derivative)."""
@@ -444,6 +635,21 @@ def geometric_pointwise(x, p):
         for j in range(n_elements):
             logp[d, j] = geometric_logp_grad(at(x, d, j), at(p, d, j))[0]
     return logp
+
+
+@njit(cache=True)
+def geometric_pointwise_grad(x, p):
+    """geometric: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element and the partial
+    derivative with respect to each argument at each element, each (D, n)."""
+    n_draws = max(x.shape[0], p.shape[0])
+    n_elements = max(x.shape[1], p.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    g_x = np.zeros((n_draws, n_elements))
+    g_p = np.zeros((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j], g_p[d, j] = geometric_logp_grad(at(x, d, j), at(p, d, j))
+    return logp, g_x, g_p
 
 
 @njit(cache=True)
@@ -479,6 +685,22 @@ def gumbel_pointwise(x, mu, beta):
 
 
 @njit(cache=True)
+def gumbel_pointwise_grad(x, mu, beta):
+    """gumbel: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element and the partial
+    derivative with respect to each argument at each element, each (D, n)."""
+    n_draws = max(x.shape[0], mu.shape[0], beta.shape[0])
+    n_elements = max(x.shape[1], mu.shape[1], beta.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    g_x = np.zeros((n_draws, n_elements))
+    g_mu = np.zeros((n_draws, n_elements))
+    g_beta = np.zeros((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j], g_x[d, j], g_mu[d, j], g_beta[d, j] = gumbel_logp_grad(at(x, d, j), at(mu, d, j), at(beta, d, j))
+    return logp, g_x, g_mu, g_beta
+
+
+@njit(cache=True)
 def halfcauchy_kernel(x, beta):
     """halfcauchy: arguments (D_i, n_i), n_i in {1, n}; logp (D,) and the gradient of each argument
     (D_i, n_i), summed over the elements it is broadcast to (zero for arguments without a derivative)."""
@@ -506,6 +728,21 @@ def halfcauchy_pointwise(x, beta):
         for j in range(n_elements):
             logp[d, j] = halfcauchy_logp_grad(at(x, d, j), at(beta, d, j))[0]
     return logp
+
+
+@njit(cache=True)
+def halfcauchy_pointwise_grad(x, beta):
+    """halfcauchy: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element and the partial
+    derivative with respect to each argument at each element, each (D, n)."""
+    n_draws = max(x.shape[0], beta.shape[0])
+    n_elements = max(x.shape[1], beta.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    g_x = np.zeros((n_draws, n_elements))
+    g_beta = np.zeros((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j], g_x[d, j], g_beta[d, j] = halfcauchy_logp_grad(at(x, d, j), at(beta, d, j))
+    return logp, g_x, g_beta
 
 
 @njit(cache=True)
@@ -537,6 +774,20 @@ def halfflat_pointwise(x):
 
 
 @njit(cache=True)
+def halfflat_pointwise_grad(x):
+    """halfflat: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element and the partial
+    derivative with respect to each argument at each element, each (D, n)."""
+    n_draws = max(x.shape[0])
+    n_elements = max(x.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    g_x = np.zeros((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j], g_x[d, j] = halfflat_logp_grad(at(x, d, j))
+    return logp, g_x
+
+
+@njit(cache=True)
 def halfnormal_kernel(x, sigma):
     """halfnormal: arguments (D_i, n_i), n_i in {1, n}; logp (D,) and the gradient of each argument
     (D_i, n_i), summed over the elements it is broadcast to (zero for arguments without a derivative)."""
@@ -564,6 +815,21 @@ def halfnormal_pointwise(x, sigma):
         for j in range(n_elements):
             logp[d, j] = halfnormal_logp_grad(at(x, d, j), at(sigma, d, j))[0]
     return logp
+
+
+@njit(cache=True)
+def halfnormal_pointwise_grad(x, sigma):
+    """halfnormal: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element and the partial
+    derivative with respect to each argument at each element, each (D, n)."""
+    n_draws = max(x.shape[0], sigma.shape[0])
+    n_elements = max(x.shape[1], sigma.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    g_x = np.zeros((n_draws, n_elements))
+    g_sigma = np.zeros((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j], g_x[d, j], g_sigma[d, j] = halfnormal_logp_grad(at(x, d, j), at(sigma, d, j))
+    return logp, g_x, g_sigma
 
 
 @njit(cache=True)
@@ -599,6 +865,22 @@ def halfstudentt_pointwise(x, nu, sigma):
 
 
 @njit(cache=True)
+def halfstudentt_pointwise_grad(x, nu, sigma):
+    """halfstudentt: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element and the partial
+    derivative with respect to each argument at each element, each (D, n)."""
+    n_draws = max(x.shape[0], nu.shape[0], sigma.shape[0])
+    n_elements = max(x.shape[1], nu.shape[1], sigma.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    g_x = np.zeros((n_draws, n_elements))
+    g_nu = np.zeros((n_draws, n_elements))
+    g_sigma = np.zeros((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j], g_x[d, j], g_nu[d, j], g_sigma[d, j] = halfstudentt_logp_grad(at(x, d, j), at(nu, d, j), at(sigma, d, j))
+    return logp, g_x, g_nu, g_sigma
+
+
+@njit(cache=True)
 def inversegamma_kernel(x, alpha, beta):
     """inversegamma: arguments (D_i, n_i), n_i in {1, n}; logp (D,) and the gradient of each argument
     (D_i, n_i), summed over the elements it is broadcast to (zero for arguments without a derivative)."""
@@ -628,6 +910,22 @@ def inversegamma_pointwise(x, alpha, beta):
         for j in range(n_elements):
             logp[d, j] = inversegamma_logp_grad(at(x, d, j), at(alpha, d, j), at(beta, d, j))[0]
     return logp
+
+
+@njit(cache=True)
+def inversegamma_pointwise_grad(x, alpha, beta):
+    """inversegamma: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element and the partial
+    derivative with respect to each argument at each element, each (D, n)."""
+    n_draws = max(x.shape[0], alpha.shape[0], beta.shape[0])
+    n_elements = max(x.shape[1], alpha.shape[1], beta.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    g_x = np.zeros((n_draws, n_elements))
+    g_alpha = np.zeros((n_draws, n_elements))
+    g_beta = np.zeros((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j], g_x[d, j], g_alpha[d, j], g_beta[d, j] = inversegamma_logp_grad(at(x, d, j), at(alpha, d, j), at(beta, d, j))
+    return logp, g_x, g_alpha, g_beta
 
 
 @njit(cache=True)
@@ -663,6 +961,22 @@ def kumaraswamy_pointwise(x, a, b):
 
 
 @njit(cache=True)
+def kumaraswamy_pointwise_grad(x, a, b):
+    """kumaraswamy: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element and the partial
+    derivative with respect to each argument at each element, each (D, n)."""
+    n_draws = max(x.shape[0], a.shape[0], b.shape[0])
+    n_elements = max(x.shape[1], a.shape[1], b.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    g_x = np.zeros((n_draws, n_elements))
+    g_a = np.zeros((n_draws, n_elements))
+    g_b = np.zeros((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j], g_x[d, j], g_a[d, j], g_b[d, j] = kumaraswamy_logp_grad(at(x, d, j), at(a, d, j), at(b, d, j))
+    return logp, g_x, g_a, g_b
+
+
+@njit(cache=True)
 def laplace_kernel(x, mu, b):
     """laplace: arguments (D_i, n_i), n_i in {1, n}; logp (D,) and the gradient of each argument
     (D_i, n_i), summed over the elements it is broadcast to (zero for arguments without a derivative)."""
@@ -692,6 +1006,22 @@ def laplace_pointwise(x, mu, b):
         for j in range(n_elements):
             logp[d, j] = laplace_logp_grad(at(x, d, j), at(mu, d, j), at(b, d, j))[0]
     return logp
+
+
+@njit(cache=True)
+def laplace_pointwise_grad(x, mu, b):
+    """laplace: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element and the partial
+    derivative with respect to each argument at each element, each (D, n)."""
+    n_draws = max(x.shape[0], mu.shape[0], b.shape[0])
+    n_elements = max(x.shape[1], mu.shape[1], b.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    g_x = np.zeros((n_draws, n_elements))
+    g_mu = np.zeros((n_draws, n_elements))
+    g_b = np.zeros((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j], g_x[d, j], g_mu[d, j], g_b[d, j] = laplace_logp_grad(at(x, d, j), at(mu, d, j), at(b, d, j))
+    return logp, g_x, g_mu, g_b
 
 
 @njit(cache=True)
@@ -727,6 +1057,22 @@ def logistic_pointwise(x, mu, s):
 
 
 @njit(cache=True)
+def logistic_pointwise_grad(x, mu, s):
+    """logistic: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element and the partial
+    derivative with respect to each argument at each element, each (D, n)."""
+    n_draws = max(x.shape[0], mu.shape[0], s.shape[0])
+    n_elements = max(x.shape[1], mu.shape[1], s.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    g_x = np.zeros((n_draws, n_elements))
+    g_mu = np.zeros((n_draws, n_elements))
+    g_s = np.zeros((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j], g_x[d, j], g_mu[d, j], g_s[d, j] = logistic_logp_grad(at(x, d, j), at(mu, d, j), at(s, d, j))
+    return logp, g_x, g_mu, g_s
+
+
+@njit(cache=True)
 def lognormal_kernel(x, mu, sigma):
     """lognormal: arguments (D_i, n_i), n_i in {1, n}; logp (D,) and the gradient of each argument
     (D_i, n_i), summed over the elements it is broadcast to (zero for arguments without a derivative)."""
@@ -759,6 +1105,22 @@ def lognormal_pointwise(x, mu, sigma):
 
 
 @njit(cache=True)
+def lognormal_pointwise_grad(x, mu, sigma):
+    """lognormal: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element and the partial
+    derivative with respect to each argument at each element, each (D, n)."""
+    n_draws = max(x.shape[0], mu.shape[0], sigma.shape[0])
+    n_elements = max(x.shape[1], mu.shape[1], sigma.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    g_x = np.zeros((n_draws, n_elements))
+    g_mu = np.zeros((n_draws, n_elements))
+    g_sigma = np.zeros((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j], g_x[d, j], g_mu[d, j], g_sigma[d, j] = lognormal_logp_grad(at(x, d, j), at(mu, d, j), at(sigma, d, j))
+    return logp, g_x, g_mu, g_sigma
+
+
+@njit(cache=True)
 def negativebinomial_kernel(x, mu, alpha):
     """negativebinomial: arguments (D_i, n_i), n_i in {1, n}; logp (D,) and the gradient of each argument
     (D_i, n_i), summed over the elements it is broadcast to (zero for arguments without a derivative)."""
@@ -787,6 +1149,22 @@ def negativebinomial_pointwise(x, mu, alpha):
         for j in range(n_elements):
             logp[d, j] = negativebinomial_logp_grad(at(x, d, j), at(mu, d, j), at(alpha, d, j))[0]
     return logp
+
+
+@njit(cache=True)
+def negativebinomial_pointwise_grad(x, mu, alpha):
+    """negativebinomial: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element and the partial
+    derivative with respect to each argument at each element, each (D, n)."""
+    n_draws = max(x.shape[0], mu.shape[0], alpha.shape[0])
+    n_elements = max(x.shape[1], mu.shape[1], alpha.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    g_x = np.zeros((n_draws, n_elements))
+    g_mu = np.zeros((n_draws, n_elements))
+    g_alpha = np.zeros((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j], g_mu[d, j], g_alpha[d, j] = negativebinomial_logp_grad(at(x, d, j), at(mu, d, j), at(alpha, d, j))
+    return logp, g_x, g_mu, g_alpha
 
 
 @njit(cache=True)
@@ -822,6 +1200,22 @@ def normal_pointwise(x, mu, sigma):
 
 
 @njit(cache=True)
+def normal_pointwise_grad(x, mu, sigma):
+    """normal: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element and the partial
+    derivative with respect to each argument at each element, each (D, n)."""
+    n_draws = max(x.shape[0], mu.shape[0], sigma.shape[0])
+    n_elements = max(x.shape[1], mu.shape[1], sigma.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    g_x = np.zeros((n_draws, n_elements))
+    g_mu = np.zeros((n_draws, n_elements))
+    g_sigma = np.zeros((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j], g_x[d, j], g_mu[d, j], g_sigma[d, j] = normal_logp_grad(at(x, d, j), at(mu, d, j), at(sigma, d, j))
+    return logp, g_x, g_mu, g_sigma
+
+
+@njit(cache=True)
 def pareto_kernel(x, alpha, m):
     """pareto: arguments (D_i, n_i), n_i in {1, n}; logp (D,) and the gradient of each argument
     (D_i, n_i), summed over the elements it is broadcast to (zero for arguments without a derivative)."""
@@ -854,6 +1248,22 @@ def pareto_pointwise(x, alpha, m):
 
 
 @njit(cache=True)
+def pareto_pointwise_grad(x, alpha, m):
+    """pareto: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element and the partial
+    derivative with respect to each argument at each element, each (D, n)."""
+    n_draws = max(x.shape[0], alpha.shape[0], m.shape[0])
+    n_elements = max(x.shape[1], alpha.shape[1], m.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    g_x = np.zeros((n_draws, n_elements))
+    g_alpha = np.zeros((n_draws, n_elements))
+    g_m = np.zeros((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j], g_x[d, j], g_alpha[d, j], g_m[d, j] = pareto_logp_grad(at(x, d, j), at(alpha, d, j), at(m, d, j))
+    return logp, g_x, g_alpha, g_m
+
+
+@njit(cache=True)
 def poisson_kernel(x, mu):
     """poisson: arguments (D_i, n_i), n_i in {1, n}; logp (D,) and the gradient of each argument
     (D_i, n_i), summed over the elements it is broadcast to (zero for arguments without a derivative)."""
@@ -880,6 +1290,21 @@ def poisson_pointwise(x, mu):
         for j in range(n_elements):
             logp[d, j] = poisson_logp_grad(at(x, d, j), at(mu, d, j))[0]
     return logp
+
+
+@njit(cache=True)
+def poisson_pointwise_grad(x, mu):
+    """poisson: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element and the partial
+    derivative with respect to each argument at each element, each (D, n)."""
+    n_draws = max(x.shape[0], mu.shape[0])
+    n_elements = max(x.shape[1], mu.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    g_x = np.zeros((n_draws, n_elements))
+    g_mu = np.zeros((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j], g_mu[d, j] = poisson_logp_grad(at(x, d, j), at(mu, d, j))
+    return logp, g_x, g_mu
 
 
 @njit(cache=True)
@@ -917,6 +1342,23 @@ def skewnormal_pointwise(x, alpha, mu, sigma):
 
 
 @njit(cache=True)
+def skewnormal_pointwise_grad(x, alpha, mu, sigma):
+    """skewnormal: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element and the partial
+    derivative with respect to each argument at each element, each (D, n)."""
+    n_draws = max(x.shape[0], alpha.shape[0], mu.shape[0], sigma.shape[0])
+    n_elements = max(x.shape[1], alpha.shape[1], mu.shape[1], sigma.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    g_x = np.zeros((n_draws, n_elements))
+    g_alpha = np.zeros((n_draws, n_elements))
+    g_mu = np.zeros((n_draws, n_elements))
+    g_sigma = np.zeros((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j], g_x[d, j], g_alpha[d, j], g_mu[d, j], g_sigma[d, j] = skewnormal_logp_grad(at(x, d, j), at(alpha, d, j), at(mu, d, j), at(sigma, d, j))
+    return logp, g_x, g_alpha, g_mu, g_sigma
+
+
+@njit(cache=True)
 def studentt_kernel(x, nu, mu, sigma):
     """studentt: arguments (D_i, n_i), n_i in {1, n}; logp (D,) and the gradient of each argument
     (D_i, n_i), summed over the elements it is broadcast to (zero for arguments without a derivative)."""
@@ -948,6 +1390,77 @@ def studentt_pointwise(x, nu, mu, sigma):
         for j in range(n_elements):
             logp[d, j] = studentt_logp_grad(at(x, d, j), at(nu, d, j), at(mu, d, j), at(sigma, d, j))[0]
     return logp
+
+
+@njit(cache=True)
+def studentt_pointwise_grad(x, nu, mu, sigma):
+    """studentt: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element and the partial
+    derivative with respect to each argument at each element, each (D, n)."""
+    n_draws = max(x.shape[0], nu.shape[0], mu.shape[0], sigma.shape[0])
+    n_elements = max(x.shape[1], nu.shape[1], mu.shape[1], sigma.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    g_x = np.zeros((n_draws, n_elements))
+    g_nu = np.zeros((n_draws, n_elements))
+    g_mu = np.zeros((n_draws, n_elements))
+    g_sigma = np.zeros((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j], g_x[d, j], g_nu[d, j], g_mu[d, j], g_sigma[d, j] = studentt_logp_grad(at(x, d, j), at(nu, d, j), at(mu, d, j), at(sigma, d, j))
+    return logp, g_x, g_nu, g_mu, g_sigma
+
+
+@njit(cache=True)
+def truncatednormal_kernel(x, mu, sigma, lower, upper):
+    """truncatednormal: arguments (D_i, n_i), n_i in {1, n}; logp (D,) and the gradient of each argument
+    (D_i, n_i), summed over the elements it is broadcast to (zero for arguments without a derivative)."""
+    n_draws = max(x.shape[0], mu.shape[0], sigma.shape[0], lower.shape[0], upper.shape[0])
+    n_elements = max(x.shape[1], mu.shape[1], sigma.shape[1], lower.shape[1], upper.shape[1])
+    logp = np.zeros(n_draws)
+    g_x = np.zeros((n_draws, x.shape[1]))
+    g_mu = np.zeros((n_draws, mu.shape[1]))
+    g_sigma = np.zeros((n_draws, sigma.shape[1]))
+    g_lower = np.zeros((n_draws, lower.shape[1]))
+    g_upper = np.zeros((n_draws, upper.shape[1]))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            lp, d_x, d_mu, d_sigma, d_lower, d_upper = truncatednormal_logp_grad(at(x, d, j), at(mu, d, j), at(sigma, d, j), at(lower, d, j), at(upper, d, j))
+            logp[d] += lp
+            g_x[d, spot(x, j)] += d_x
+            g_mu[d, spot(mu, j)] += d_mu
+            g_sigma[d, spot(sigma, j)] += d_sigma
+            g_lower[d, spot(lower, j)] += d_lower
+            g_upper[d, spot(upper, j)] += d_upper
+    return logp, g_x, g_mu, g_sigma, g_lower, g_upper
+
+
+@njit(cache=True)
+def truncatednormal_pointwise(x, mu, sigma, lower, upper):
+    """truncatednormal: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element, (D, n)."""
+    n_draws = max(x.shape[0], mu.shape[0], sigma.shape[0], lower.shape[0], upper.shape[0])
+    n_elements = max(x.shape[1], mu.shape[1], sigma.shape[1], lower.shape[1], upper.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j] = truncatednormal_logp_grad(at(x, d, j), at(mu, d, j), at(sigma, d, j), at(lower, d, j), at(upper, d, j))[0]
+    return logp
+
+
+@njit(cache=True)
+def truncatednormal_pointwise_grad(x, mu, sigma, lower, upper):
+    """truncatednormal: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element and the partial
+    derivative with respect to each argument at each element, each (D, n)."""
+    n_draws = max(x.shape[0], mu.shape[0], sigma.shape[0], lower.shape[0], upper.shape[0])
+    n_elements = max(x.shape[1], mu.shape[1], sigma.shape[1], lower.shape[1], upper.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    g_x = np.zeros((n_draws, n_elements))
+    g_mu = np.zeros((n_draws, n_elements))
+    g_sigma = np.zeros((n_draws, n_elements))
+    g_lower = np.zeros((n_draws, n_elements))
+    g_upper = np.zeros((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j], g_x[d, j], g_mu[d, j], g_sigma[d, j], g_lower[d, j], g_upper[d, j] = truncatednormal_logp_grad(at(x, d, j), at(mu, d, j), at(sigma, d, j), at(lower, d, j), at(upper, d, j))
+    return logp, g_x, g_mu, g_sigma, g_lower, g_upper
 
 
 @njit(cache=True)
@@ -983,6 +1496,22 @@ def uniform_pointwise(x, lower, upper):
 
 
 @njit(cache=True)
+def uniform_pointwise_grad(x, lower, upper):
+    """uniform: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element and the partial
+    derivative with respect to each argument at each element, each (D, n)."""
+    n_draws = max(x.shape[0], lower.shape[0], upper.shape[0])
+    n_elements = max(x.shape[1], lower.shape[1], upper.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    g_x = np.zeros((n_draws, n_elements))
+    g_lower = np.zeros((n_draws, n_elements))
+    g_upper = np.zeros((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j], g_x[d, j], g_lower[d, j], g_upper[d, j] = uniform_logp_grad(at(x, d, j), at(lower, d, j), at(upper, d, j))
+    return logp, g_x, g_lower, g_upper
+
+
+@njit(cache=True)
 def wald_kernel(x, mu, lam):
     """wald: arguments (D_i, n_i), n_i in {1, n}; logp (D,) and the gradient of each argument
     (D_i, n_i), summed over the elements it is broadcast to (zero for arguments without a derivative)."""
@@ -1012,6 +1541,22 @@ def wald_pointwise(x, mu, lam):
         for j in range(n_elements):
             logp[d, j] = wald_logp_grad(at(x, d, j), at(mu, d, j), at(lam, d, j))[0]
     return logp
+
+
+@njit(cache=True)
+def wald_pointwise_grad(x, mu, lam):
+    """wald: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element and the partial
+    derivative with respect to each argument at each element, each (D, n)."""
+    n_draws = max(x.shape[0], mu.shape[0], lam.shape[0])
+    n_elements = max(x.shape[1], mu.shape[1], lam.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    g_x = np.zeros((n_draws, n_elements))
+    g_mu = np.zeros((n_draws, n_elements))
+    g_lam = np.zeros((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j], g_x[d, j], g_mu[d, j], g_lam[d, j] = wald_logp_grad(at(x, d, j), at(mu, d, j), at(lam, d, j))
+    return logp, g_x, g_mu, g_lam
 
 
 @njit(cache=True)
@@ -1047,6 +1592,22 @@ def weibull_pointwise(x, alpha, beta):
 
 
 @njit(cache=True)
+def weibull_pointwise_grad(x, alpha, beta):
+    """weibull: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element and the partial
+    derivative with respect to each argument at each element, each (D, n)."""
+    n_draws = max(x.shape[0], alpha.shape[0], beta.shape[0])
+    n_elements = max(x.shape[1], alpha.shape[1], beta.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    g_x = np.zeros((n_draws, n_elements))
+    g_alpha = np.zeros((n_draws, n_elements))
+    g_beta = np.zeros((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j], g_x[d, j], g_alpha[d, j], g_beta[d, j] = weibull_logp_grad(at(x, d, j), at(alpha, d, j), at(beta, d, j))
+    return logp, g_x, g_alpha, g_beta
+
+
+@njit(cache=True)
 def zeroinflatedbinomial_kernel(x, psi, n, p):
     """zeroinflatedbinomial: arguments (D_i, n_i), n_i in {1, n}; logp (D,) and the gradient of each argument
     (D_i, n_i), summed over the elements it is broadcast to (zero for arguments without a derivative)."""
@@ -1076,6 +1637,23 @@ def zeroinflatedbinomial_pointwise(x, psi, n, p):
         for j in range(n_elements):
             logp[d, j] = zeroinflatedbinomial_logp_grad(at(x, d, j), at(psi, d, j), at(n, d, j), at(p, d, j))[0]
     return logp
+
+
+@njit(cache=True)
+def zeroinflatedbinomial_pointwise_grad(x, psi, n, p):
+    """zeroinflatedbinomial: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element and the partial
+    derivative with respect to each argument at each element, each (D, n)."""
+    n_draws = max(x.shape[0], psi.shape[0], n.shape[0], p.shape[0])
+    n_elements = max(x.shape[1], psi.shape[1], n.shape[1], p.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    g_x = np.zeros((n_draws, n_elements))
+    g_psi = np.zeros((n_draws, n_elements))
+    g_n = np.zeros((n_draws, n_elements))
+    g_p = np.zeros((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j], g_psi[d, j], g_p[d, j] = zeroinflatedbinomial_logp_grad(at(x, d, j), at(psi, d, j), at(n, d, j), at(p, d, j))
+    return logp, g_x, g_psi, g_n, g_p
 
 
 @njit(cache=True)
@@ -1112,6 +1690,23 @@ def zeroinflatednegativebinomial_pointwise(x, psi, mu, alpha):
 
 
 @njit(cache=True)
+def zeroinflatednegativebinomial_pointwise_grad(x, psi, mu, alpha):
+    """zeroinflatednegativebinomial: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element and the partial
+    derivative with respect to each argument at each element, each (D, n)."""
+    n_draws = max(x.shape[0], psi.shape[0], mu.shape[0], alpha.shape[0])
+    n_elements = max(x.shape[1], psi.shape[1], mu.shape[1], alpha.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    g_x = np.zeros((n_draws, n_elements))
+    g_psi = np.zeros((n_draws, n_elements))
+    g_mu = np.zeros((n_draws, n_elements))
+    g_alpha = np.zeros((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j], g_psi[d, j], g_mu[d, j], g_alpha[d, j] = zeroinflatednegativebinomial_logp_grad(at(x, d, j), at(psi, d, j), at(mu, d, j), at(alpha, d, j))
+    return logp, g_x, g_psi, g_mu, g_alpha
+
+
+@njit(cache=True)
 def zeroinflatedpoisson_kernel(x, psi, mu):
     """zeroinflatedpoisson: arguments (D_i, n_i), n_i in {1, n}; logp (D,) and the gradient of each argument
     (D_i, n_i), summed over the elements it is broadcast to (zero for arguments without a derivative)."""
@@ -1140,3 +1735,19 @@ def zeroinflatedpoisson_pointwise(x, psi, mu):
         for j in range(n_elements):
             logp[d, j] = zeroinflatedpoisson_logp_grad(at(x, d, j), at(psi, d, j), at(mu, d, j))[0]
     return logp
+
+
+@njit(cache=True)
+def zeroinflatedpoisson_pointwise_grad(x, psi, mu):
+    """zeroinflatedpoisson: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element and the partial
+    derivative with respect to each argument at each element, each (D, n)."""
+    n_draws = max(x.shape[0], psi.shape[0], mu.shape[0])
+    n_elements = max(x.shape[1], psi.shape[1], mu.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    g_x = np.zeros((n_draws, n_elements))
+    g_psi = np.zeros((n_draws, n_elements))
+    g_mu = np.zeros((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j], g_psi[d, j], g_mu[d, j] = zeroinflatedpoisson_logp_grad(at(x, d, j), at(psi, d, j), at(mu, d, j))
+    return logp, g_x, g_psi, g_mu

@@ -10,8 +10,9 @@ parameters that have one), and declares it::
 ``scripts/generate_families.py`` reads every declaration and writes
 
 * :mod:`nbvi.distributions.elementwise`: the elementwise kernel of each family (log-density summed per
-  draw with every argument's gradient, what the graph walk calls) and its pointwise kernel (the
-  log-density of each element, what a log-likelihood for LOO needs);
+  draw with every argument's gradient, what the graph walk calls), its pointwise kernel (the
+  log-density of each element, what a log-likelihood for LOO needs) and its pointwise gradient kernel
+  (each element's log-density and partials, for a mixture's components);
 * :mod:`nbvi.fused.families`: the family numbers and the one compiled switch over all scalar functions
   that the compiled interpreter and the fused kernel call.
 
@@ -32,7 +33,7 @@ class ScalarFamily:
     logp_grad : numba function
         ``logp_grad(x, *params) -> (logp, d/dx?, d/dparam for each of gradients)``.
     params : tuple of str
-        Parameter names in the order ``logp_grad`` takes them (at most 3).
+        Parameter names in the order ``logp_grad`` takes them (at most 4).
     discrete : bool
         The value has no derivative (``logp_grad`` returns no d/dx).
     gradients : tuple of str, optional
@@ -42,8 +43,8 @@ class ScalarFamily:
     def __init__(self, name, logp_grad, params, discrete=False, gradients=None):
         if name in DECLARED:
             raise ValueError(f"the scalar family '{name}' is declared twice")
-        if len(params) > 3:
-            raise ValueError(f"scalar family '{name}': at most 3 parameters, got {params}")
+        if len(params) > 4:
+            raise ValueError(f"scalar family '{name}': at most 4 parameters, got {params}")
         gradients = tuple(params) if gradients is None else tuple(gradients)
         unknown = [g for g in gradients if g not in params]
         if unknown:
@@ -68,6 +69,14 @@ class ScalarFamily:
         from nbvi.distributions import elementwise
 
         return getattr(elementwise, f"{self.name}_pointwise")
+
+    @property
+    def pointwise_grad(self):
+        """The generated kernel of each element's log-density and partial derivatives: arguments (D_i, n_i);
+        returns (logp, d/dx, d/dparam...), each (D, n)."""
+        from nbvi.distributions import elementwise
+
+        return getattr(elementwise, f"{self.name}_pointwise_grad")
 
     def __repr__(self):
         return f"ScalarFamily({self.name!r}, params={self.params})"

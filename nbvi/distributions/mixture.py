@@ -21,6 +21,7 @@ from numba import njit
 
 from nbvi.distributions.distribution import Distribution, require, resolve_sigma
 from nbvi.distributions.layout import core_columns, core_lifted, from_core_columns
+from nbvi.graph.node import Node
 
 HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
@@ -237,3 +238,156 @@ class NormalMixture(Distribution):
             from_core_columns(g, v, orig.shape, shape) if need else None
             for g, v, orig, need in zip([g_x, *grads], lifted, values, needs)
         ]
+
+
+class Mixture(Distribution):
+    """A mixture of scalar families, as ``pm.Mixture(name, w, comp_dists)``.
+
+    log p(x | w, components) = logsumexp_k (log w_k + log p_k(x))
+
+    The term is a graph expression: each component's log-density of each element
+    (:class:`~nbvi.distributions.pointwise.PointwiseLogp`), the log weights added, a logsumexp over the
+    component axis; the compiled tape runs it, and the gradient is those ops' VJPs: with the
+    responsibilities r_k = w_k p_k(x) / p(x), d/dw_k = r_k / w_k and d/dtheta_k = r_k d log p_k / d theta_k.
+
+    Parameters
+    ----------
+    w : array or node (..., K)
+        Mixture weights along the last axis, >= 0, summing to 1.
+    comp_dists : list of K distributions, or one distribution
+        Scalar families made with ``.dist(...)`` (e.g. ``[nbvi.Normal.dist(0, 1), nbvi.StudentT.dist(3, 0,
+        5)]``), or one whose last axis is the K components (``nbvi.Poisson.dist(mu=[1.0, 10.0])``).
+
+    Notes
+    -----
+    A free mixture takes its components' transform (they must agree, or give ``transform=``); a mixture
+    with a discrete component is observed only.
+    """
+
+    def __init__(self, w, comp_dists):
+        single = isinstance(comp_dists, Distribution)
+        components = [comp_dists] if single else comp_dists
+        if not isinstance(components, (list, tuple)) or not components:
+            raise TypeError(f"{self.describe()}: comp_dists must be a distribution made with .dist(...) or a "
+                            f"non-empty list of them, got {type(comp_dists).__name__}")
+        for k, comp in enumerate(components):
+            if not isinstance(comp, Distribution) or isinstance(comp, Node):
+                raise TypeError(f"{self.describe()}: comp_dists[{k}] must be a distribution made with .dist(...), "
+                                f"got {type(comp).__name__}")
+            if comp.family is None:
+                raise TypeError(f"{self.describe()}: comp_dists[{k}] is {type(comp).__name__}; the components must "
+                                f"be scalar families (Normal, Poisson, StudentT, ...)")
+        self.single = single
+        self.components = list(components)
+        self.discrete = any(c.discrete for c in components)
+        self.observed_only = any(c.observed_only for c in components)
+        self.support = components[0].support
+        names = {"w": w}
+        self.component_params = []  # per component: (its parameter names, the mixture's names for them)
+        for k, comp in enumerate(components):
+            prefix = "comp_" if single else f"comp{k}_"
+            own = [prefix + p for p in comp.params]
+            self.component_params.append((comp.params, own))
+            names.update(zip(own, comp.param_nodes.values()))
+        self.params = tuple(names)
+        # the weights and a single component's parameters carry the component axis; a list's do not
+        self.ndims_params = (1,) + (1 if single else 0,) * (len(names) - 1)
+        self.set_params(**names)
+        n_w = self.param_nodes["w"].shape[-1] if self.param_nodes["w"].ndim else 1
+        n_comp = components[0].shape[-1] if single and components[0].shape else len(components)
+        if n_w != n_comp:
+            raise ValueError(f"{self.describe()}: w has {n_w} weights along its last axis but there are {n_comp} "
+                             f"components")
+        self.n_components = n_comp
+
+    def _component_values(self, values, k):
+        """The parameter values of component ``k`` by its own names, from the mixture's ``values``."""
+        own, mine = self.component_params[k]
+        return {p: values[m] for p, m in zip(own, mine)}
+
+    def check(self, w, **params):
+        require(np.asarray(w) >= 0, f"w must be >= 0, got {w}")
+        require(np.isclose(np.sum(w, axis=-1), 1.0), f"w must sum to 1 along the last axis, got sums {np.sum(w, axis=-1)}")
+
+    def in_support(self, value):
+        value = np.asarray(value)
+        inside = [c.in_support(value[..., None] if self.single else value) for c in self.components]
+        inside = [np.ones(value.shape, dtype=bool) if i is None else np.asarray(i) for i in inside]
+        if self.single:
+            return np.any(np.broadcast_to(inside[0], value.shape + (self.n_components,)), axis=-1)
+        return np.any(np.stack([np.broadcast_to(i, value.shape) for i in inside]), axis=0)
+
+    def support_rule(self):
+        return self.components[0].support_rule()
+
+    def default_transform(self):
+        transforms = [c.default_transform() for c in self.components]
+        first = transforms[0]
+        if any(type(t) is not type(first) or repr(t) != repr(first) for t in transforms[1:]):
+            raise TypeError(f"{self.describe()}: the components have different supports ({transforms}); give the "
+                            f"mixture's transform= yourself")
+        return first
+
+    def moment(self, w, **params):
+        w = np.asarray(w, dtype=np.float64)
+        if self.single:
+            means = np.asarray(self.components[0].moment(**self._component_values(params, 0)), dtype=np.float64)
+        else:
+            means = np.stack([np.broadcast_to(np.asarray(c.moment(**self._component_values(params, k)),
+                                                         dtype=np.float64), self.shape)
+                              for k, c in enumerate(self.components)], axis=-1)
+        mean = np.sum(w * means, axis=-1)  # sum_k w_k moment_k
+        return np.floor(mean).astype(np.int64) if self.discrete else mean
+
+    def sample(self, rng, size, w, **params):
+        size = tuple(size)
+        k = self.n_components
+        w = np.broadcast_to(np.asarray(w, dtype=np.float64), size + (k,))
+        cdf = np.cumsum(w, axis=-1) / np.sum(w, axis=-1, keepdims=True)
+        chosen = np.minimum((cdf < rng.random(size + (1,))).sum(axis=-1), k - 1)[..., None]  # inverse CDF
+        if self.single:
+            draws = np.asarray(self.components[0].sample(rng, size + (k,), **self._component_values(params, 0)))
+        else:
+            draws = np.stack([np.broadcast_to(c.sample(rng, size, **self._component_values(params, j)), size)
+                              for j, c in enumerate(self.components)], axis=-1)
+        return np.take_along_axis(draws, chosen, axis=-1)[..., 0]
+
+    def _component_logps(self, value):
+        """Node (..., K): each component's log-density of each element of ``value``."""
+        from nbvi.distributions.pointwise import pointwise_logp
+        from nbvi.graph import ops
+
+        if self.single:
+            return pointwise_logp(self.components[0], ops.reshape(value, tuple(value.shape) + (1,)))
+        return ops.stack([pointwise_logp(c, value) for c in self.components], axis=-1)
+
+    def logp_terms(self, value, scale=None):
+        """One potential: logsumexp_k(log w_k + log p_k(x)) summed over the elements."""
+        from nbvi.graph import ops
+        from nbvi.potential import PotentialTerm
+
+        comps = self._component_logps(value)
+        each = ops.logsumexp(ops.log(self.param_nodes["w"]) + comps, axis=-1)
+        if tuple(each.shape) != tuple(value.shape):  # (parameters of a larger shape than the value)
+            raise ValueError(f"{self.describe()}: the components' parameters broadcast to {each.shape}, larger than "
+                             f"the value's shape {value.shape}")
+        if scale is not None:
+            each = each * scale(tuple(value.shape))
+        return [PotentialTerm()(each)]
+
+    def logp_elementwise(self, value, w, **params):
+        """log p of each element: value (S, *shape), parameters batched; returns (S, *shape)."""
+        from scipy.special import logsumexp
+
+        x = np.asarray(value, dtype=np.float64)
+        rank = x.ndim - 1
+        w = _components_aligned(np.asarray(w, dtype=np.float64), rank)
+        if self.single:
+            comp_params = {p: _components_aligned(np.asarray(v, dtype=np.float64), rank)
+                           for p, v in self._component_values(params, 0).items()}
+            comps = self.components[0].logp_elementwise(x[..., None], **comp_params)
+        else:
+            comps = np.stack([c.logp_elementwise(x, **self._component_values(params, k))
+                              for k, c in enumerate(self.components)], axis=-1)
+        with np.errstate(divide="ignore"):
+            return logsumexp(np.log(w) + comps, axis=-1)

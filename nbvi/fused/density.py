@@ -128,6 +128,8 @@ class FusedDensity:
         family, n_params = found
         if len(ins) != 1 + n_params:
             raise _Unsupported("unexpected number of parameters")
+        if n_params > 3:  # (the plan has operands for a value and three parameters; the tape takes four)
+            raise _Unsupported(f"family {type(dist).__name__} with {n_params} parameters")
         value_slot = ins[0]
         if value_slot in self._in_place:  # a minibatch the term reads in place: statistics at every step
             minibatch = self._in_place[value_slot]

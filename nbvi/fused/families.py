@@ -36,6 +36,7 @@ from nbvi.distributions.pareto import pareto_logp_grad
 from nbvi.distributions.poisson import poisson_logp_grad
 from nbvi.distributions.skewnormal import skewnormal_logp_grad
 from nbvi.distributions.studentt import studentt_logp_grad
+from nbvi.distributions.truncatednormal import truncatednormal_logp_grad
 from nbvi.distributions.uniform import uniform_logp_grad
 from nbvi.distributions.wald import wald_logp_grad
 from nbvi.distributions.weibull import weibull_logp_grad
@@ -43,7 +44,7 @@ from nbvi.distributions.zeroinflatedbinomial import zeroinflatedbinomial_logp_gr
 from nbvi.distributions.zeroinflatednegativebinomial import zeroinflatednegativebinomial_logp_grad
 from nbvi.distributions.zeroinflatedpoisson import zeroinflatedpoisson_logp_grad
 
-COMPILED_SOURCES_DIGEST = "635f724701a0509b"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "9dd056b572d36a2e"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 ASYMMETRICLAPLACE = 1
 BERNOULLI = 2
@@ -74,12 +75,13 @@ PARETO = 26
 POISSON = 27
 SKEWNORMAL = 28
 STUDENTT = 29
-UNIFORM = 30
-WALD = 31
-WEIBULL = 32
-ZEROINFLATEDBINOMIAL = 33
-ZEROINFLATEDNEGATIVEBINOMIAL = 34
-ZEROINFLATEDPOISSON = 35
+TRUNCATEDNORMAL = 30
+UNIFORM = 31
+WALD = 32
+WEIBULL = 33
+ZEROINFLATEDBINOMIAL = 34
+ZEROINFLATEDNEGATIVEBINOMIAL = 35
+ZEROINFLATEDPOISSON = 36
 
 # family name -> (number, number of parameters)
 NUMBERS = {
@@ -112,6 +114,7 @@ NUMBERS = {
     "poisson": (POISSON, 1),
     "skewnormal": (SKEWNORMAL, 3),
     "studentt": (STUDENTT, 3),
+    "truncatednormal": (TRUNCATEDNORMAL, 4),
     "uniform": (UNIFORM, 2),
     "wald": (WALD, 2),
     "weibull": (WEIBULL, 2),
@@ -128,118 +131,121 @@ def family_of(dist):
 
 
 @njit(cache=True)
-def family_logp_grad(family, x, a, b, c):
-    """log p(x | a, b, c) of one element for family number ``family``, and its partial derivatives.
+def family_logp_grad(family, x, a, b, c, e):
+    """log p(x | a, b, c, e) of one element for family number ``family``, and its partial derivatives.
 
     Parameters not used by the family are ignored and get derivative 0; so does x for discrete families.
 
     Returns
     -------
-    (logp, d/dx, d/da, d/db, d/dc)
+    (logp, d/dx, d/da, d/db, d/dc, d/de)
     """
     if family == ASYMMETRICLAPLACE:
         lp, d_x, d_a, d_b, d_c = asymmetriclaplace_logp_grad(x, a, b, c)
-        return lp, d_x, d_a, d_b, d_c
+        return lp, d_x, d_a, d_b, d_c, 0.0
     if family == BERNOULLI:
         lp, d_a = bernoulli_logp_grad(x, a)
-        return lp, 0.0, d_a, 0.0, 0.0
+        return lp, 0.0, d_a, 0.0, 0.0, 0.0
     if family == BERNOULLI_LOGIT:
         lp, d_a = bernoulli_logit_logp_grad(x, a)
-        return lp, 0.0, d_a, 0.0, 0.0
+        return lp, 0.0, d_a, 0.0, 0.0, 0.0
     if family == BETA:
         lp, d_x, d_a, d_b = beta_logp_grad(x, a, b)
-        return lp, d_x, d_a, d_b, 0.0
+        return lp, d_x, d_a, d_b, 0.0, 0.0
     if family == BETABINOMIAL:
         lp, d_a, d_b = betabinomial_logp_grad(x, a, b, c)
-        return lp, 0.0, d_a, d_b, 0.0
+        return lp, 0.0, d_a, d_b, 0.0, 0.0
     if family == BINOMIAL:
         lp, d_b = binomial_logp_grad(x, a, b)
-        return lp, 0.0, 0.0, d_b, 0.0
+        return lp, 0.0, 0.0, d_b, 0.0, 0.0
     if family == CAUCHY:
         lp, d_x, d_a, d_b = cauchy_logp_grad(x, a, b)
-        return lp, d_x, d_a, d_b, 0.0
+        return lp, d_x, d_a, d_b, 0.0, 0.0
     if family == DISCRETEUNIFORM:
         lp = discreteuniform_logp_grad(x, a, b)[0]
-        return lp, 0.0, 0.0, 0.0, 0.0
+        return lp, 0.0, 0.0, 0.0, 0.0, 0.0
     if family == EXGAUSSIAN:
         lp, d_x, d_a, d_b, d_c = exgaussian_logp_grad(x, a, b, c)
-        return lp, d_x, d_a, d_b, d_c
+        return lp, d_x, d_a, d_b, d_c, 0.0
     if family == EXPONENTIAL:
         lp, d_x, d_a = exponential_logp_grad(x, a)
-        return lp, d_x, d_a, 0.0, 0.0
+        return lp, d_x, d_a, 0.0, 0.0, 0.0
     if family == FLAT:
         lp, d_x = flat_logp_grad(x)
-        return lp, d_x, 0.0, 0.0, 0.0
+        return lp, d_x, 0.0, 0.0, 0.0, 0.0
     if family == GAMMA:
         lp, d_x, d_a, d_b = gamma_logp_grad(x, a, b)
-        return lp, d_x, d_a, d_b, 0.0
+        return lp, d_x, d_a, d_b, 0.0, 0.0
     if family == GEOMETRIC:
         lp, d_a = geometric_logp_grad(x, a)
-        return lp, 0.0, d_a, 0.0, 0.0
+        return lp, 0.0, d_a, 0.0, 0.0, 0.0
     if family == GUMBEL:
         lp, d_x, d_a, d_b = gumbel_logp_grad(x, a, b)
-        return lp, d_x, d_a, d_b, 0.0
+        return lp, d_x, d_a, d_b, 0.0, 0.0
     if family == HALFCAUCHY:
         lp, d_x, d_a = halfcauchy_logp_grad(x, a)
-        return lp, d_x, d_a, 0.0, 0.0
+        return lp, d_x, d_a, 0.0, 0.0, 0.0
     if family == HALFFLAT:
         lp, d_x = halfflat_logp_grad(x)
-        return lp, d_x, 0.0, 0.0, 0.0
+        return lp, d_x, 0.0, 0.0, 0.0, 0.0
     if family == HALFNORMAL:
         lp, d_x, d_a = halfnormal_logp_grad(x, a)
-        return lp, d_x, d_a, 0.0, 0.0
+        return lp, d_x, d_a, 0.0, 0.0, 0.0
     if family == HALFSTUDENTT:
         lp, d_x, d_a, d_b = halfstudentt_logp_grad(x, a, b)
-        return lp, d_x, d_a, d_b, 0.0
+        return lp, d_x, d_a, d_b, 0.0, 0.0
     if family == INVERSEGAMMA:
         lp, d_x, d_a, d_b = inversegamma_logp_grad(x, a, b)
-        return lp, d_x, d_a, d_b, 0.0
+        return lp, d_x, d_a, d_b, 0.0, 0.0
     if family == KUMARASWAMY:
         lp, d_x, d_a, d_b = kumaraswamy_logp_grad(x, a, b)
-        return lp, d_x, d_a, d_b, 0.0
+        return lp, d_x, d_a, d_b, 0.0, 0.0
     if family == LAPLACE:
         lp, d_x, d_a, d_b = laplace_logp_grad(x, a, b)
-        return lp, d_x, d_a, d_b, 0.0
+        return lp, d_x, d_a, d_b, 0.0, 0.0
     if family == LOGISTIC:
         lp, d_x, d_a, d_b = logistic_logp_grad(x, a, b)
-        return lp, d_x, d_a, d_b, 0.0
+        return lp, d_x, d_a, d_b, 0.0, 0.0
     if family == LOGNORMAL:
         lp, d_x, d_a, d_b = lognormal_logp_grad(x, a, b)
-        return lp, d_x, d_a, d_b, 0.0
+        return lp, d_x, d_a, d_b, 0.0, 0.0
     if family == NEGATIVEBINOMIAL:
         lp, d_a, d_b = negativebinomial_logp_grad(x, a, b)
-        return lp, 0.0, d_a, d_b, 0.0
+        return lp, 0.0, d_a, d_b, 0.0, 0.0
     if family == NORMAL:
         lp, d_x, d_a, d_b = normal_logp_grad(x, a, b)
-        return lp, d_x, d_a, d_b, 0.0
+        return lp, d_x, d_a, d_b, 0.0, 0.0
     if family == PARETO:
         lp, d_x, d_a, d_b = pareto_logp_grad(x, a, b)
-        return lp, d_x, d_a, d_b, 0.0
+        return lp, d_x, d_a, d_b, 0.0, 0.0
     if family == POISSON:
         lp, d_a = poisson_logp_grad(x, a)
-        return lp, 0.0, d_a, 0.0, 0.0
+        return lp, 0.0, d_a, 0.0, 0.0, 0.0
     if family == SKEWNORMAL:
         lp, d_x, d_a, d_b, d_c = skewnormal_logp_grad(x, a, b, c)
-        return lp, d_x, d_a, d_b, d_c
+        return lp, d_x, d_a, d_b, d_c, 0.0
     if family == STUDENTT:
         lp, d_x, d_a, d_b, d_c = studentt_logp_grad(x, a, b, c)
-        return lp, d_x, d_a, d_b, d_c
+        return lp, d_x, d_a, d_b, d_c, 0.0
+    if family == TRUNCATEDNORMAL:
+        lp, d_x, d_a, d_b, d_c, d_e = truncatednormal_logp_grad(x, a, b, c, e)
+        return lp, d_x, d_a, d_b, d_c, d_e
     if family == UNIFORM:
         lp, d_x, d_a, d_b = uniform_logp_grad(x, a, b)
-        return lp, d_x, d_a, d_b, 0.0
+        return lp, d_x, d_a, d_b, 0.0, 0.0
     if family == WALD:
         lp, d_x, d_a, d_b = wald_logp_grad(x, a, b)
-        return lp, d_x, d_a, d_b, 0.0
+        return lp, d_x, d_a, d_b, 0.0, 0.0
     if family == WEIBULL:
         lp, d_x, d_a, d_b = weibull_logp_grad(x, a, b)
-        return lp, d_x, d_a, d_b, 0.0
+        return lp, d_x, d_a, d_b, 0.0, 0.0
     if family == ZEROINFLATEDBINOMIAL:
         lp, d_a, d_c = zeroinflatedbinomial_logp_grad(x, a, b, c)
-        return lp, 0.0, d_a, 0.0, d_c
+        return lp, 0.0, d_a, 0.0, d_c, 0.0
     if family == ZEROINFLATEDNEGATIVEBINOMIAL:
         lp, d_a, d_b, d_c = zeroinflatednegativebinomial_logp_grad(x, a, b, c)
-        return lp, 0.0, d_a, d_b, d_c
+        return lp, 0.0, d_a, d_b, d_c, 0.0
     if family == ZEROINFLATEDPOISSON:
         lp, d_a, d_b = zeroinflatedpoisson_logp_grad(x, a, b)
-        return lp, 0.0, d_a, d_b, 0.0
-    return np.nan, 0.0, 0.0, 0.0, 0.0  # unreachable: the plans hold only the numbers above
+        return lp, 0.0, d_a, d_b, 0.0, 0.0
+    return np.nan, 0.0, 0.0, 0.0, 0.0, 0.0  # unreachable: the plans hold only the numbers above

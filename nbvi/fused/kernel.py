@@ -25,7 +25,7 @@ from nbvi.distributions.normal import normal_column_logp_grad
 from nbvi.fused.families import family_logp_grad
 from nbvi.fused.transforms import transform_backward
 
-COMPILED_SOURCES_DIGEST = "635f724701a0509b"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "9dd056b572d36a2e"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 ELEMENTWISE, NORMAL_COLUMNS = 0, 1  # term modes
 UNUSED, FREE, CONST = 0, 1, 2  # operand kinds
@@ -54,7 +54,7 @@ def _elementwise_term(terms, t, scale, x, consts, index, g_x, values, positions)
             p = terms[t, c + 1] + terms[t, c + 2] * j + index[start + min(start, 1) * j]
             positions[i] = p
             values[i] = x[p] if kind == FREE else (consts[p] if kind == CONST else 0.0)
-        lp, d_0, d_1, d_2, d_3 = family_logp_grad(family, values[0], values[1], values[2], values[3])
+        lp, d_0, d_1, d_2, d_3, _ = family_logp_grad(family, values[0], values[1], values[2], values[3], 0.0)
         total += lp
         # constants have no gradient
         if terms[t, FIRST_OPERAND] == FREE:

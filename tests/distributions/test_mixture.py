@@ -1,12 +1,15 @@
 """NormalMixture: log-density against a logsumexp of scipy normals, every gradient against central
-differences, the one-call scalar path against the general kernel, validation, moment and sampling."""
+differences, the one-call scalar path against the general kernel, validation, moment and sampling. Mixture
+(any scalar families): against scipy, compiled, its transform, draws and a fit."""
 import numpy as np
 import pytest
+from density_checks import assert_matches_finite_differences, assert_tape_is_graph
 from gradcheck import assert_grad_close
 from hypothesis import given
 from hypothesis import strategies as st
 from scipy import special, stats
 
+import nbvi
 from nbvi.distributions import mixture
 from nbvi.distributions.mixture import NormalMixture, normal_mixture_scalar_kernel
 from nbvi.graph import Placeholder, Program
@@ -139,3 +142,83 @@ def test_random():
     assert abs(draws.mean() - 0.34) < 0.01
     assert abs((draws < 0.1).mean() - 0.2) < 0.012
     assert NormalMixture.dist(w=[0.5, 0.5], mu=np.zeros((4, 2)), sigma=1.0).random(size=(5, 2), rng=1).shape == (5, 2, 4)
+
+
+# -- Mixture: a mixture of any scalar families ------------------------------------------------------------------
+def _mixture_model(observed=None):
+    y = np.concatenate([np.random.default_rng(0).normal(-2, 0.5, 60), 3 + 0.7 * np.random.default_rng(1).standard_t(3, 140)])
+    with nbvi.Model() as model:
+        w = nbvi.Dirichlet("w", np.ones(2))
+        mu = nbvi.Normal("mu", 0.0, 5.0, shape=2)
+        s = nbvi.HalfNormal("s", 2.0, shape=2)
+        nbvi.Mixture("y", w, [nbvi.Normal.dist(mu[0], s[0]), nbvi.StudentT.dist(3.0, mu[1], s[1])],
+                     observed=y if observed is None else observed)
+    return model, y
+
+
+def test_mixture_of_two_families_against_scipy_and_compiled():
+    model, y = _mixture_model()
+    assert nbvi.explain(model).path in ("fused", "tape")
+    point = {"w": np.array([0.3, 0.7]), "mu": np.array([-2.0, 3.0]), "s": np.array([0.5, 0.7])}
+    theta = model.initial_point_flat()[None] * 0.0
+    rv = model["y"]
+    term = Program([rv.dist.logp(rv)], inputs=list(model.free_RVs)).run(
+        [point[v.name][None] for v in model.free_RVs])[0]
+    want = special.logsumexp(np.stack([np.log(0.3) + stats.norm.logpdf(y, -2.0, 0.5),
+                                       np.log(0.7) + stats.t.logpdf(y, 3.0, 3.0, 0.7)]), axis=0).sum()
+    np.testing.assert_allclose(term[0], want, rtol=1e-12)
+    assert theta.shape == (1, model.ndim)
+    assert_tape_is_graph(model, spread=0.2)
+    assert_matches_finite_differences(model)
+
+
+def test_mixture_with_one_distribution_along_the_component_axis():
+    counts = np.concatenate([np.random.default_rng(2).poisson(1.0, 100), np.random.default_rng(3).poisson(12.0, 100)])
+    with nbvi.Model() as model:
+        w = nbvi.Dirichlet("w", np.ones(2))
+        rate = nbvi.Gamma("rate", 2.0, 0.2, shape=2)
+        nbvi.Mixture("y", w, nbvi.Poisson.dist(mu=rate), observed=counts)
+    assert nbvi.explain(model).path in ("fused", "tape")
+    assert_tape_is_graph(model, spread=0.1)
+    dist = model["y"].dist
+    lp = dist.logp_elementwise(counts[None].astype(float), w=np.array([[0.4, 0.6]]), comp_mu=np.array([[1.0, 12.0]]))
+    want = np.log(0.4 * stats.poisson.pmf(counts, 1.0) + 0.6 * stats.poisson.pmf(counts, 12.0))
+    np.testing.assert_allclose(lp[0], want, rtol=1e-12)
+
+
+def test_a_free_mixture_takes_its_components_transform():
+    with nbvi.Model() as model:
+        x = nbvi.Mixture("x", np.array([0.5, 0.5]), [nbvi.Gamma.dist(2.0, 1.0), nbvi.Exponential.dist(1.0)])
+    assert x.transform is not None and model.initial_point()["x"] > 0
+    with nbvi.Model(), pytest.raises(TypeError, match="different supports"):
+        nbvi.Mixture("z", np.array([0.5, 0.5]), [nbvi.Normal.dist(0.0, 1.0), nbvi.Exponential.dist(1.0)])
+
+
+def test_mixture_random_draws_follow_the_weights():
+    dist = nbvi.Mixture.dist(np.array([0.25, 0.75]), [nbvi.Normal.dist(-10.0, 1.0), nbvi.Normal.dist(10.0, 1.0)])
+    draws = dist.random(size=20000, rng=4)
+    assert abs(np.mean(draws > 0) - 0.75) < 0.015
+    assert abs(draws[draws > 0].mean() - 10.0) < 0.05
+
+
+def test_mixture_recovers_its_components():
+    model, _ = _mixture_model()
+    with model:
+        point = nbvi.find_MAP(progressbar=False)
+    np.testing.assert_allclose(point["mu"], [-2.0, 3.0], atol=0.25)
+    np.testing.assert_allclose(point["w"], [0.3, 0.7], atol=0.06)
+
+
+@pytest.mark.parametrize("comp_dists, error, match", [
+    ([], TypeError, "non-empty list"),
+    ([1.0], TypeError, "made with .dist"),
+    ("normal", TypeError, "comp_dists must be"),
+])
+def test_mixture_bad_components_are_named(comp_dists, error, match):
+    with nbvi.Model(), pytest.raises(error, match=match):
+        nbvi.Mixture("x", np.array([1.0]), comp_dists)
+
+
+def test_mixture_weights_must_match_the_components():
+    with nbvi.Model(), pytest.raises(ValueError, match="3 weights"):
+        nbvi.Mixture("x", np.ones(3) / 3, [nbvi.Normal.dist(0.0, 1.0), nbvi.Normal.dist(1.0, 1.0)])

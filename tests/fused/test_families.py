@@ -1,4 +1,4 @@
-"""The generated switch over scalar families: ``family_logp_grad(number, x, a, b, c)`` is each family's own
+"""The generated switch over scalar families: ``family_logp_grad(number, x, a, b, c, e)`` is each family's own
 ``<family>_logp_grad`` with its outputs mapped as documented, and ``family_of`` knows exactly the scalar
 families (vector families and mixtures have instructions of their own)."""
 import numpy as np
@@ -14,32 +14,32 @@ UNUSED = 7.25  # fed to the parameter slots a family does not read: it must chan
 
 
 def _continuous(scalar):
-    """(lp, d/dx, d/dparam_1, ...) -> (lp, d/dx, d/da, d/db, d/dc)."""
+    """(lp, d/dx, d/dparam_1, ...) -> (lp, d/dx, d/da, d/db, d/dc, d/de)."""
     def mapped(x, *params):
         out = tuple(scalar(x, *params))
-        return out + (0.0,) * (5 - len(out))
+        return out + (0.0,) * (6 - len(out))
     return mapped
 
 
 def _discrete(scalar):
-    """(lp, d/dparam) -> (lp, 0, d/da, 0, 0): the data of a discrete family has no derivative."""
+    """(lp, d/dparam) -> (lp, 0, d/da, 0, 0, 0): the data of a discrete family has no derivative."""
     def mapped(y, a):
         lp, d_a = scalar(y, a)
-        return lp, 0.0, d_a, 0.0, 0.0
+        return lp, 0.0, d_a, 0.0, 0.0, 0.0
     return mapped
 
 
 def _binomial(y, n, p):
     """binomial_logp_grad gives d/dp only; p is the second parameter (slot b), n has none."""
     lp, d_p = d.binomial.binomial_logp_grad(y, n, p)
-    return lp, 0.0, 0.0, d_p, 0.0
+    return lp, 0.0, 0.0, d_p, 0.0, 0.0
 
 
 def _discrete_slots(scalar, slots):
     """(lp, partial...) -> (lp, 0, d/da, d/db, d/dc), the partials at the argument ``slots`` (1 = a, 2 = b, 3 = c)."""
     def mapped(y, *params):
         lp, *partials = scalar(y, *params)
-        out = [lp, 0.0, 0.0, 0.0, 0.0]
+        out = [lp, 0.0, 0.0, 0.0, 0.0, 0.0]
         for slot, partial in zip(slots, partials):
             out[1 + slot] = partial
         return tuple(out)
@@ -48,7 +48,7 @@ def _discrete_slots(scalar, slots):
 
 def _halfflat(x):
     """HalfFlat's log-density written out: 0 on x > 0, -inf elsewhere; no derivative."""
-    return (0.0 if x > 0 else -np.inf), 0.0, 0.0, 0.0, 0.0
+    return (0.0 if x > 0 else -np.inf), 0.0, 0.0, 0.0, 0.0, 0.0
 
 
 # family name -> (reference in family_logp_grad's layout, points (x, *params) inside the support, one point
@@ -79,7 +79,7 @@ CASES = {
     "inversegamma": (_continuous(d.inversegamma.inversegamma_logp_grad),
                                        [(0.3, 2.0, 1.5), (4.0, 0.5, 0.3)], (-0.5, 2.0, 1.0), (0, 1, 2)),
     "halfflat": (_halfflat, [(0.3,), (10.0,)], (-0.5,), (0,)),
-    "flat": (lambda x: (0.0, 0.0, 0.0, 0.0, 0.0), [(0.3,), (-10.0,)], None, (0,)),
+    "flat": (lambda x: (0.0, 0.0, 0.0, 0.0, 0.0, 0.0), [(0.3,), (-10.0,)], None, (0,)),
     "poisson": (_discrete(d.poisson.poisson_logp_grad),
                              [(0.0, 2.5), (3.0, 2.5), (7.0, 0.4)], (1.5, 2.0), (1,)),
     "bernoulli": (_discrete(d.bernoulli.bernoulli_logp_grad),
@@ -117,6 +117,9 @@ CASES = {
     "wald": (_continuous(d.wald.wald_logp_grad), [(0.3, 1.0, 2.0), (4.0, 2.5, 0.4)], (-0.5, 1.0, 1.0), (0, 1, 2)),
     "asymmetriclaplace": (_continuous(d.asymmetriclaplace.asymmetriclaplace_logp_grad),
                           [(0.3, 1.5, 0.7, -0.2), (-4.0, 0.4, 2.0, 1.0)], (0.3, 1.0, 0.0, 0.0), (0, 1, 2, 3)),
+    "truncatednormal": (_continuous(d.truncatednormal.truncatednormal_logp_grad),
+                        [(0.3, 0.5, 1.3, -1.0, 2.0), (2.5, -1.0, 0.7, 1.0, 6.0)], (3.0, 0.5, 1.3, -1.0, 2.0),
+                        (0, 1, 2, 3, 4)),
     "pareto": (_continuous(d.pareto.pareto_logp_grad), [(2.5, 3.0, 1.5), (4.0, 0.7, 0.4)], (1.0, 3.0, 1.5), (0, 1, 2)),
 }
 
@@ -126,7 +129,7 @@ IDS = [name for name, _ in ENTRIES]
 
 def fused(number, point):
     """family_logp_grad at (x, *params), the unused parameter slots filled with UNUSED."""
-    args = tuple(point) + (UNUSED,) * (4 - len(point))
+    args = tuple(point) + (UNUSED,) * (5 - len(point))
     return np.array(family_logp_grad(number, *args))
 
 
@@ -163,9 +166,9 @@ def test_reported_derivatives_match_finite_differences(name, entry):
     _reference, points, _outside, slots = CASES[name]
     for point in points:
         out = fused(number, point)
-        full = np.array(point + (UNUSED,) * (3 - n_params))
+        full = np.array(point + (UNUSED,) * (4 - n_params))
         expected = numeric_grad(lambda v: family_logp_grad(number, *v)[0], full)
-        for slot in range(4):
+        for slot in range(5):
             if slot in slots:
                 np.testing.assert_allclose(out[1 + slot], expected[slot], rtol=1e-6, atol=1e-7)
             else:  # the data of a discrete family, Binomial's n, parameters the family does not have
