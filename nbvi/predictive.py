@@ -264,6 +264,9 @@ def sample_posterior_predictive(trace, model=None, var_names=None, random_seed=N
         inference_data.require_arviz("sample_posterior_predictive(return_inferencedata=True)")
     samples, chain = inference_data.posterior_draws(trace)
     draws = len(chain)
+    if draws == 0:
+        raise ValueError("trace has no draws: give the posterior draws of the model's free variables (a model "
+                         "without free variables has no posterior to draw from: use sample_prior_predictive)")
     known = free_values(model, samples, draws)
     allowed = [rv.name for rv in _random_variables(model)] + [node.name for node in model.deterministics]
     names = [rv.name for rv in model.observed_RVs] if var_names is None else _checked_names(

@@ -286,3 +286,10 @@ def test_errors_name_the_argument(monkeypatch):
         nbvi.sample_prior_predictive(10, model=model, return_inferencedata=True)
     # the default result needs no arviz
     assert nbvi.sample_prior_predictive(10, model=model)["y"].shape == (10, N)
+
+
+def test_an_empty_trace_is_a_clear_error():
+    with nbvi.Model():
+        nbvi.Poisson("y", 3.0, observed=np.array([1, 2]))
+        with pytest.raises(ValueError, match="trace has no draws"):
+            nbvi.sample_posterior_predictive(nbvi.Trace({}))
