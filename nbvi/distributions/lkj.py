@@ -28,7 +28,6 @@ gammaln, indexing, dot); the gradients are theirs. docs/distributions.md has the
 import math
 
 import numpy as np
-from scipy.special import gammaln as _gammaln
 
 from nbvi import arguments
 from nbvi.distributions.distribution import Distribution, require
@@ -149,7 +148,9 @@ class LKJCorrCoordinates(Distribution):
         z = np.asarray(value, dtype=np.float64)
         b = np.asarray(eta, dtype=np.float64).reshape(-1, 1) + self.offsets
         log_w = 2.0 * LOG2 - 2.0 * np.logaddexp(z, -z)
-        terms = b * log_w - (2.0 * b - 1.0) * LOG2 - 2.0 * _gammaln(b) + _gammaln(2.0 * b)
+        from scipy.special import gammaln  # (scipy.special is imported on first use: import nbvi stays fast)
+
+        terms = b * log_w - (2.0 * b - 1.0) * LOG2 - 2.0 * gammaln(b) + gammaln(2.0 * b)
         return terms.sum(axis=-1)
 
 

@@ -12,7 +12,6 @@ A count of 0 adds 0 whatever p_k is (log p_k is taken only where y_k > 0), so p_
 classes that were never seen.
 """
 import numpy as np
-from scipy.special import gammaln as _gammaln
 
 from nbvi.distributions.binomial import _trials
 from nbvi.distributions.distribution import Distribution, require
@@ -86,6 +85,8 @@ class Multinomial(Distribution):
 
     def logp_elementwise(self, value, n, p):
         """log p of each row: value (S, *batch, K), n (S_i, *s_n), p (S_i, *s_p, K); returns (S, *batch)."""
+        from scipy.special import gammaln  # (imported on first use: import nbvi stays fast)
+
         y = np.asarray(value, dtype=np.float64)
         p = np.asarray(p, dtype=np.float64)
         n = np.asarray(n, dtype=np.float64)
@@ -93,7 +94,7 @@ class Multinomial(Distribution):
         n = n.reshape(n.shape[:1] + (1,) * (y.ndim - 1 - n.ndim) + n.shape[1:])
         with np.errstate(divide="ignore", invalid="ignore"):
             terms = np.where(y > 0, y * np.log(p), 0.0)
-        lp = _gammaln(n + 1.0) - _gammaln(y + 1.0).sum(axis=-1) + terms.sum(axis=-1)
+        lp = gammaln(n + 1.0) - gammaln(y + 1.0).sum(axis=-1) + terms.sum(axis=-1)
         valid = np.all((y >= 0) & (y == np.floor(y)), axis=-1) & (y.sum(axis=-1) == n)
         return np.where(valid, lp, -np.inf)
 

@@ -20,7 +20,6 @@ import math
 
 import numpy as np
 from numba import njit
-from scipy import special
 
 from nbvi.distributions.distribution import Distribution, require, resolve_sigma
 from nbvi.distributions.family import ScalarFamily
@@ -130,6 +129,8 @@ class TruncatedNormal(Distribution):
 
     def sample(self, rng, size, mu, sigma, lower, upper):
         """Inverse CDF, from whichever tail keeps the CDF away from 1 (no cancellation)."""
+        from scipy import special  # (imported on first use: import nbvi stays fast)
+
         mu, sigma = np.asarray(mu, dtype=np.float64), np.asarray(sigma, dtype=np.float64)
         alpha, beta = (lower - mu) / sigma, (upper - mu) / sigma
         u = rng.random(size)
@@ -174,6 +175,8 @@ def _log_phi_array(t):
 
 def _log_mass_array(alpha, beta):
     """log(Phi(beta) - Phi(alpha)) elementwise, in the tail where it does not cancel (numpy)."""
+    from scipy import special
+
     alpha, beta = np.broadcast_arrays(np.asarray(alpha, dtype=np.float64), np.asarray(beta, dtype=np.float64))
     upper_tail = alpha > 0
     high = np.where(upper_tail, special.log_ndtr(-alpha), special.log_ndtr(beta))
