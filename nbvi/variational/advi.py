@@ -24,7 +24,7 @@ from numba import njit
 from nbvi.numerics import EXP_MIN_ARG, exp_nonpositive, log_positive
 from nbvi.variational.approximations import HALF_LOG_2PI_E
 
-COMPILED_SOURCES_DIGEST = "c313e7361b3cdb35"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "6b896d074a1f7aaf"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 # -- mean field: params = [mu (ndim), rho (ndim)], sigma = softplus(rho) ------------------------------------
 
@@ -40,9 +40,8 @@ def meanfield_sigma(params, sigma, dsigma_drho):
     1 / (1 + e) for rho >= 0, e / (1 + e) below. log(1 + e) is log(u) + (e - (u - 1)) / u with u = 1 + e
     rounded (the second term restores what the rounding lost). Returns sum_i log sigma_i (the entropy's
     variable part). From VECTORISE_FROM parameters on, exp and log come from :mod:`nbvi.numerics`, whose
-    loops run four elements at a time (with libm this function took a fifth of a W6 step: 5.7 -> 2.7 us
-    for 200 parameters); below, libm per element is quicker than setting those loops up (0.44 against
-    0.72 us for one parameter).
+    loops run four elements at a time; below, libm per element is quicker than setting those loops up
+    (docs/benchmarks.md, "Measurements that chose a code path").
     """
     ndim = sigma.shape[0]
     if ndim < VECTORISE_FROM:

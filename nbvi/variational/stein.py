@@ -38,7 +38,7 @@ from numba import njit, prange
 
 from nbvi.numerics import exp_nonpositive
 
-COMPILED_SOURCES_DIGEST = "c313e7361b3cdb35"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "6b896d074a1f7aaf"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 __all__ = ["median_bandwidth", "stein_force", "svgd_step"]
 
