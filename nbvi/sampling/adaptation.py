@@ -106,8 +106,10 @@ def find_reasonable_step_size(logp_dlogp, state, step_size, inv_mass, rng):
     while True:
         p = rng.standard_normal(state.q.shape[0]) / np.sqrt(inv_mass)
         h0 = -state.logp + kinetic_energy(p, inv_mass)
-        _, p1, logp1, _ = leapfrog(logp_dlogp, state.q, p, state.grad, step_size, inv_mass)
-        h = -logp1 + kinetic_energy(p1, inv_mass)
+        # a trial step far too large overflows (H = inf or NaN): that only says "halve", not a warning
+        with np.errstate(over="ignore", invalid="ignore"):
+            _, p1, logp1, _ = leapfrog(logp_dlogp, state.q, p, state.grad, step_size, inv_mass)
+            h = -logp1 + kinetic_energy(p1, inv_mass)
         delta = h0 - h if not math.isnan(h) else -math.inf
         if direction == 0:  # the first trial only picks the direction; Stan then retries the same eps
             direction = 1 if delta > math.log(0.8) else -1
