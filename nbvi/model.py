@@ -472,16 +472,24 @@ class Model:
         return self._layout()[0]
 
     def constrained_values(self, theta):
-        """Constrained values of the free variables at theta (D, ndim), in ``free_RVs`` order: (D, *shape) each."""
+        """Constrained values of the free variables at theta (D, ndim), in ``free_RVs`` order: ``(D, *shape)`` each."""
         _, layout, ndim = self._joint()
         return self._constrained(self._as_theta(theta, ndim), layout)[1]
 
     def initial_point(self):
         """Initial constrained value of every free variable: {name: array of its shape}."""
         values = {}
+        # an observed variable whose data is an expression (not a leaf) stands for that expression's value
+        expressions = [rv for rv in self.observed_RVs if not isinstance(rv.observed, Leaf)]
         for rv in self.free_RVs:
+            known = dict(values)
+            for observed in expressions:
+                try:
+                    known[observed] = np.asarray(eval_node(observed.observed, values))
+                except ValueError:  # it reads a free variable that has no value yet
+                    continue
             try:
-                values[rv] = rv.dist.initial_value(replacements=values)
+                values[rv] = rv.dist.initial_value(replacements=known)
             except ValueError as err:
                 raise ValueError(f"initial point of '{rv.name}': {err}") from None
         return {rv.name: value for rv, value in values.items()}

@@ -291,3 +291,13 @@ def test_work_per_draw_counts_observed_values_and_free_variables():
         nbvi.Normal("y", mu, 1.0, observed=np.zeros((10, 3)))
         nbvi.Normal("z", mu, 1.0, observed=nbvi.Minibatch(np.zeros((100, 3)), batch_size=5), total_size=100)
     assert model.work_per_draw() == 30 + 15 + 3
+
+
+def test_initial_point_reads_an_observed_variable_whose_data_is_an_expression():
+    with nbvi.Model() as model:
+        a = nbvi.Normal("a", 0.0, 1.0)
+        obs = nbvi.Normal("obs", a, 2.0, observed=nbvi.Data(np.ones(5)) * 0.5)
+        nbvi.Normal("level", obs.sum(), 3.0)
+    assert model.initial_point()["level"] == pytest.approx(2.5)
+    logp, grad = model.logp_dlogp(np.zeros((1, 2)))
+    np.testing.assert_allclose(logp, model._graph_logp_dlogp(np.zeros((1, 2)))[0], rtol=1e-12)

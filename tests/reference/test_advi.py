@@ -1,0 +1,131 @@
+"""The fast ADVI is an exact rewrite of nbvi/reference/advi.py: same draws in, same numbers out.
+
+Fast path, through the public object API: ``nbvi.ADVI`` / ``nbvi.FullRankADVI`` ``.fit(n, obj_optimizer=...)``,
+both as it runs without callbacks (blocks of compiled steps, ``model.compiled_density().advi_steps``) and
+with one (one ``_step`` and one ``optimizer.step`` at a time). The reference consumes the same noise: a
+copy of the inference's generator (``inference.rng``) taken before the fit, from which the fit draws each
+step's (obj_n_mc, ndim) standard normals in order. A second test calls the step functions of
+:mod:`nbvi.variational.advi` (``meanfield_step``, ``fullrank_step``) directly at random parameters.
+
+Tolerance: 1e-10 relative to each array's largest entry (an entry that cancels to near zero carries the
+rounding of its larger parts); the two codes differ only in the order of floating-point operations.
+"""
+import copy
+
+import numpy as np
+import pytest
+
+import nbvi
+from nbvi.reference import advi as ref
+from nbvi.variational import advi
+
+STEPS, DRAWS = 4, 3
+
+
+def assert_same(actual, expected, rtol=1e-10):
+    expected = np.asarray(expected)
+    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol * np.max(np.abs(expected)))
+
+
+def normal_normal():
+    """mu ~ N(0, 10), 30 observations y ~ N(mu, 2): ndim = 1."""
+    y = np.random.default_rng(0).normal(1.0, 2.0, size=30)
+    with nbvi.Model() as model:
+        mu = nbvi.Normal("mu", 0.0, 10.0)
+        nbvi.Normal("y", mu, 2.0, observed=y)
+    return model
+
+
+def regression():
+    """beta ~ N(0, 1) (3), s ~ HalfNormal(1), y ~ N(X beta, s) (40 rows): ndim = 4."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(40, 3))
+    y = X @ np.array([1.0, -2.0, 0.5]) + rng.normal(size=40)
+    with nbvi.Model() as model:
+        beta = nbvi.Normal("beta", 0.0, 1.0, shape=3)
+        s = nbvi.HalfNormal("s", 1.0)
+        nbvi.Normal("y", nbvi.math.dot(X, beta), s, observed=y)
+    return model
+
+
+def hierarchical():
+    """Eight-schools-like: mu ~ N(0, 5), tau ~ HalfNormal(2) (log transform), theta_g ~ N(mu, tau) (4 groups),
+    y ~ N(theta[group], 1) (20 rows): ndim = 6."""
+    group = np.repeat(np.arange(4), 5)
+    y = np.random.default_rng(2).normal(group - 1.5, 1.0)
+    with nbvi.Model() as model:
+        mu = nbvi.Normal("mu", 0.0, 5.0)
+        tau = nbvi.HalfNormal("tau", 2.0)
+        theta = nbvi.Normal("theta", mu, tau, shape=4)
+        nbvi.Normal("y", theta[group], 1.0, observed=y)
+    return model
+
+
+def dirichlet():
+    """p ~ Dirichlet(2, 2, 2) (stick-breaking), counts ~ Multinomial(20, p): ndim = 2."""
+    with nbvi.Model() as model:
+        p = nbvi.Dirichlet("p", np.full(3, 2.0))
+        nbvi.Multinomial("counts", n=20, p=p, observed=np.array([5, 9, 6]))
+    return model
+
+
+MODELS = {"normal_normal": normal_normal(), "regression": regression(), "hierarchical": hierarchical(),
+          "dirichlet": dirichlet()}
+FAMILIES = {"meanfield": nbvi.ADVI, "fullrank": nbvi.FullRankADVI}
+OPTIMIZERS = {  # (fast, reference), the same settings
+    "sgd": (lambda: nbvi.sgd(learning_rate=1e-3), lambda: ref.sgd(learning_rate=1e-3)),
+    "adagrad_window": (lambda: nbvi.adagrad_window(learning_rate=0.1), lambda: ref.adagrad_window(learning_rate=0.1)),
+}
+
+
+def fit_both(model, family, optimizer, stepwise, stl=False):
+    inference = FAMILIES[family](model=model, random_seed=7, obj_n_mc=DRAWS, stl=stl)
+    rng = copy.deepcopy(inference.rng)  # the generator the fit draws its noise from, before it draws
+    callbacks = [lambda approx, losses, i: None] if stepwise else None  # a callback: one step at a time
+    inference.fit(STEPS, obj_optimizer=OPTIMIZERS[optimizer][0](), callbacks=callbacks, progressbar=False)
+    noise = rng.standard_normal((STEPS, DRAWS, model.ndim))
+    params, losses = ref.fit(model, noise, family, OPTIMIZERS[optimizer][1](), stl=stl)
+    return inference, params, losses
+
+
+@pytest.mark.parametrize("stepwise", [False, True], ids=["blocks", "stepwise"])
+@pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_fit_matches_reference(name, family, optimizer, stepwise):
+    model = MODELS[name]
+    inference, params, losses = fit_both(model, family, optimizer, stepwise)
+    assert not np.allclose(params, ref.meanfield_init(model) if family == "meanfield" else ref.fullrank_init(model))
+    assert_same(inference.approx.params, params)
+    assert_same(inference.hist, losses)
+
+
+@pytest.mark.parametrize("stepwise", [False, True], ids=["blocks", "stepwise"])
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_sticking_the_landing_matches_reference(family, stepwise):
+    model = MODELS["hierarchical"]
+    inference, params, losses = fit_both(model, family, "adagrad_window", stepwise, stl=True)
+    assert_same(inference.approx.params, params)
+    assert_same(inference.hist, losses)
+    _, plain, _ = fit_both(model, family, "adagrad_window", stepwise, stl=False)
+    assert not np.allclose(params, plain)  # the option changes the steps
+
+
+@pytest.mark.parametrize("stl", [False, True])
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_step_functions_match_reference(name, family, stl):
+    """meanfield_step / fullrank_step at random parameters (L with a random lower triangle)."""
+    model = MODELS[name]
+    rng = np.random.default_rng(11)
+    ndim = model.ndim
+    init = ref.meanfield_init(model) if family == "meanfield" else ref.fullrank_init(model)
+    params = init + 0.3 * rng.normal(size=init.size)
+    eps = rng.standard_normal((DRAWS, ndim))
+    step = advi.meanfield_step if family == "meanfield" else advi.fullrank_step
+    grad = np.empty_like(params)
+    loss = step(model.logp_dlogp, params, eps, np.empty((DRAWS, ndim)), grad, stl)
+    loss_ref, grad_ref = (ref.meanfield_loss_grad if family == "meanfield" else ref.fullrank_loss_grad)(
+        model, params, eps, stl)
+    assert_same(loss, loss_ref)
+    assert_same(grad, grad_ref)
