@@ -221,7 +221,7 @@ def sample_posterior_predictive(trace, model=None, var_names=None, random_seed=N
 
     Parameters
     ----------
-    trace : Trace, InferenceData or dict name -> ndarray (S, *shape)
+    trace : Trace, InferenceData or dict name -> ndarray ``(S, *shape)``
         Posterior draws of every free variable: from ``nbvi.sample``, ``approx.sample(n)``, an InferenceData
         made by nbvi (its ``posterior`` group), or a dict (one chain).
     model : Model, optional

@@ -1,8 +1,8 @@
 """Helpers for users' own code: ``check_gradient`` tests a hand-written gradient by finite differences.
 
 For a :class:`~nbvi.CustomDist` the user writes an elementwise ``logp(value, *params)`` and its partial
-derivatives ``logp_grad(value, *params)``. With S = sum(logp(value, *params)) over all elements, the
-partial with respect to element i of an argument a is checked against the central difference
+derivatives ``logp_grad(value, *params)``. With ``S = sum(logp(value, *params))`` over all elements, the
+partial with respect to element i of an argument a is checked against the central difference::
 
     dS/da_i ~ (S(a + h e_i) - S(a - h e_i)) / (2 h),   h = step * max(1, |a_i|),
 

@@ -9,8 +9,8 @@ so every transform supplies ``backward``, its log-Jacobian ``log_jac_det``, and 
 model needs to differentiate that expression by hand: ``log_jac_det_grad`` (gradient of the second
 term) and ``backward_vjp`` (the chain rule through x = backward(u) for the first term).
 
-Every array carries a leading draw axis: a constrained value has shape (D, *shape), its unconstrained
-image (D, *ushape), and ``log_jac_det`` returns one number per draw, shape (D,). Names follow PyMC
+Every array carries a leading draw axis: a constrained value has shape ``(D, *shape)``, its unconstrained
+image ``(D, *ushape)``, and ``log_jac_det`` returns one number per draw, shape (D,). Names follow PyMC
 ("log", "logodds", "interval", "lowerbound", "upperbound", "stickbreaking").
 
 Bounds (``Interval``, ``LowerBound``, ``UpperBound``) are floats or arrays that broadcast against one
@@ -40,7 +40,7 @@ def _sigmoid(u):
 
 
 def _sum_event(a):
-    """Sum an array of shape (D, *shape) over all non-draw axes, giving shape (D,)."""
+    """Sum an array of shape ``(D, *shape)`` over all non-draw axes, giving shape (D,)."""
     return a.reshape(a.shape[0], -1).sum(axis=1)
 
 
@@ -66,17 +66,17 @@ def _check_bound(bound, name):
 class Transform:
     """A bijection x = backward(u) from unconstrained u to a constrained x, with its log-Jacobian.
 
-    Shapes: x is (D, *shape) and u is (D, *ushape), with D >= 1 draws; see ``unconstrained_shape``.
+    Shapes: x is ``(D, *shape)`` and u is ``(D, *ushape)``, with D >= 1 draws; see ``unconstrained_shape``.
     """
 
     name = "transform"
 
     def forward(self, x):
-        """Map constrained x, shape (D, *shape), to unconstrained u, shape (D, *ushape)."""
+        """Map constrained x, shape ``(D, *shape)``, to unconstrained u, shape ``(D, *ushape)``."""
         raise NotImplementedError
 
     def backward(self, u):
-        """Map unconstrained u, shape (D, *ushape), to constrained x, shape (D, *shape)."""
+        """Map unconstrained u, shape ``(D, *ushape)``, to constrained x, shape ``(D, *shape)``."""
         raise NotImplementedError
 
     def log_jac_det(self, u):
@@ -84,7 +84,7 @@ class Transform:
         raise NotImplementedError
 
     def log_jac_det_grad(self, u):
-        """Gradient of ``log_jac_det(u)[d]`` with respect to u[d], shape (D, *ushape)."""
+        """Gradient of ``log_jac_det(u)[d]`` with respect to u[d], shape ``(D, *ushape)``."""
         raise NotImplementedError
 
     def backward_vjp(self, u, g_x):
@@ -92,13 +92,13 @@ class Transform:
 
         Parameters
         ----------
-        u : ndarray, shape (D, *ushape)
-        g_x : ndarray, shape (D, *shape)
+        u : ndarray, shape ``(D, *ushape)``
+        g_x : ndarray, shape ``(D, *shape)``
             Gradient of some scalar with respect to x = backward(u).
 
         Returns
         -------
-        ndarray, shape (D, *ushape)
+        ndarray, shape ``(D, *ushape)``
             Gradient of the same scalar with respect to u.
         """
         raise NotImplementedError
@@ -108,14 +108,14 @@ class Transform:
 
         Parameters
         ----------
-        u : ndarray, shape (D, *ushape)
-        x : ndarray, shape (D, *shape), ``backward(u)``
-        g_x : ndarray, shape (D, *shape), the gradient of log p with respect to x
+        u : ndarray, shape ``(D, *ushape)``
+        x : ndarray, shape ``(D, *shape)``, ``backward(u)``
+        g_x : ndarray, shape ``(D, *shape)``, the gradient of log p with respect to x
 
         Returns
         -------
         log_jac : ndarray (D,), ``log_jac_det(u)``
-        g_u : ndarray (D, *ushape), the gradient of log p(backward(u)) + log|det J(u)| with respect to u:
+        g_u : ndarray ``(D, *ushape)``, the gradient of log p(backward(u)) + log|det J(u)| with respect to u:
             ``backward_vjp(u, g_x) + log_jac_det_grad(u)``. Transforms may override this with a fused form.
         """
         return self.log_jac_det(u), self.backward_vjp(u, g_x) + self.log_jac_det_grad(u)
@@ -173,7 +173,7 @@ class _Bounded(ElementwiseTransform):
     """Shared bound handling: broadcast a bound against one draw of the value and check it fits."""
 
     def _fit(self, bound, a, name):
-        """Return ``bound`` after checking it broadcasts against a[d] (a has shape (D, *shape))."""
+        """Return ``bound`` after checking it broadcasts against a[d] (a has shape ``(D, *shape)``)."""
         event = a.shape[1:]
         try:
             fits = bound.ndim <= len(event) and np.broadcast_shapes(bound.shape, event) == event
@@ -437,8 +437,10 @@ class StickBreaking(Transform):
     def backward_vjp(self, u, g_x):
         """g_u = (dx/du)^T g_x in O(K) per row, shape (D, ..., K-1).
 
-        u_k moves x_k through z_k and scales every later x_j (j > k) by (1 - z_k):
+        u_k moves x_k through z_k and scales every later x_j (j > k) by (1 - z_k)::
+
             dx_k/du_k = x_k (1 - z_k),   dx_j/du_k = -z_k x_j (j > k),   dx_j/du_k = 0 (j < k).
+
         Hence g_u_k = x_k (1 - z_k) g_k - z_k sum_{j>k} x_j g_j = x_k g_k - z_k S_k,
         with the reverse cumulative sum S_k = sum_{j>=k} x_j g_j.
         """

@@ -30,8 +30,8 @@ from nbvi.graph.op import Op, broadcast_static
 class Distribution:
     """Base class of probability distributions over float64 arrays.
 
-    Class attributes
-    ----------------
+    Attributes
+    ----------
     params : tuple of str
     ndim_supp : int
         Number of trailing axes of one event (0 for scalar families, 1 for Dirichlet and MvNormal).
@@ -306,9 +306,9 @@ class Distribution:
 
         Parameters
         ----------
-        value : array_like (S, *shape)
+        value : array_like ``(S, *shape)``
             Values with a leading draw axis, ``shape`` the variable's shape.
-        **params : array_like (S_i, *s_i)
+        **params : array_like ``(S_i, *s_i)``
             Each parameter by name, with a leading draw axis of length S or 1, ``s_i`` broadcasting with
             ``shape`` (as a graph Program evaluates them).
 

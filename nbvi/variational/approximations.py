@@ -281,7 +281,7 @@ class FullRank(Approximation):
         return self.shared_params["mu"] + eps @ self.L().T
 
     def entropy(self):
-        """H[q] = sum_i log |L_ii| + ndim (1 + log 2 pi) / 2."""
+        """``H[q] = sum_i log |L_ii| + ndim (1 + log 2 pi) / 2``."""
         return float(np.sum(np.log(np.abs(np.diag(self.L()))))) + self.ndim * HALF_LOG_2PI_E
 
     def logq(self, theta):

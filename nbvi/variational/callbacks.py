@@ -13,12 +13,12 @@ from nbvi import arguments
 
 
 def relative(current, previous, eps=1e-6):
-    """Elementwise relative change (|current - previous| + eps) / (|previous| + eps), as PyMC3."""
+    """Elementwise relative change ``(|current - previous| + eps) / (|previous| + eps)``, as PyMC3."""
     return (np.abs(current - previous) + eps) / (np.abs(previous) + eps)
 
 
 def absolute(current, previous):
-    """Elementwise absolute change |current - previous|."""
+    """Elementwise absolute change ``|current - previous|``."""
     return np.abs(current - previous)
 
 
@@ -127,7 +127,7 @@ class CheckLossConvergence:
 
 
 def relative_decrease(previous, current):
-    """The change of the objective relative to its size, |previous - current| / max(|current|, 1)."""
+    """The change of the objective relative to its size, ``|previous - current| / max(|current|, 1)``."""
     return abs(previous - current) / max(abs(current), 1.0)
 
 

@@ -115,7 +115,7 @@ class LowRank(Approximation):
     def logq(self, theta):
         """log q(theta) for theta (D, ndim) -> (D,).
 
-        With v = theta - mu and a = v / d: v^T Sigma^-1 v = |a|^2 - b^T K^-1 b, b = W^T a (Woodbury), and
+        With v = theta - mu and a = v / d: ``v^T Sigma^-1 v = |a|^2 - b^T K^-1 b``, ``b = W^T a`` (Woodbury), and
         log det Sigma = 2 sum log d + log det K.
         """
         d = self.diagonal()

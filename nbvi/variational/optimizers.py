@@ -214,7 +214,7 @@ def adam_kernel(params, grad, state, hyper):
 
 @njit(cache=True, error_model="numpy")
 def adamax_kernel(params, grad, state, hyper):
-    """t <- t + 1;  m <- b1 m + (1 - b1) g;  u <- max(b2 u, |g|);  p <- p - lr / (1 - b1^t) m / (u + eps).
+    """t <- t + 1;  m <- b1 m + (1 - b1) g;  ``u <- max(b2 u, |g|)``;  p <- p - lr / (1 - b1^t) m / (u + eps).
     state: (t; m, u).  hyper: (max_norm, lr, b1, b2, eps)."""
     n = params.size
     check_sizes(params, grad, state, 1 + 2 * n)

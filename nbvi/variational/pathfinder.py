@@ -266,7 +266,7 @@ class PathfinderApproximation(Approximation):
         return self.shared_params["mu"].copy()
 
     def std_array(self):
-        """sqrt(H_ii) = sqrt(alpha_i (1 + |(Q C)_i|^2 - |Q_i|^2)), (ndim,)."""
+        """``sqrt(H_ii) = sqrt(alpha_i (1 + |(Q C)_i|^2 - |Q_i|^2))``, (ndim,)."""
         QC = self.Q @ self.C
         inner = 1.0 + np.sum(QC * QC, axis=1) - np.sum(self.Q * self.Q, axis=1)
         return np.sqrt(self.shared_params["alpha"] * inner)

@@ -38,7 +38,7 @@ from numba import njit, prange
 
 from nbvi.numerics import exp_nonpositive
 
-COMPILED_SOURCES_DIGEST = "6b896d074a1f7aaf"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "54bbe9874f42edd5"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 __all__ = ["median_bandwidth", "stein_force", "svgd_step"]
 
