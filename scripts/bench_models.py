@@ -273,6 +273,49 @@ def _kid_iq_kernel(theta, mom_hs, mom_iq, kid_score, prior_scales, sigma_beta):
     return logp, grad
 
 
+@numba.njit(cache=True)
+def _logistic_kernel(theta, X, y, prior_sigma):
+    """logp (D,) and gradient (D, 1 + K) of ``logistic()`` at theta = (alpha, beta_1 .. beta_K), written as
+    people write it: one pass over the rows, eta = alpha + x_i beta, log sigmoid(+-eta) with libm, and
+    d/d eta = y - sigmoid(eta) added to the gradient in the same pass."""
+    draws, n, k = theta.shape[0], X.shape[0], X.shape[1]
+    logp = np.empty(draws)
+    grad = np.empty((draws, k + 1))
+    inv_var = 1.0 / (prior_sigma * prior_sigma)
+    for d in range(draws):
+        lp = 0.0
+        for j in range(k + 1):  # Normal(0, prior_sigma) priors
+            t = theta[d, j]
+            lp += -0.5 * t * t * inv_var - math.log(prior_sigma) - HALF_LOG_2PI
+            grad[d, j] = -t * inv_var
+        for i in range(n):
+            eta = theta[d, 0]
+            for j in range(k):
+                eta += X[i, j] * theta[d, 1 + j]
+            s = eta if y[i] == 1.0 else -eta  # log p(y_i) = log sigmoid(s)
+            if s >= 0.0:
+                e = math.exp(-s)
+                lp -= math.log1p(e)
+                miss = e / (1.0 + e)  # 1 - sigmoid(s)
+            else:
+                e = math.exp(s)
+                lp += s - math.log1p(e)
+                miss = 1.0 / (1.0 + e)
+            g = miss if y[i] == 1.0 else -miss  # d/d eta = y - sigmoid(eta)
+            grad[d, 0] += g
+            for j in range(k):
+                grad[d, 1 + j] += g * X[i, j]
+        logp[d] = lp
+    return logp, grad
+
+
+def logistic_handwritten():
+    """logistic's log-density and gradient as a function theta (D, 11) -> (logp (D,), grad (D, 11))."""
+    X, y = logistic_data()
+    X, y = np.ascontiguousarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    return lambda theta: _logistic_kernel(theta, X, y, 2.5)
+
+
 def mixture_handwritten():
     """The mixture's log-density and gradient as a function theta (D, 5) -> (logp (D,), grad (D, 5))."""
     y = mixture_data()
@@ -286,4 +329,4 @@ def kid_iq_handwritten():
     return lambda theta: _kid_iq_kernel(theta, *data, scales, KID_IQ_SIGMA_BETA)
 
 
-HANDWRITTEN = {"mixture": mixture_handwritten, "kid_iq": kid_iq_handwritten}
+HANDWRITTEN = {"mixture": mixture_handwritten, "kid_iq": kid_iq_handwritten, "logistic": logistic_handwritten}
