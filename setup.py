@@ -11,8 +11,11 @@ setup(
     install_requires=["numpy>=1.24", "numba>=0.59", "scipy>=1.10"],
     extras_require={
         "arviz": ["arviz"],  # InferenceData: return_inferencedata=True, Trace.to_inference_data(), arviz.loo
+        "docs": ["sphinx>=7", "myst-parser>=2", "furo"],  # the documentation site: docs/conf.py
+        "mpi": ["mpi4py", "mpich"],  # nbvi.mpi: fits over MPI ranks (the mpich wheel brings mpiexec; docs/hpc.md)
         "plots": ["matplotlib"],
         "quickstart": ["matplotlib", "scikit-learn"],  # scripts/quickstart.py: figures and the iris data
-        "test": ["pytest", "hypothesis", "scikit-learn", "matplotlib", "arviz"],
+        "test": ["pytest", "hypothesis", "scikit-learn", "matplotlib", "arviz", "mpi4py", "mpich",
+                 "sphinx>=7", "myst-parser>=2", "furo"],  # (CI builds the docs: tests/test_docs_build.py)
     },
 )

@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from nbvi import arguments
+from nbvi import arguments, mpi
 from nbvi.interrupts import deferred_interrupt
 from nbvi.model import modelcontext
 from nbvi.progress import ProgressBar
@@ -248,6 +248,8 @@ def find_MAP(start=None, model=None, method="L-BFGS-B", maxeval=5000, return_raw
     from nbvi.variational.inference import _start_flat
 
     model = modelcontext(model)
+    mpi.refuse_distributed("nbvi.find_MAP", "it does not sum the log-density over ranks: each rank would find "
+                           "its own shard's mode; run it in one process")
     allowed = {name.lower(): name for name in METHODS}
     if not isinstance(method, str) or method.lower() not in allowed:
         raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}")

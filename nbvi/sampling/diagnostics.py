@@ -41,7 +41,8 @@ def split_chains(x):
 
 def rank_normalize(x):
     """z = Phi^-1((r - 3/8) / (S + 1/4)) of the pooled average ranks r of the S draws (eq. 14)."""
-    from scipy.special import ndtri  # imported on use: scipy is slow to import and `import nbvi` must stay fast
+    # imported on use: scipy is slow to import and `import nbvi` must stay fast
+    from scipy.special import ndtri
     from scipy.stats import rankdata
 
     ranks = rankdata(x, method="average", axis=None).reshape(x.shape)

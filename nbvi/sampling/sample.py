@@ -10,7 +10,7 @@ import warnings
 
 import numpy as np
 
-from nbvi import arguments
+from nbvi import arguments, mpi
 from nbvi.graph.evaluate import Program
 from nbvi.graph.node import Leaf
 from nbvi.inference_data import idata_request
@@ -85,6 +85,8 @@ def sample(draws=1000, tune=1000, chains=2, random_seed=None, target_accept=0.8,
         n_steps, diverging, energy, energy_error, mean_tree_accept (Stan's accept_stat) and lp.
     """
     model = modelcontext(model)
+    mpi.refuse_distributed("nbvi.sample", "NUTS chains across ranks are not implemented: each rank would sample "
+                           "its own shard alone; sample in one process")
     for name, value in (("draws", draws), ("tune", tune)):
         arguments.integer(value, name)
     arguments.integer(chains, "chains", minimum=1)

@@ -15,7 +15,7 @@ import warnings
 
 import numpy as np
 
-from nbvi import arguments
+from nbvi import arguments, mpi
 from nbvi.data import BatchSchedule
 from nbvi.interrupts import deferred_interrupt
 from nbvi.model import modelcontext
@@ -76,11 +76,28 @@ class Inference:
     uses_stein_force = False  # SVGD and ASVGD: each step also computes the O(draws^2 ndim) Stein force
 
     def __init__(self, approx, random_seed=None):
+        if type(self).fit is not Inference.fit and mpi.is_distributed():
+            raise mpi.NotDistributedError(f"{type(self).__name__} does not sum its log-density over MPI ranks: "
+                                          f"under mpiexec each rank would fit its own shard alone; run it in one "
+                                          f"process, or fit ADVI, full-rank ADVI or SVGD (docs/hpc.md)")
         self.approx = approx
         self.model = approx.model
         self.rng = np.random.default_rng(arguments.seed(random_seed))
         self._last = None  # (optimizer, state, callbacks) of the last fit, for refine
         self._batches = None  # (minibatch ids, BatchSchedule): kept across fits, so fit(a) + fit(b) = fit(a + b)
+        # under MPI (nbvi.mpi): the density summed over the ranks, set at the start of every fit and refine
+        self._parallel = None
+        self._rank_rng = None  # each rank's own generator of minibatch positions within its shard
+
+    def _logp_dlogp(self, theta):
+        """The log-density the steps use: the model's, or under MPI its sum over the ranks (docs/hpc.md)."""
+        if self._parallel is not None:
+            return self._parallel.logp_dlogp(theta)
+        return self.model.logp_dlogp(theta)
+
+    def _distribute(self):
+        """Sum the density over the MPI ranks in the fit that starts now (a collective call), or not."""
+        self._parallel = mpi.data_parallel(self.model)
 
     @property
     def hist(self):
@@ -131,6 +148,7 @@ class Inference:
         if total_grad_norm_constraint is not None:
             optimizer = _clipped(optimizer, total_grad_norm_constraint)
         self.set_options(**kwargs)
+        self._distribute()
         self.approx.khat = None  # (a converged deterministic fit sets it again)
         if n is None and obj_optimizer is None and total_grad_norm_constraint is None \
                 and self.converges_deterministically():
@@ -163,7 +181,8 @@ class Inference:
         StopIteration or Ctrl-C ends the fit at that iterate."""
         offset = len(self.approx.hist)
         losses, done = _LossHistory(sys.maxsize), [0]  # (one array for the callbacks, grown, not copied per call)
-        bar = ProgressBar(max_iterations, enabled=progressbar, label=f"{type(self).__name__} (deterministic)")
+        bar = ProgressBar(max_iterations, enabled=progressbar and mpi.rank() == 0,
+                          label=f"{type(self).__name__} (deterministic)")
         converged, stopped = False, [False]
         with deferred_interrupt() as interrupted:
             def on_iteration(loss):
@@ -174,14 +193,14 @@ class Inference:
                     for callback in callbacks:
                         callback(self.approx, losses.values[:done[0]], offset + done[0])
                 except StopIteration as stop:
-                    if str(stop):
+                    if str(stop) and mpi.rank() == 0:
                         print(str(stop), file=sys.stderr)
                     stopped[0] = True
                 stopped[0] = stopped[0] or interrupted()
                 return stopped[0]
 
             try:
-                _, converged, draws = deterministic.minimise(self.approx, self.model.logp_dlogp, self.rng,
+                _, converged, draws = deterministic.minimise(self.approx, self._logp_dlogp, self.rng,
                                                              max_iterations, starts=starts, on_iteration=on_iteration,
                                                              draws=draws, should_stop=interrupted)
                 if draws is not None:
@@ -192,7 +211,7 @@ class Inference:
                 bar.close(interrupted=stopped[0], converged=converged)
         if converged and not stopped[0]:
             self.approx.khat = self._pareto_khat(stacklevel=3)
-        if not converged and not stopped[0]:
+        if not converged and not stopped[0] and mpi.rank() == 0:
             warnings.warn(f"deterministic ADVI did not converge in {done[0]} iterations (its gradient is not ~0 "
                           f"where it stopped: an improper posterior, or a log-density that is not finite near "
                           f"the answer?); refine(n) goes on from here", UserWarning, stacklevel=3)
@@ -204,12 +223,20 @@ class Inference:
         is not finite at some draw."""
         from nbvi.variational import psis  # (psis imports the approximations, which import nothing of this)
 
-        try:
-            _, result = psis.importance_weights(self.approx, QUALITY_DRAWS, self.rng)
-        except FloatingPointError:
-            return math.nan
-        psis.warn_if_unreliable(result.khat, stacklevel=stacklevel + 1)
-        return result.khat
+        if self._parallel is not None:  # psis asks the model, which holds this rank's shard only
+            theta = self.approx.draw(QUALITY_DRAWS, self.rng)
+            log_ratios = self._logp_dlogp(theta)[0] - self.approx.logq(theta)
+            if np.isnan(log_ratios).any() or np.isposinf(log_ratios).any() or np.isneginf(log_ratios).all():
+                return math.nan
+            khat = psis.psis_smooth(log_ratios)[1]
+        else:
+            try:
+                khat = psis.importance_weights(self.approx, QUALITY_DRAWS, self.rng)[1].khat
+            except FloatingPointError:
+                return math.nan
+        if mpi.rank() == 0:
+            psis.warn_if_unreliable(khat, stacklevel=stacklevel + 1)
+        return khat
 
     def refine(self, n, progressbar=True):
         """Continue the last fit for ``n`` more steps with the same optimizer state and callbacks (after a
@@ -219,6 +246,7 @@ class Inference:
         if self._last is None:
             raise ValueError("refine() continues a previous fit(); call fit() first")
         self.approx.khat = None
+        self._distribute()
         optimizer, state, callbacks = self._last
         if optimizer is None:  # after a deterministic fit: at most n more iterations on its draws
             return self._run_deterministic(int(n), 1, callbacks, progressbar, draws=state)
@@ -258,7 +286,7 @@ class Inference:
         previous = params.copy()
         losses = _LossHistory(n)
         offset = len(self.approx.hist)
-        bar = ProgressBar(n, enabled=progressbar, label=type(self).__name__)
+        bar = ProgressBar(n, enabled=progressbar and mpi.rank() == 0, label=type(self).__name__)
         done = 0
         step = self._step
         update = optimizer.step
@@ -269,8 +297,16 @@ class Inference:
         schedule = self._batch_schedule(minibatches) if minibatches else None
         draw_batch = schedule.draw if schedule is not None else None
         rng = self.rng
-        # without callbacks a fused model's ADVI runs blocks of steps in one kernel call (same steps, same draws)
-        blocks = self._fused_blocks(optimizer, state, schedule) if not callbacks else None
+        if self._parallel is not None and schedule is not None:
+            # each rank draws its own rows of its shard, from its own generator: the inference's generator
+            # must give the same noise on every rank, and the positions it would draw depend on the shard's
+            # length
+            if self._rank_rng is None:
+                self._rank_rng = np.random.default_rng([int(self.rng.integers(2**63)), mpi.rank()])
+            rng = self._rank_rng
+        # without callbacks a fused model's ADVI runs blocks of steps in one kernel call (same steps, same draws);
+        # under MPI every step's density goes through one allreduce, so steps go one at a time
+        blocks = self._fused_blocks(optimizer, state, schedule) if not callbacks and self._parallel is None else None
         try:
             with (threads_for(self.work_per_step()), threads_following_load() as follow_load,
                   deferred_interrupt() as interrupted):
@@ -303,7 +339,7 @@ class Inference:
                         callback(self.approx, losses.values[:done], offset + done)
                     bar.update(done, loss)
         except StopIteration as stop:
-            if str(stop):
+            if str(stop) and mpi.rank() == 0:
                 print(str(stop), file=sys.stderr)
         except KeyboardInterrupt:
             pass
@@ -452,6 +488,8 @@ class ADVI(Inference):
     def _fused(self):
         """The model's compiled density (the fused kernel or the tape), which runs a whole step in one kernel
         call, or None (a model that follows only the contract of ARCHITECTURE.md has none)."""
+        if self._parallel is not None:  # under MPI: self._logp_dlogp, summed over the ranks
+            return None
         find = getattr(self.model, "compiled_density", None)
         return find() if find is not None else None
 
@@ -495,7 +533,7 @@ class ADVI(Inference):
         fused = self._fused()
         if fused is not None:
             return fused.meanfield_step(params, self.noise.next(), self.theta, grad, self.stl)
-        return advi.meanfield_step(self.model.logp_dlogp, params, self.noise.next(), self.theta, grad, self.stl)
+        return advi.meanfield_step(self._logp_dlogp, params, self.noise.next(), self.theta, grad, self.stl)
 
 
 class FullRankADVI(ADVI):
@@ -508,7 +546,7 @@ class FullRankADVI(ADVI):
         fused = self._fused()
         if fused is not None:
             return fused.fullrank_step(params, self.noise.next(), self.theta, grad, self.stl)
-        return advi.fullrank_step(self.model.logp_dlogp, params, self.noise.next(), self.theta, grad, self.stl)
+        return advi.fullrank_step(self._logp_dlogp, params, self.noise.next(), self.theta, grad, self.stl)
 
 
 class SVGD(Inference):
@@ -542,7 +580,7 @@ class SVGD(Inference):
 
     def _step(self, params, grad):
         particles = self.approx.histogram
-        logp, dlogp = self.model.logp_dlogp(particles)
+        logp, dlogp = self._logp_dlogp(particles)
         stein.svgd_step(particles, dlogp, self.temperature, out=grad.reshape(particles.shape))
         return -float(np.mean(logp))  # the recorded loss: the particles' mean negative log-density
 
@@ -576,7 +614,7 @@ class ASVGD(ADVI):
     def _step(self, params, grad):
         eps = self.noise.next()
         advi.meanfield_theta(params, eps, self.theta)
-        logp, dlogp = self.model.logp_dlogp(self.theta)
+        logp, dlogp = self._logp_dlogp(self.theta)
         stein.svgd_step(self.theta, dlogp, self.temperature, out=self.direction)
         advi.meanfield_pullback(params, eps, self.direction, grad)
         return -float(np.mean(logp)) - self.approx.entropy()  # the negative ELBO estimate, for monitoring
@@ -607,7 +645,7 @@ class LowRankADVI(ADVI):
             self.noise = _NoiseStream(self.rng, (self.obj_n_mc, self.model.ndim + self.approx.rank))
 
     def _step(self, params, grad):
-        return lowrank_step(self.model.logp_dlogp, params, self.noise.next(), self.theta, grad, self.stl)
+        return lowrank_step(self._logp_dlogp, params, self.noise.next(), self.theta, grad, self.stl)
 
 
 METHODS = {"advi": ADVI, "fullrank_advi": FullRankADVI, "lowrank_advi": LowRankADVI, "svgd": SVGD, "asvgd": ASVGD}
