@@ -29,6 +29,9 @@ class Data(Leaf):
     dims : str or tuple of str, optional
         Names of its axes among the model's coords (a dim the model lacks gets the coord ``range(n)``);
         only inside a model.
+    mutable : bool, optional
+        PyMC v5's flag: False makes a constant (``set_value`` and ``set_data`` refuse to change it); by
+        default, and with True, the value can be replaced. ``MutableData`` and ``ConstantData`` are the two.
 
     Notes
     -----
@@ -37,7 +40,7 @@ class Data(Leaf):
     also lie in the support of every observed variable that reads this Data (counts for a Poisson ...).
     """
 
-    def __init__(self, *args, value=_UNSET, name=None, dims=None):
+    def __init__(self, *args, value=_UNSET, name=None, dims=None, mutable=None):
         if len(args) > 2:
             raise TypeError(f"Data takes a name and a value (or a value and a name), got {len(args)} arguments")
         if args and isinstance(args[0], str):  # PyMC v5's order: Data(name, value)
@@ -56,8 +59,11 @@ class Data(Leaf):
             raise TypeError("Data needs a value: nbvi.Data(name, value) or nbvi.Data(value, name=None)")
         if name is not None:
             arguments.text(name, "Data name")
+        if mutable is not None and not isinstance(mutable, bool):
+            raise TypeError(f"Data {name}: mutable must be True, False or None, got {mutable!r}")
         array = self._checked(value, name)
         super().__init__(array.shape, array.dtype, name=name)
+        self.mutable = mutable is not False
         self._readers = []  # weak references to the observed variables whose value this is
         self._store(array)
         model = _model_in_context() if type(self) is Data else None  # (not a Minibatch's storage)
@@ -107,6 +113,9 @@ class Data(Leaf):
         """Replace the value by a copy of ``value`` (same rank and column sizes; the rows may change; floats
         for floats, integers or booleans for integers; inside the support of the observed variables that
         read it). A refused value leaves the old one in place."""
+        if not getattr(self, "mutable", True):
+            raise TypeError(f"{self._label()} was made with mutable=False (ConstantData): its value cannot change; "
+                            f"make it with nbvi.Data(name, value) to replace it later")
         array = self._checked(value, self.name)
         self._check_sizes(array)
         if (array.dtype.kind == "f") != (self.dtype.kind == "f"):
@@ -667,3 +676,15 @@ def depends_on_minibatch(node):
 
 
 __all__ = ["BatchSchedule", "Data", "Minibatch"]
+
+
+def MutableData(name, value, *, dims=None):
+    """PyMC v5's ``pm.MutableData(name, value, dims=None)``: ``Data(name, value, dims=dims)``, replaceable with
+    ``nbvi.set_data``."""
+    return Data(name, value, dims=dims, mutable=True)
+
+
+def ConstantData(name, value, *, dims=None):
+    """PyMC v5's ``pm.ConstantData(name, value, dims=None)``: a named Data whose value cannot change
+    (``set_data`` refuses it); in the model, in traces' ``constant_data`` group, by name."""
+    return Data(name, value, dims=dims, mutable=False)

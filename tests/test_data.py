@@ -113,3 +113,18 @@ def test_set_data_refuses_a_new_length_for_a_free_variable_dim():
         nbvi.Normal("effect", 0, 1, dims="group")
     with pytest.raises(ValueError, match="coord 'group' cannot change length.*'effect'"):
         nbvi.set_data({"g": [0.0, 1.0, 2.0]}, model=model, coords={"group": ["a", "b", "c"]})
+
+
+def test_mutable_and_constant_data_as_pymc_v5():
+    with nbvi.Model():
+        x = nbvi.MutableData("x", np.ones(3))
+        c = nbvi.ConstantData("c", np.ones(3))
+        b = nbvi.Normal("b", 0.0, 1.0)
+        nbvi.Normal("y", b * x + c, 1.0, observed=np.zeros(3))
+        nbvi.set_data({"x": np.zeros(3)})
+        with pytest.raises(TypeError, match="mutable=False"):
+            nbvi.set_data({"x": np.full(3, 5.0), "c": np.zeros(3)})
+        np.testing.assert_array_equal(x.get_value(), 0.0)  # all or nothing: x kept its value
+        np.testing.assert_array_equal(c.get_value(), 1.0)
+        with pytest.raises(TypeError, match="mutable must be"):
+            nbvi.Data("d", np.ones(2), mutable="yes")
