@@ -39,6 +39,13 @@ drawn from its n_k has scale N / b, and w_k (N / b) = n_k / b is that rank's unb
 :func:`DataParallel.check` refuses (ValueError, on every rank) what this cannot sum exactly: ranks with
 different models, observed data without ``total_size`` that differs between ranks (a shard that forgot
 ``total_size``), and several variables with ``total_size`` split over the ranks in different proportions.
+
+NUTS chains across ranks
+------------------------
+``nbvi.sample(chains=K)`` under ``mpiexec -n R`` is chain parallelism, not data parallelism: every rank holds
+the whole model and data, runs chains c = rank, rank + R, ... (each seeded as in one process), and an
+allgather gives every rank every chain. :func:`same_model` refuses (ValueError, on every rank) ranks whose
+models or data differ, e.g. shards with ``total_size``.
 """
 import hashlib
 import os
@@ -48,7 +55,7 @@ import warnings
 import numpy as np
 
 __all__ = ["DataParallel", "NotDistributedError", "allreduce_sum", "comm", "data_parallel", "is_distributed",
-           "rank", "refuse_distributed", "shard", "shard_rows", "size"]
+           "rank", "refuse_distributed", "same_model", "shard", "shard_rows", "size"]
 
 # variables an MPI launcher sets in the processes it starts (MPICH/Hydra and Slurm's PMI, Open MPI, MVAPICH)
 _LAUNCHER_SIZE = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE", "MPI_LOCALNRANKS")
@@ -234,3 +241,65 @@ def _summary(model):
         else:
             observed[rv.name] = (1.0 / scale(value.shape), None)
     return {"ndim": int(model.ndim), "observed": observed}
+
+
+# -- chains across ranks (nbvi.sample) --------------------------------------------------------------------------
+def same_model(model, communicator, call, shared=None):
+    """Check, with one allgather, that every rank holds the same model and data and made the same ``call`` (a
+    picklable summary of the arguments, compared with ==); ValueError on every rank otherwise. Returns rank 0's
+    ``shared`` (e.g. its seeds: the same on every rank afterwards).
+
+    For chain parallelism (``nbvi.sample``): each rank runs some of the chains of one model, so the ranks must
+    not hold shards. The model is compared through :func:`_summary` (free dimensions, each observed variable's
+    data or its ``total_size`` scale), its free variables' names and shapes, and log p and its gradient at two
+    fixed points, which also tell apart data that is not observed (covariates, priors' parameters).
+    """
+    every = communicator.allgather({"model": _fingerprint(model), "call": call, "shared": shared})
+    differs = _differences([s["model"] for s in every])
+    if differs:
+        raise ValueError(f"nbvi.sample across ranks needs the same model and data on every rank ({'; '.join(differs)} "
+                         f"differ between the ranks); data-parallel NUTS is not available: sample in one process or "
+                         f"give every rank all the data (docs/hpc.md)")
+    if any(s["call"] != every[0]["call"] for s in every):
+        raise ValueError("nbvi.sample across ranks needs the same arguments on every rank (draws, tune, chains, "
+                         "random_seed, target_accept, init, max_treedepth, start)")
+    return every[0]["shared"]
+
+
+def _fingerprint(model):
+    """What :func:`same_model` compares: the summary, the free variables' (name, shape) and log p with its
+    gradient at the initial point and at a fixed point near it (or the error they raise: every rank must reach
+    the allgather)."""
+    layout = [(rv.name, tuple(ushape)) for rv, _, ushape in model.variable_layout()]
+    base = model.initial_point_flat()
+    points = np.stack([base, base + 0.5 * np.cos(np.arange(base.size))])
+    try:
+        logp, grad = model.logp_dlogp(points)
+        probe = np.concatenate([np.asarray(logp, dtype=np.float64).reshape(-1), np.asarray(grad).reshape(-1)])
+    except Exception as err:  # noqa: BLE001 (reported as a difference, or raised later by the sampler itself)
+        probe = f"{type(err).__name__}: {err}"
+    return {"summary": _summary(model), "layout": layout, "probe": probe}
+
+
+def _differences(prints):
+    """What differs between the ranks' fingerprints, in words (empty when nothing does)."""
+    first, differs = prints[0], []
+    if any(p["layout"] != first["layout"] or p["summary"]["ndim"] != first["summary"]["ndim"] for p in prints):
+        differs.append(f"free variables {sorted({str(p['layout']) for p in prints})}")
+    names = sorted(first["summary"]["observed"])
+    if any(sorted(p["summary"]["observed"]) != names for p in prints):
+        differs.append(f"observed variables {sorted({str(sorted(p['summary']['observed'])) for p in prints})}")
+    else:
+        for name in names:
+            if any(p["summary"]["observed"][name] != first["summary"]["observed"][name] for p in prints):
+                differs.append(f"observed '{name}' (its data or total_size)")
+    if not differs and not all(_same_probe(p["probe"], first["probe"]) for p in prints):
+        differs.append("the log-density at a test point (data that is not observed, or the priors?)")
+    return differs
+
+
+def _same_probe(a, b):
+    """Equal log-densities and gradients (to 1e-12 relative, so that a reduction's rounding is no difference)."""
+    if isinstance(a, str) or isinstance(b, str):
+        return a == b
+    return a.shape == b.shape and np.allclose(a, b, rtol=1e-12, atol=0.0, equal_nan=True)

@@ -5,7 +5,11 @@ Each chain: start from the model's initial point plus Uniform(-1, 1) jitter in u
 transitions that adapt the step size and the diagonal metric (``adaptation.py``), then ``draws``
 transitions with both frozen (``nuts.py``). Chains run one after the other, each with its own
 ``numpy.random.Generator`` spawned from ``random_seed``, so a seed gives the same draws every time.
+
+Under ``mpiexec -n R`` the chains run across the ranks: chain c on rank c % R, seeded as in one process, then
+one allgather gives every rank every chain, so every rank returns the trace of one process (bit for bit).
 """
+import pickle
 import warnings
 
 import numpy as np
@@ -83,10 +87,15 @@ def sample(draws=1000, tune=1000, chains=2, random_seed=None, target_accept=0.8,
         Draws of every free variable and deterministic, chains stacked on the leading axis (chain 0
         first), ``trace.chain`` the chain of each draw, and ``trace.sample_stats``: step_size, tree_depth,
         n_steps, diverging, energy, energy_error, mean_tree_accept (Stan's accept_stat) and lp.
+
+    Notes
+    -----
+    Under ``mpiexec -n R`` (``nbvi.mpi``), chain c runs on rank c % R and every rank returns the whole trace,
+    equal bit for bit to this call in one process (with ``random_seed=None``, rank 0's seeds). Every rank must
+    hold the same model and data (no shards: ValueError on every rank) and make the same call. Only rank 0
+    shows the bar and warns.
     """
     model = modelcontext(model)
-    mpi.refuse_distributed("nbvi.sample", "NUTS chains across ranks are not implemented: each rank would sample "
-                           "its own shard alone; sample in one process")
     for name, value in (("draws", draws), ("tune", tune)):
         arguments.integer(value, name)
     arguments.integer(chains, "chains", minimum=1)
@@ -119,29 +128,72 @@ def sample(draws=1000, tune=1000, chains=2, random_seed=None, target_accept=0.8,
             raise ValueError(f"start has values for {unknown}, which are not free variables of the model "
                              f"(those are {[rv.name for rv in model.free_RVs]})")
     starts = [None if s is None else _start_point(model, s) for s in starts]
-    thetas, stats = [], []
+    communicator = _chain_communicator()
+    mine = range(chains)  # the chains this process runs
+    if communicator is not None:  # chains across ranks: chain c on rank c % R, seeded as in one process
+        call = (draws, tune, chains, target_accept, init, max_treedepth,
+                None if random_seed is None else [(s.entropy, s.spawn_key) for s in seeds],
+                [None if s is None else s.tolist() for s in starts])
+        seeds = mpi.same_model(model, communicator, call, shared=seeds)  # (rank 0's seeds when random_seed=None)
+        mine = range(communicator.Get_rank(), chains, communicator.Get_size())
+    root = communicator is None or communicator.Get_rank() == 0  # the rank that shows the bar and warns
+    ran, failure = [], None  # (chain, theta, stats) of each chain run here; (chain, error) of one that failed
     with deferred_interrupt() as interrupted:  # Ctrl-C: stop after the transition under way, keep the draws
-        for c, seed in enumerate(seeds):
+        for c in mine:
             label = f"NUTS chain {c + 1}/{chains}"
-            with ProgressBar(tune + draws, enabled=progressbar, label=label) as bar:
-                theta, chain_stats = run_chain(model, draws, tune, np.random.default_rng(seed), target_accept,
-                                               init, max_treedepth, bar, starts[c], interrupted)
-            thetas.append(theta)
-            stats.append(chain_stats)
+            try:
+                with ProgressBar(tune + draws, enabled=progressbar and root, label=label) as bar:
+                    theta, chain_stats = run_chain(model, draws, tune, np.random.default_rng(seeds[c]),
+                                                   target_accept, init, max_treedepth, bar, starts[c], interrupted)
+            except Exception as err:
+                if communicator is None:
+                    raise
+                failure = (c, err)  # raised on every rank after the gather (the others would wait for it)
+                break
+            ran.append((c, theta, chain_stats))
             if interrupted():
                 break
+        stopped = interrupted()
+    if communicator is not None:
+        ran, stopped = _gather_chains(communicator, ran, stopped, failure)
+    thetas = [theta for _, theta, _ in ran]
+    stats = [chain_stats for _, _, chain_stats in ran]
     lengths = [len(theta) for theta in thetas]
-    if interrupted():
+    if stopped and root:
         warnings.warn(f"sampling interrupted: returning the {sum(lengths)} draws made (per chain: {lengths})",
                       UserWarning, stacklevel=2)
     samples = model.unravel(np.concatenate(thetas)) if sum(lengths) else _empty_samples(model)
     sample_stats = {k: np.concatenate([s[k] for s in stats]) for k in STAT_DTYPES}
     n_div = int(sample_stats["diverging"].sum())
-    if n_div:
+    if n_div and root:
         warnings.warn(f"{n_div} divergent transitions after tuning: the draws may be biased. Increase "
                       f"target_accept or reparameterise the model", RuntimeWarning, stacklevel=2)
     trace = Trace(samples, chain=np.repeat(np.arange(len(lengths)), lengths), sample_stats=sample_stats)
     return trace if idata_kwargs is None else trace.to_inference_data(model=model, **idata_kwargs)
+
+
+# -- chains across MPI ranks -------------------------------------------------------------------------------
+def _chain_communicator():
+    """The MPI communicator when this process is one of several ranks (``nbvi.mpi``), else None."""
+    communicator = mpi.comm()
+    return communicator if communicator is not None and communicator.Get_size() > 1 else None
+
+
+def _gather_chains(communicator, ran, stopped, failure):
+    """Every rank's chains on every rank, in chain order, and whether any rank was interrupted (one allgather).
+    When a chain failed on some rank, every rank raises the error of the first chain that failed."""
+    if failure is not None:
+        try:
+            pickle.dumps(failure[1])
+        except Exception:  # an error that cannot travel: its words do
+            failure = (failure[0], RuntimeError(f"{type(failure[1]).__name__}: {failure[1]}"))
+    every = communicator.allgather((ran, stopped, failure))
+    failures = sorted((f for _, _, f in every if f is not None), key=lambda f: f[0])
+    if failures:
+        c, err = failures[0]
+        raise err if failure is None or failure[0] != c else failure[1]
+    ran = sorted((run for runs, _, _ in every for run in runs), key=lambda run: run[0])
+    return ran, any(s for _, s, _ in every)
 
 
 
