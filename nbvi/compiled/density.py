@@ -34,7 +34,9 @@ class CompiledDensity:
         self.tape = tape
         self.ndim = tape.ndim
         self.watched = tape.watched
-        self._workspace = tape.workspace.copy()
+        # the tape's workspace becomes this density's (every call overwrites its computed part before reading it,
+        # so no pristine copy is needed, and a model with large data holds its constants once)
+        self._workspace = tape.workspace
         self._workspaces = None  # one workspace per thread, made at the first call with many points
         self._plan = (tape.transform, tape.lower, tape.upper, tape.code, tape.fparams, tape.micro, tape.mparams,
                       tape.index, tape.n_registers)

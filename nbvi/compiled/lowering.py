@@ -184,7 +184,10 @@ class Tape:
         self._place_free_variables(layout, simplexes)
         self._lower_program()
         self._finish()
-        del self.values  # (the walk's values: the folded ones are in the workspace now)
+        # the walk's values and the affine forms' coefficients (the columns of a regression's data): the
+        # folded ones are in the workspace now, and a model with large data should not hold them twice
+        del self.values
+        self._affine_roots = self._affine_inside = None
 
     def _place_free_variables(self, layout, simplexes):
         """The constrained free variables at the start of the workspace, where theta has them; a simplex
@@ -950,6 +953,7 @@ class Tape:
         self.workspace = np.zeros(n_dynamic + self._const_size)
         for slot, array in self._consts.items():
             self.workspace[offsets[slot]:offsets[slot] + array.size] = array
+        self._consts = None  # (folded into the workspace: a large data matrix is not held twice)
         index = [np.zeros(1, dtype=np.int64)]
 
         def encode(operand):
