@@ -12,6 +12,7 @@ Tolerance: 1e-10 relative to each array's largest entry; the paths differ in the
 import numpy as np
 import pytest
 from gradcheck import assert_grad_close
+from reference_models import assert_same, normal_normal, regression
 
 import nbvi
 from nbvi.reference import autodiff as ref
@@ -19,28 +20,7 @@ from nbvi.reference import autodiff as ref
 POINTS = 3
 
 
-def assert_same(actual, expected, rtol=1e-10):
-    expected = np.asarray(expected)
-    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol * np.max(np.abs(expected)))
 
-
-def normal_normal():
-    y = np.random.default_rng(0).normal(1.0, 2.0, size=30)
-    with nbvi.Model() as model:
-        mu = nbvi.Normal("mu", 0.0, 10.0)
-        nbvi.Normal("y", mu, 2.0, observed=y)
-    return model
-
-
-def regression():
-    rng = np.random.default_rng(1)
-    X = rng.normal(size=(40, 3))
-    y = X @ np.array([1.0, -2.0, 0.5]) + rng.normal(size=40)
-    with nbvi.Model() as model:
-        beta = nbvi.Normal("beta", 0.0, 1.0, shape=3)
-        s = nbvi.HalfNormal("s", 1.0)
-        nbvi.Normal("y", nbvi.math.dot(X, beta), s, observed=y)
-    return model
 
 
 def hierarchical():

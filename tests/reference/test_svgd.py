@@ -16,6 +16,7 @@ import copy
 
 import numpy as np
 import pytest
+from reference_models import assert_same, base_models
 
 import nbvi
 from nbvi.reference import advi as ref_advi
@@ -25,50 +26,7 @@ from nbvi.variational import stein
 STEPS = 4
 
 
-def assert_same(actual, expected, rtol=1e-10):
-    expected = np.asarray(expected)
-    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol * np.max(np.abs(expected)))
-
-
-def normal_normal():
-    y = np.random.default_rng(0).normal(1.0, 2.0, size=30)
-    with nbvi.Model() as model:
-        mu = nbvi.Normal("mu", 0.0, 10.0)
-        nbvi.Normal("y", mu, 2.0, observed=y)
-    return model
-
-
-def regression():
-    rng = np.random.default_rng(1)
-    X = rng.normal(size=(40, 3))
-    y = X @ np.array([1.0, -2.0, 0.5]) + rng.normal(size=40)
-    with nbvi.Model() as model:
-        beta = nbvi.Normal("beta", 0.0, 1.0, shape=3)
-        s = nbvi.HalfNormal("s", 1.0)
-        nbvi.Normal("y", nbvi.math.dot(X, beta), s, observed=y)
-    return model
-
-
-def hierarchical():
-    group = np.repeat(np.arange(4), 5)
-    y = np.random.default_rng(2).normal(group - 1.5, 1.0)
-    with nbvi.Model() as model:
-        mu = nbvi.Normal("mu", 0.0, 5.0)
-        tau = nbvi.HalfNormal("tau", 2.0)
-        theta = nbvi.Normal("theta", mu, tau, shape=4)
-        nbvi.Normal("y", theta[group], 1.0, observed=y)
-    return model
-
-
-def dirichlet():
-    with nbvi.Model() as model:
-        p = nbvi.Dirichlet("p", np.full(3, 2.0))
-        nbvi.Multinomial("counts", n=20, p=p, observed=np.array([5, 9, 6]))
-    return model
-
-
-MODELS = {"normal_normal": normal_normal(), "regression": regression(), "hierarchical": hierarchical(),
-          "dirichlet": dirichlet()}
+MODELS = base_models()
 OPTIMIZERS = {  # (fast, reference), the same settings
     "sgd": (lambda: nbvi.sgd(learning_rate=1e-3), lambda: ref_advi.sgd(learning_rate=1e-3)),
     "adagrad_window": (lambda: nbvi.adagrad_window(learning_rate=0.05),
