@@ -20,9 +20,6 @@ from nbvi.reference import autodiff as ref
 POINTS = 3
 
 
-
-
-
 def hierarchical():
     """HalfNormal scale (log transform), indexing, and a Deterministic."""
     group = np.repeat(np.arange(4), 5)
