@@ -17,8 +17,10 @@ from nbvi.distributions.gumbel import Gumbel, gumbel_logp_grad
 
 FAMILY = Family(
     cls=Gumbel,
-    ranges={"mu": (-2.0, 2.0), "beta": (0.3, 3.0)},
-    values=(-4.0, 8.0),
+    # (z = (x - mu) / beta >= -8: below, exp(-z) makes log p so large that central differences of it lose the
+    # digits the gradient check needs; the far tail has its own test below)
+    ranges={"mu": (-2.0, 2.0), "beta": (0.5, 3.0)},
+    values=(-2.0, 8.0),
     scipy=lambda mu, beta: stats.gumbel_r(loc=mu, scale=beta),
     sample_params={"mu": np.array([0.0, -1.0]), "beta": np.array([1.0, 2.0])},
     invalid=[({"mu": 0.0, "beta": -1.0}, "beta must be > 0")],
