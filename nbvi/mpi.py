@@ -40,6 +40,14 @@ drawn from its n_k has scale N / b, and w_k (N / b) = n_k / b is that rank's unb
 different models, observed data without ``total_size`` that differs between ranks (a shard that forgot
 ``total_size``), and several variables with ``total_size`` split over the ranks in different proportions.
 
+Particle-parallel SVGD
+----------------------
+When every rank holds the same model and data (no shards), ``SVGD.fit`` splits the particles instead:
+:func:`particle_parallel` decides with one allgather of :func:`_fingerprint` (identical models: a
+:class:`ParticleParallel`; shards: a :class:`DataParallel`, as for ADVI). Rank r owns a contiguous block of
+the particles, evaluates the density at those only, and one allgather per step gives every rank all positions,
+scores and log-densities.
+
 NUTS chains across ranks
 ------------------------
 ``nbvi.sample(chains=K)`` under ``mpiexec -n R`` is chain parallelism, not data parallelism: every rank holds
@@ -54,8 +62,9 @@ import warnings
 
 import numpy as np
 
-__all__ = ["DataParallel", "NotDistributedError", "allreduce_sum", "comm", "data_parallel", "is_distributed",
-           "rank", "refuse_distributed", "same_model", "shard", "shard_rows", "size"]
+__all__ = ["DataParallel", "NotDistributedError", "ParticleParallel", "allreduce_sum", "comm", "data_parallel",
+           "is_distributed", "particle_parallel", "rank", "refuse_distributed", "same_model", "shard", "shard_rows",
+           "size", "split_rows"]
 
 # variables an MPI launcher sets in the processes it starts (MPICH/Hydra and Slurm's PMI, Open MPI, MVAPICH)
 _LAUNCHER_SIZE = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE", "MPI_LOCALNRANKS")
@@ -172,10 +181,10 @@ class DataParallel:
     communicator : mpi4py communicator
     """
 
-    def __init__(self, model, communicator):
+    def __init__(self, model, communicator, every=None):
         self.model, self.comm = model, communicator
         self.rank, self.size = communicator.Get_rank(), communicator.Get_size()
-        self.weight = self.check()
+        self.weight = self.check(every)
 
     def logp_dlogp(self, theta):
         """(sum_k w_k logp_k (D,), sum_k w_k grad_k (D, ndim)): one allreduce of D (ndim + 1) numbers."""
@@ -188,11 +197,12 @@ class DataParallel:
         return buffer[draws * ndim:], buffer[:draws * ndim].reshape(draws, ndim)
 
     # -- the checks, and the weight ----------------------------------------------------------------------
-    def check(self):
-        """This rank's weight w_k, after one allgather of what each rank holds; ValueError (on every rank)
-        when the ranks' log-densities cannot be summed exactly."""
-        mine = _summary(self.model)
-        every = self.comm.allgather(mine)
+    def check(self, every=None):
+        """This rank's weight w_k, after one allgather of what each rank holds (``every``: the ranks'
+        :func:`_summary`, when already gathered); ValueError (on every rank) when the ranks' log-densities
+        cannot be summed exactly."""
+        if every is None:
+            every = self.comm.allgather(_summary(self.model))
         names = {tuple(sorted(s["observed"])) for s in every}
         if len({s["ndim"] for s in every}) > 1 or len(names) > 1:
             raise ValueError(f"the ranks built different models (free dimensions {[s['ndim'] for s in every]}, "
@@ -241,6 +251,63 @@ def _summary(model):
         else:
             observed[rv.name] = (1.0 / scale(value.shape), None)
     return {"ndim": int(model.ndim), "observed": observed}
+
+
+# -- particle-parallel SVGD ---------------------------------------------------------------------------------------
+def split_rows(n_rows, parts):
+    """[(start, stop)] of each of ``parts`` contiguous blocks of ``n_rows`` (the first ``n_rows % parts`` one
+    longer): the split of :func:`shard_rows`, for every rank at once."""
+    base, extra = divmod(int(n_rows), int(parts))
+    starts = [r * base + min(r, extra) for r in range(parts + 1)]
+    return list(zip(starts[:-1], starts[1:]))
+
+
+def particle_parallel(model, n_particles, split=True):
+    """How ``SVGD.fit`` runs over the ranks, decided with one allgather (a collective call): a
+    :class:`ParticleParallel` when every rank holds the same model and data (the :func:`same_model`
+    fingerprint) and ``split`` allows it, else a :class:`DataParallel` (shards with ``total_size``: the
+    density is summed over the ranks, every rank moves all particles); None when not distributed.
+
+    ``split`` is False where splitting would change the fit (a gradient clipped by its total norm over all
+    particles); fewer particles than ranks are not split either.
+    """
+    if not is_distributed():
+        return None
+    communicator = comm()
+    every = communicator.allgather(_fingerprint(model))
+    if split and not _differences(every) and int(n_particles) >= communicator.Get_size():
+        return ParticleParallel(communicator, int(n_particles))
+    return DataParallel(model, communicator, every=[p["summary"] for p in every])
+
+
+class ParticleParallel:
+    """The particles of SVGD split over the ranks: rank r owns rows ``start:stop`` (:func:`split_rows`).
+
+    Parameters
+    ----------
+    communicator : mpi4py communicator
+    n_particles : int
+        At least the number of ranks.
+    """
+
+    def __init__(self, communicator, n_particles):
+        self.comm = communicator
+        self.rank, self.size = communicator.Get_rank(), communicator.Get_size()
+        self.n_particles = int(n_particles)
+        self.blocks = split_rows(self.n_particles, self.size)
+        self.start, self.stop = self.blocks[self.rank]
+
+    def allgather_rows(self, mine, out):
+        """Every rank's rows of an (n_particles, c) float64 array: this rank's ``mine`` (stop - start, c) in,
+        all of them in ``out`` (n_particles, c), in rank order (one ``Allgatherv``)."""
+        from mpi4py import MPI
+
+        columns = out.shape[1]
+        counts = [(stop - start) * columns for start, stop in self.blocks]
+        displacements = [start * columns for start, _ in self.blocks]
+        self.comm.Allgatherv(np.ascontiguousarray(mine, dtype=np.float64),
+                             [out, counts, displacements, MPI.DOUBLE])
+        return out
 
 
 # -- chains across ranks (nbvi.sample) --------------------------------------------------------------------------

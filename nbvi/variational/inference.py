@@ -95,9 +95,17 @@ class Inference:
             return self._parallel.logp_dlogp(theta)
         return self.model.logp_dlogp(theta)
 
-    def _distribute(self):
-        """Sum the density over the MPI ranks in the fit that starts now (a collective call), or not."""
+    def _distribute(self, optimizer=None):
+        """Sum the density over the MPI ranks in the fit that starts now (a collective call), or not.
+        ``optimizer``: the fit's (SVGD decides by it whether to split its particles over the ranks)."""
         self._parallel = mpi.data_parallel(self.model)
+
+    def _optimized_params(self):
+        """The array the optimizer moves: ``approx.params`` (this rank's particles under particle-parallel SVGD)."""
+        return self.approx.params
+
+    def _synchronize(self):
+        """Make ``approx`` whole on every rank after an update (particle-parallel SVGD gathers its particles)."""
 
     @property
     def hist(self):
@@ -148,12 +156,12 @@ class Inference:
         if total_grad_norm_constraint is not None:
             optimizer = _clipped(optimizer, total_grad_norm_constraint)
         self.set_options(**kwargs)
-        self._distribute()
+        self._distribute(optimizer)
         self.approx.khat = None  # (a converged deterministic fit sets it again)
         if n is None and obj_optimizer is None and total_grad_norm_constraint is None \
                 and self.converges_deterministically():
             return self._run_deterministic(DETERMINISTIC_ITERATIONS, DETERMINISTIC_STARTS, callbacks, progressbar)
-        state = optimizer.init(self.approx.params.size)
+        state = optimizer.init(self._optimized_params().size)
         self._last = (optimizer, state, callbacks)
         return self._run(steps, optimizer, state, self._last[2], progressbar)
 
@@ -246,8 +254,8 @@ class Inference:
         if self._last is None:
             raise ValueError("refine() continues a previous fit(); call fit() first")
         self.approx.khat = None
-        self._distribute()
         optimizer, state, callbacks = self._last
+        self._distribute(optimizer)
         if optimizer is None:  # after a deterministic fit: at most n more iterations on its draws
             return self._run_deterministic(int(n), 1, callbacks, progressbar, draws=state)
         return self._run(n, optimizer, state, callbacks, progressbar)
@@ -281,7 +289,7 @@ class Inference:
 
     def _run(self, n, optimizer, state, callbacks, progressbar):
         n = arguments.integer(n, "n")
-        params = self.approx.params
+        params = self._optimized_params()
         grad = np.zeros_like(params)
         previous = params.copy()
         losses = _LossHistory(n)
@@ -331,6 +339,8 @@ class Inference:
                         self._fail(offset + i + 1, params, previous, grad)
                     previous[:] = params
                     update(params, grad, state)
+                    if callbacks:
+                        self._synchronize()  # (the callbacks see every particle of particle-parallel SVGD)
                     if i == len(losses.values):
                         losses.room(i)
                     losses.values[i] = loss
@@ -347,9 +357,10 @@ class Inference:
             self.approx.hist = np.concatenate([self.approx.hist, losses.values[:done]])
             bar.close(interrupted=done < n)
         optimizer.finish(params, state)  # (an averaging optimizer leaves its average; not after a failure)
+        self._synchronize()
         # the loop checks losses only: a last update with a NaN gradient (and a finite loss) would leave NaN
-        # parameters, so check them once the loop is over
-        if done and not np.all(np.isfinite(params)):
+        # parameters, so check them once the loop is over (all of them: the same decision on every rank)
+        if done and not np.all(np.isfinite(self.approx.params)):
             self._fail(offset + done + 1, params, previous, grad)
         return self.approx
 
@@ -574,15 +585,72 @@ class SVGD(Inference):
         particles = center + float(jitter) * rng.standard_normal((int(n_particles), model.ndim))
         super().__init__(Empirical(model, particles, random_seed=rng.integers(2**63)), rng)
         self.temperature = float(temperature)
+        self._particles = None  # under MPI with the same model on every rank: an nbvi.mpi.ParticleParallel
 
     def draws_per_step(self):
         return self.approx.histogram.shape[0]
 
+    def _distribute(self, optimizer=None):
+        """Under MPI, one allgather decides: the same model and data on every rank -> particle-parallel (rank r
+        moves its block of particles; docs/hpc.md); shards -> data-parallel (the density summed over the ranks,
+        every rank moves all particles). A gradient clipped by its norm over all particles stays data-parallel."""
+        self._parallel = self._particles = None
+        clipped = optimizer is not None and optimizer.max_grad_norm is not None
+        mode = mpi.particle_parallel(self.model, self.approx.histogram.shape[0], split=not clipped)
+        if isinstance(mode, mpi.ParticleParallel):
+            self._particles = mode
+            n, d = self.approx.histogram.shape
+            self._gathered = np.empty((n, 2 * d + 1))  # positions, scores, log p of every particle
+        else:
+            self._parallel = mode
+
+    def _optimized_params(self):
+        if self._particles is None:
+            return self.approx.params
+        d = self.approx.histogram.shape[1]
+        return self.approx.params[self._particles.start * d:self._particles.stop * d]  # a view: rows start:stop
+
+    def _synchronize(self):
+        if self._particles is not None:  # every rank's particles into every rank's histogram
+            d = self.approx.histogram.shape[1]
+            mine = self._optimized_params().reshape(-1, d)
+            self.approx.histogram[:] = self._particles.allgather_rows(mine, np.empty((len(self._gathered), d)))
+
     def _step(self, params, grad):
         particles = self.approx.histogram
+        if self._particles is not None:
+            return self._particle_parallel_step(particles, grad)
         logp, dlogp = self._logp_dlogp(particles)
         stein.svgd_step(particles, dlogp, self.temperature, out=grad.reshape(particles.shape))
         return -float(np.mean(logp))  # the recorded loss: the particles' mean negative log-density
+
+    def _particle_parallel_step(self, particles, grad):
+        """This rank's rows of the step: log p at its own particles, one allgather of (position, score, log p)
+        rows, the median bandwidth of all particles and the Stein force on its own rows (``grad`` holds them)."""
+        start, stop = self._particles.start, self._particles.stop
+        n, d = particles.shape
+        mine = particles[start:stop]
+        logp, dlogp = self.model.logp_dlogp(mine)
+        rows = np.empty((stop - start, 2 * d + 1))
+        rows[:, :d], rows[:, d:2 * d], rows[:, 2 * d] = mine, dlogp, logp
+        everyone = self._particles.allgather_rows(rows, self._gathered)
+        particles[:] = everyone[:, :d]  # the other ranks' particles (this rank's own are unchanged)
+        h = stein.median_bandwidth(particles)
+        force = grad.reshape(stop - start, d)
+        stein.stein_force_rows(particles, everyone[:, d:2 * d], h, start, stop, self.temperature, out=force)
+        np.negative(force, out=force)
+        return -float(np.mean(everyone[:, 2 * d]))  # as in one process: the mean over all particles
+
+    def _fail(self, iteration, params, previous, grad):
+        if self._particles is None:
+            return super()._fail(iteration, params, previous, grad)
+        # every rank fails at the same step (the loss is the same): gather the rows, then report as one process
+        d = self.approx.histogram.shape[1]
+        n = self.approx.histogram.shape[0]
+        whole = [self._particles.allgather_rows(part.reshape(-1, d), np.empty((n, d))).reshape(-1)
+                 for part in (params, previous, grad)]
+        self.approx.params[:] = whole[0]
+        return super()._fail(iteration, self.approx.params, whole[1], whole[2])
 
 
 class ASVGD(ADVI):

@@ -40,7 +40,7 @@ from nbvi.numerics import exp_nonpositive
 
 COMPILED_SOURCES_DIGEST = "54bbe9874f42edd5"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
-__all__ = ["median_bandwidth", "stein_force", "svgd_step"]
+__all__ = ["median_bandwidth", "stein_force", "stein_force_rows", "svgd_step"]
 
 
 @njit(cache=True)
@@ -301,6 +301,115 @@ def stein_force(particles, grad_logp, h, temperature=1.0, out=None):
     n, d = x.shape
     kernel = _stein_force_kernel if n * n * (d + 4) >= PARALLEL_MIN_WORK else _stein_force_serial
     kernel(np.ascontiguousarray(x.T), np.ascontiguousarray(g.T), h, 1.0 / temperature, out)
+    return out
+
+
+@njit(cache=True, fastmath={"reassoc", "contract"})
+def _stein_row(xt, gt, i, h, inv_temperature, out_row, kernel_row, scratch):
+    """phi(x_i) * n into ``out_row`` (d,): sum_j k_ij (g_j / T + (x_i - x_j) / h) over all n particles j.
+
+    The row-at-a-time form of ``_stein_block`` (no symmetry: row i alone, against every particle), the same
+    kernel values k_ij = exp(-||x_i - x_j||^2 / (2 h)), the same h <= 0 limit (k_ij = 1 for x_j == x_i, else 0;
+    no repulsion). ``xt``, ``gt`` are (d, n).
+    """
+    d, n = xt.shape
+    inv_h = 1.0 / h if h > 0.0 else 0.0
+    for j in range(n):
+        kernel_row[j] = 0.0
+    for k in range(d):
+        xik = xt[k, i]
+        xk = xt[k]
+        for j in range(n):
+            t = xik - xk[j]
+            kernel_row[j] += t * t
+    if h > 0.0:
+        for j in range(n):
+            kernel_row[j] *= -0.5 * inv_h
+        exp_nonpositive(kernel_row, scratch)
+    else:
+        for j in range(n):
+            kernel_row[j] = 1.0 if kernel_row[j] == 0.0 else 0.0
+    for k in range(d):
+        xik = xt[k, i]
+        xk = xt[k]
+        gk = gt[k]
+        acc = gk[i] * inv_temperature  # the diagonal term (k_ii = 1, no repulsion: also when 1 / h overflows)
+        for j in range(i):
+            acc += kernel_row[j] * (gk[j] * inv_temperature + (xik - xk[j]) * inv_h)
+        for j in range(i + 1, n):
+            acc += kernel_row[j] * (gk[j] * inv_temperature + (xik - xk[j]) * inv_h)
+        out_row[k] = acc
+
+
+@njit(cache=True, parallel=True)
+def _stein_rows_kernel(xt, gt, start, stop, h, inv_temperature, out):
+    """Rows start..stop-1 of phi, in parallel over rows (each row's sum is independent of the threads)."""
+    d, n = xt.shape
+    for r in prange(stop - start):
+        _stein_row(xt, gt, start + r, h, inv_temperature, out[r], np.empty(n), np.empty(n, dtype=np.int64))
+        for k in range(d):
+            out[r, k] /= n
+
+
+@njit(cache=True)
+def _stein_rows_serial(xt, gt, start, stop, h, inv_temperature, out):
+    """The same rows one after the other (small problems; bitwise equal to the parallel kernel)."""
+    d, n = xt.shape
+    kernel_row = np.empty(n)
+    scratch = np.empty(n, dtype=np.int64)
+    for r in range(stop - start):
+        _stein_row(xt, gt, start + r, h, inv_temperature, out[r], kernel_row, scratch)
+        for k in range(d):
+            out[r, k] /= n
+
+
+def stein_force_rows(particles, grad_logp, h, start, stop, temperature=1.0, out=None):
+    """Rows ``start:stop`` of ``stein_force(particles, grad_logp, h, temperature)``: phi(x_i) for the particles
+    i in [start, stop), each against all n particles (Liu & Wang 2016, eq. 8; the same kernel and h = 0 limit).
+
+    For particle-parallel SVGD under MPI (``nbvi.mpi.ParticleParallel``): each rank computes the force on its
+    own particles, O((stop - start) n d). Each row is summed over j = 0..n-1 in order, not in the symmetric
+    blocks of ``stein_force``, so the two agree to rounding (about 1e-15 relative), not bitwise.
+
+    Parameters
+    ----------
+    particles, grad_logp : array_like, shape (n, d)
+        All the particles and grad log p at each.
+    h : float
+        Bandwidth (PyMC3 convention, ``median_bandwidth`` of all the particles), >= 0.
+    start, stop : int
+        0 <= start <= stop <= n.
+    temperature : float
+        > 0; divides the driving term only.
+    out : ndarray, shape (stop - start, d), float64, C-contiguous, optional
+
+    Returns
+    -------
+    ndarray, shape (stop - start, d)
+    """
+    x = _as_particles(particles)
+    g = np.ascontiguousarray(grad_logp, dtype=np.float64)
+    if g.shape != x.shape:
+        raise ValueError(f"grad_logp must have the shape of particles {x.shape}; got {g.shape}")
+    n, d = x.shape
+    start, stop = int(start), int(stop)
+    if not 0 <= start <= stop <= n:
+        raise ValueError(f"start and stop must satisfy 0 <= start <= stop <= n_particles = {n}; got {start}, {stop}")
+    h = float(h)
+    if not h >= 0.0:
+        raise ValueError(f"h must be >= 0 (or inf); got {h}")
+    temperature = float(temperature)
+    if not (temperature > 0.0 and math.isfinite(temperature)):
+        raise ValueError(f"temperature must be positive and finite; got {temperature}")
+    shape = (stop - start, d)
+    if out is None:
+        out = np.empty(shape)
+    elif not (isinstance(out, np.ndarray) and out.shape == shape and out.dtype == np.float64
+              and out.flags.c_contiguous and out.flags.writeable):
+        raise ValueError(f"out must be a writeable C-contiguous float64 array of shape {shape}")
+    if stop > start:
+        kernel = _stein_rows_kernel if (stop - start) * n * (d + 4) >= PARALLEL_MIN_WORK else _stein_rows_serial
+        kernel(np.ascontiguousarray(x.T), np.ascontiguousarray(g.T), start, stop, h, 1.0 / temperature, out)
     return out
 
 
