@@ -57,6 +57,13 @@ def fits():
         keep("adam", nbvi.fit(500, random_seed=2, obj_optimizer=nbvi.adam(learning_rate=0.05), progressbar=False))
         keep("fullrank_default", nbvi.fit(method="fullrank_advi", random_seed=3, progressbar=False))
         keep("svgd", nbvi.fit(100, method="svgd", random_seed=4, inf_kwargs={"n_particles": 10}, progressbar=False))
+    # minibatches: each rank draws its rows of its own shard from its own generator, so the ranks agree with
+    # each other but not with one process (other rows are drawn); the test checks agreement and the posterior
+    with nbvi.Model():
+        mu = nbvi.Normal("mu", 0.0, 10.0)
+        sigma = nbvi.HalfNormal("sigma", 1.0)
+        nbvi.Normal("y", mu, sigma, observed=nbvi.Minibatch(nbvi.mpi.shard(y), batch_size=10), total_size=ROWS)
+        keep("minibatch", nbvi.fit(2000, random_seed=7, progressbar=False))
     with priors_only():
         keep("priors", nbvi.fit(500, random_seed=5, obj_optimizer=nbvi.adam(learning_rate=0.05), progressbar=False))
         keep("priors_default", nbvi.fit(random_seed=6, progressbar=False))

@@ -98,6 +98,19 @@ def test_two_ranks_equal_one_rank_of_the_full_data(runs, fit):
         np.testing.assert_allclose(ranks[0][key], reference[key], rtol=RTOL, atol=RTOL, err_msg=key)
 
 
+def test_minibatches_of_the_shards_give_every_rank_the_same_fit_of_the_posterior(runs):
+    """Each rank draws 10 rows of its shard per step: the summed density is an unbiased estimate of the full
+    one, the ranks agree bit for bit, and q's means land near the posterior's (y: 101 rows, mean about 1,
+    sd about 0.5)."""
+    reference, (first, second), _ = runs
+    np.testing.assert_array_equal(first["minibatch.params"], second["minibatch.params"])
+    np.testing.assert_array_equal(first["minibatch.hist"], second["minibatch.hist"])
+    y, _ = _fits_module().data()
+    mu, log_sigma = first["minibatch.params"][0], first["minibatch.params"][1]
+    assert abs(mu - y.mean()) < 0.15 and abs(np.exp(log_sigma) - y.std()) < 0.15
+    assert np.all(np.isfinite(first["minibatch.hist"]))
+
+
 def test_a_shard_without_total_size_is_refused_on_every_rank(runs):
     reference, ranks, _ = runs
     assert reference["forgot_total_size.refused"][0] == 0  # one rank: the shard is all the data
