@@ -187,7 +187,7 @@ class Tape:
         # the walk's values and the affine forms' coefficients (the columns of a regression's data): the
         # folded ones are in the workspace now, and a model with large data should not hold them twice
         del self.values
-        self._affine_roots = self._affine_inside = None
+        self._affine_roots = self._affine_inside = self._statistics = None
 
     def _place_free_variables(self, layout, simplexes):
         """The constrained free variables at the start of the workspace, where theta has them; a simplex
@@ -463,8 +463,11 @@ class Tape:
         if kind in (ew.Add, ew.Sub):
             sign = 1.0 if kind is ew.Add else -1.0
             coefficients = dict(ca)
-            for slot, c in cb.items():
-                coefficients[slot] = coefficients[slot] + sign * c if slot in coefficients else sign * c
+            for slot, c in cb.items():  # (c itself when added: a column of a large matrix is not copied here)
+                if slot in coefficients:
+                    coefficients[slot] = coefficients[slot] + sign * c
+                else:
+                    coefficients[slot] = c if sign == 1.0 else -c
             return coefficients, a + sign * b
         if kind is ew.Mul and not cb:  # (c + sum s C) b
             return {slot: c * b for slot, c in ca.items()}, a * b
@@ -951,9 +954,11 @@ class Tape:
         offsets = {key: offset + (n_dynamic if part == "const" else 0)
                    for key, (part, offset, _size) in self.regions.items()}
         self.workspace = np.zeros(n_dynamic + self._const_size)
-        for slot, array in self._consts.items():
+        while self._consts:  # (each folded array is let go once it is in the workspace: not held twice)
+            slot, array = self._consts.popitem()
             self.workspace[offsets[slot]:offsets[slot] + array.size] = array
-        self._consts = None  # (folded into the workspace: a large data matrix is not held twice)
+            del array
+        self._consts = None
         index = [np.zeros(1, dtype=np.int64)]
 
         def encode(operand):
