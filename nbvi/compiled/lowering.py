@@ -22,9 +22,6 @@ graph. Shapes come from the values of one walk at the initial point, so data who
 model was built (``set_value``) is laid out as it is now.
 """
 import numpy as np
-from scipy import sparse
-from scipy.sparse import linalg as _sparse_linalg  # noqa: F401  (sparse.linalg.lsqr)
-from scipy.special import gammaln
 
 from nbvi.compiled import interpreter as ins
 from nbvi.data import Data, Minibatch, depends_on_minibatch
@@ -563,6 +560,8 @@ class Tape:
         arrays, one sigma, and statistics cheaper than the rows: the nonzero entries of the upper triangle
         of G = C C^T, plus K, at most GRAM_MAX_RATIO n. The statistics are computed here
         (``self._statistics``)."""
+        from scipy import sparse  # (on first use: scipy.sparse is slow to import, and few models need it)
+
         found, self._statistics = {}, {}
         for k in self._terms():
             node, inputs = self._steps[k]
@@ -602,6 +601,9 @@ class Tape:
         """A NORMAL_GRAM instruction for term k (:func:`~nbvi.compiled.interpreter._normal_gram`): b = C r,
         s0 and the nonzero entries of the upper triangle of G = C C^T, around the least-squares fit s0 of
         y - c on C (r its residual, q = r^T r)."""
+        from scipy import sparse
+        from scipy.sparse import linalg as _sparse_linalg  # noqa: F401  (sparse.linalg.lsqr)
+
         value, mu, sigma = inputs
         coefficients, constant = self._affine_roots[mu]
         columns, upper = self._statistics[k]
@@ -875,6 +877,7 @@ class Tape:
         flags = int(family == NORMAL and _size(self._shape(inputs[2])) == 1)
         value = self.program.nodes[inputs[0]]
         if family == POISSON and not self.depends[inputs[0]] and not depends_on_minibatch(value):
+            from scipy.special import gammaln
             y = np.broadcast_to(self.values[inputs[0]][0], target).astype(np.float64)
             counts = (y >= 0) & (y == np.floor(y)) & np.isfinite(y)
             log_factorial = np.where(counts, gammaln(np.where(counts, y, 0.0) + 1.0), np.inf)
