@@ -303,7 +303,7 @@ def free_values(model, samples, draws):
 
 # -- prior predictive ----------------------------------------------------------------------------------------
 def sample_prior_predictive(draws=500, model=None, var_names=None, random_seed=None, return_inferencedata=False,
-                            idata_kwargs=None, progressbar=True):
+                            idata_kwargs=None, progressbar=True, *, samples=None):
     """Ancestral draws of every variable from the prior, as PyMC v5's ``sample_prior_predictive``.
 
     Parameters
@@ -322,6 +322,8 @@ def sample_prior_predictive(draws=500, model=None, var_names=None, random_seed=N
         ``coords`` and ``dims`` that add to or replace the model's in the InferenceData.
     progressbar : bool
         Taken as PyMC takes it; no bar is shown (one vectorised draw per variable).
+    samples : int, optional
+        The name earlier PyMC 5 releases gave ``draws`` (``sample_prior_predictive(samples=500)``).
 
     Returns
     -------
@@ -332,6 +334,11 @@ def sample_prior_predictive(draws=500, model=None, var_names=None, random_seed=N
     Potentials are left out (as in PyMC): they change the joint density, not the generative process.
     """
     arguments.flag(progressbar, "progressbar")
+    if samples is not None:
+        if draws != 500 and draws != samples:
+            raise TypeError(f"sample_prior_predictive: give draws or samples (its older name), not both "
+                            f"(draws={draws!r}, samples={samples!r})")
+        draws = samples
     model = nbvi_model(model, "sample_prior_predictive")
     draws = arguments.integer(draws, "draws", minimum=1)
     as_idata = arguments.flag(return_inferencedata, "return_inferencedata")

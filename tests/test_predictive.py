@@ -293,3 +293,11 @@ def test_an_empty_trace_is_a_clear_error():
         nbvi.Poisson("y", 3.0, observed=np.array([1, 2]))
         with pytest.raises(ValueError, match="trace has no draws"):
             nbvi.sample_posterior_predictive(nbvi.Trace({}))
+
+
+def test_samples_is_the_older_name_of_draws():
+    with nbvi.Model():
+        nbvi.Normal("x", 0.0, 1.0)
+        assert nbvi.sample_prior_predictive(samples=7, random_seed=1)["x"].shape == (7,)
+        with pytest.raises(TypeError, match="not both"):
+            nbvi.sample_prior_predictive(5, samples=7)
