@@ -74,7 +74,8 @@ def test_a_typo_in_start_is_named_in_fit_and_sample():
 @pytest.mark.parametrize("options, match", [({"target_accept": "0.8"}, "target_accept must be a number"),
                                             ({"draws": 10.5}, "draws must be an integer"),
                                             ({"chains": 0}, "chains must be >= 1"),
-                                            ({"progressbar": "yes"}, "progressbar must be True or False")])
+                                            ({"progressbar": "yes"}, "progressbar must be True or False"),
+                                            ({"cores": 0}, "cores must be >= 1")])
 def test_sample_checks_its_options(options, match):
     kwargs = dict(draws=10, tune=10, chains=1, progressbar=False) | options
     with pytest.raises((TypeError, ValueError), match=match):
@@ -346,3 +347,8 @@ def test_minibatch_resample_takes_a_generator():
     with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
         batch.resample(3)
     batch.resample(np.random.default_rng(0))
+
+
+def test_sample_takes_pymcs_cores():
+    trace = nbvi.sample(20, tune=20, chains=2, cores=2, model=model(), random_seed=1, progressbar=False)
+    assert trace.n_chains == 2

@@ -48,7 +48,8 @@ class SamplingError(ValueError):
 
 
 def sample(draws=1000, tune=1000, chains=2, random_seed=None, target_accept=0.8, init="jitter+adapt_diag",
-           progressbar=True, model=None, max_treedepth=10, start=None, return_inferencedata=False, idata_kwargs=None):
+           progressbar=True, model=None, max_treedepth=10, start=None, return_inferencedata=False, idata_kwargs=None,
+           cores=None):
     """Draw from the posterior with the No-U-Turn Sampler, as ``pm.sample`` does.
 
     Parameters
@@ -80,6 +81,10 @@ def sample(draws=1000, tune=1000, chains=2, random_seed=None, target_accept=0.8,
     idata_kwargs : dict, optional
         For the InferenceData: ``log_likelihood`` (True, or a list of observed variable names) adds the
         pointwise log-likelihood group; ``coords`` and ``dims`` add to or replace the model's.
+    cores : int, optional
+        Taken as PyMC takes it (a positive int), so ported calls run: the chains run one after another in this
+        process, each transition a compiled call using numba's threads; to run chains in parallel, run them
+        across MPI ranks (docs/hpc.md).
 
     Returns
     -------
@@ -95,6 +100,8 @@ def sample(draws=1000, tune=1000, chains=2, random_seed=None, target_accept=0.8,
     hold the same model and data (no shards: ValueError on every rank) and make the same call. Only rank 0
     shows the bar and warns.
     """
+    if cores is not None:
+        arguments.integer(cores, "cores", minimum=1)
     model = modelcontext(model)
     for name, value in (("draws", draws), ("tune", tune)):
         arguments.integer(value, name)
