@@ -5,9 +5,7 @@ same fits of the full data in this process (one rank: not under a launcher, ``sh
 It is skipped, saying why, where mpi4py or mpiexec is missing (``pip install -e ".[test]"`` brings both).
 The rest needs no MPI.
 """
-import importlib.util
 import os
-import shutil
 import subprocess
 import sys
 import warnings
@@ -15,12 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from mpi.launch import launch, load, require_mpi
 
 import nbvi
 from nbvi import mpi
 
-HERE = Path(__file__).resolve().parent
-RANKS = 2
 # The K-rank fit equals the 1-rank fit up to the order of the sums: one weight per rank (n_k / N, rounded)
 # and the allreduce's order move each evaluation by ~1e-16 relative; 500 Adam steps or an L-BFGS run to
 # convergence carry that to ~1e-14 here. 1e-9 (docs/hpc.md) leaves five orders for longer fits and
@@ -28,46 +25,15 @@ RANKS = 2
 RTOL = 1e-9
 
 
-def _mpiexec():
-    """mpiexec beside this Python (the mpich wheel puts it in the environment's bin), else on PATH."""
-    beside = Path(sys.executable).parent / "mpiexec"
-    if beside.exists():
-        return str(beside)
-    return shutil.which("mpiexec")
-
-
-def _fits_module():
-    spec = importlib.util.spec_from_file_location("nbvi_mpi_fits", HERE / "fits.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """(the 1-rank results of this process, [the results of rank 0, rank 1])."""
-    if importlib.util.find_spec("mpi4py") is None:
-        pytest.skip("mpi4py is not installed (pip install \"nbvi[mpi]\"): the data-parallel fits are not tested")
-    if mpi.is_distributed():
-        pytest.skip("run pytest without mpiexec: this test starts its own ranks and compares them with one")
-    launcher = _mpiexec()
-    if launcher is None:
-        pytest.skip("no mpiexec beside this Python or on PATH (pip install mpich): the data-parallel fits are "
-                    "not tested")
+    """(the 1-rank results of this process, [the results of rank 0, rank 1], the ranks' stderr)."""
+    launcher = require_mpi("the data-parallel fits are")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # (PSIS warnings of the prior-only model)
-        reference = _fits_module().fits()  # first: it compiles the kernels, which the ranks then load from the cache
-    out = tmp_path_factory.mktemp("mpi")
-    env = {k: v for k, v in os.environ.items() if k != "NBVI_MPI"}
-    # the ranks import the nbvi this test imported (not another install)
-    root = str(Path(nbvi.__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = os.pathsep.join([root, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    env["NUMBA_NUM_THREADS"] = "1"  # one thread per rank; results do not depend on it
-    done = subprocess.run([launcher, "-n", str(RANKS), sys.executable, str(HERE / "fits.py"), str(out)],
-                          env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, f"mpiexec failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
-    ranks = [dict(np.load(out / f"rank{r}.npz")) for r in range(RANKS)]
-    return reference, ranks, done.stderr
+        reference = load("fits").fits()  # first: it compiles the kernels, which the ranks then load from the cache
+    ranks, stderr = launch(launcher, "fits", tmp_path_factory.mktemp("mpi"))
+    return reference, ranks, stderr
 
 
 FITS = ["default", "adam", "fullrank_default", "svgd", "priors", "priors_default"]
@@ -105,7 +71,7 @@ def test_minibatches_of_the_shards_give_every_rank_the_same_fit_of_the_posterior
     reference, (first, second), _ = runs
     np.testing.assert_array_equal(first["minibatch.params"], second["minibatch.params"])
     np.testing.assert_array_equal(first["minibatch.hist"], second["minibatch.hist"])
-    y, _ = _fits_module().data()
+    y, _ = load("fits").data()
     mu, log_sigma = first["minibatch.params"][0], first["minibatch.params"][1]
     assert abs(mu - y.mean()) < 0.15 and abs(np.exp(log_sigma) - y.std()) < 0.15
     assert np.all(np.isfinite(first["minibatch.hist"]))

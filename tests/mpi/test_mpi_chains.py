@@ -6,55 +6,23 @@ same model, seeded as in one process, so the gathered trace equals the 1-process
 tolerance: nothing is summed over ranks). Skipped, saying why, where mpi4py or mpiexec is missing
 (``pip install -e ".[test]"`` brings both). The tests of the check with a stand-in communicator need no MPI.
 """
-import importlib.util
-import os
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import numpy as np
 import pytest
+from mpi.launch import launch, load, require_mpi
 
 import nbvi
 from nbvi import mpi
 from nbvi.sampling import sample as sample_module
 
-HERE = Path(__file__).resolve().parent
-RANKS = 2
-
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(f"nbvi_mpi_{name}", HERE / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """(the 1-process results of this process, [the results of rank 0, rank 1], the ranks' stderr)."""
-    if importlib.util.find_spec("mpi4py") is None:
-        pytest.skip("mpi4py is not installed (pip install \"nbvi[mpi]\"): chains across ranks are not tested")
-    if mpi.is_distributed():
-        pytest.skip("run pytest without mpiexec: this test starts its own ranks and compares them with one")
-    launcher = _load("test_mpi")._mpiexec()
-    if launcher is None:
-        pytest.skip("no mpiexec beside this Python or on PATH (pip install mpich): chains across ranks are not "
-                    "tested")
-    reference = _load("chains").runs()  # first: it compiles the kernels, which the ranks then load from the cache
-    out = tmp_path_factory.mktemp("mpi_chains")
-    env = {k: v for k, v in os.environ.items() if k != "NBVI_MPI"}
-    root = str(Path(nbvi.__file__).resolve().parent.parent)  # the ranks import the nbvi this test imported
-    env["PYTHONPATH"] = os.pathsep.join([root, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    env["NUMBA_NUM_THREADS"] = "1"  # one thread per rank; the draws do not depend on it
-    started = time.perf_counter()
-    done = subprocess.run([launcher, "-n", str(RANKS), sys.executable, str(HERE / "chains.py"), str(out)],
-                          env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, f"mpiexec failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
-    print(f"mpiexec -n {RANKS} chains.py: {time.perf_counter() - started:.1f} s")
-    ranks = [dict(np.load(out / f"rank{r}.npz")) for r in range(RANKS)]
-    return reference, ranks, done.stderr
+    launcher = require_mpi("chains across ranks are")
+    reference = load("chains").runs()  # first: it compiles the kernels, which the ranks then load from the cache
+    ranks, stderr = launch(launcher, "chains", tmp_path_factory.mktemp("mpi_chains"))
+    return reference, ranks, stderr
 
 
 TRACES = ["chains2", "chains3", "funnel"]

@@ -4,20 +4,13 @@ The module's test launches ``mpiexec -n 2 python tests/mpi/svgd_particles.py`` a
 with the same fits in this process. It is skipped, saying why, where mpi4py or mpiexec is missing
 (``pip install -e ".[test]"`` brings both).
 """
-import importlib.util
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from mpi.launch import launch, load, require_mpi
 
-import nbvi
 from nbvi import mpi
 
-HERE = Path(__file__).resolve().parent
-RANKS = 2
 # The 2-rank fit equals the 1-process fit up to the order of the sums: each rank sums its rows of the Stein
 # force over j in order (stein_force_rows) where one process sums in symmetric blocks (stein_force), ~1e-16
 # relative per step; 30 steps carry that to ~1e-14 here. 1e-9 (docs/hpc.md) leaves five orders for longer
@@ -25,43 +18,13 @@ RANKS = 2
 RTOL = 1e-9
 
 
-def _mpiexec():
-    beside = Path(sys.executable).parent / "mpiexec"
-    if beside.exists():
-        return str(beside)
-    import shutil
-
-    return shutil.which("mpiexec")
-
-
-def _fits_module():
-    spec = importlib.util.spec_from_file_location("nbvi_mpi_svgd_particles", HERE / "svgd_particles.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """(the 1-process results of this process, [the results of rank 0, rank 1])."""
-    if importlib.util.find_spec("mpi4py") is None:
-        pytest.skip("mpi4py is not installed (pip install \"nbvi[mpi]\"): particle-parallel SVGD is not tested")
-    if mpi.is_distributed():
-        pytest.skip("run pytest without mpiexec: this test starts its own ranks and compares them with one")
-    launcher = _mpiexec()
-    if launcher is None:
-        pytest.skip("no mpiexec beside this Python or on PATH (pip install mpich): particle-parallel SVGD is "
-                    "not tested")
-    reference = _fits_module().fits()  # first: it compiles the kernels, which the ranks then load from the cache
-    out = tmp_path_factory.mktemp("mpi_svgd")
-    env = {k: v for k, v in os.environ.items() if k != "NBVI_MPI"}
-    root = str(Path(nbvi.__file__).resolve().parent.parent)  # the ranks import the nbvi this test imported
-    env["PYTHONPATH"] = os.pathsep.join([root, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    env["NUMBA_NUM_THREADS"] = "1"
-    done = subprocess.run([launcher, "-n", str(RANKS), sys.executable, str(HERE / "svgd_particles.py"), str(out)],
-                          env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, f"mpiexec failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
-    return reference, [dict(np.load(out / f"rank{r}.npz")) for r in range(RANKS)]
+    launcher = require_mpi("particle-parallel SVGD is")
+    reference = load("svgd_particles").fits()  # first: it compiles the kernels, which the ranks then load
+    ranks, _ = launch(launcher, "svgd_particles", tmp_path_factory.mktemp("mpi_svgd"), timeout=300)
+    return reference, ranks
 
 
 FITS = ["sgd", "adam", "refined", "fit", "clipped", "diverged", "sharded"]
