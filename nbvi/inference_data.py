@@ -18,7 +18,7 @@ from nbvi.data import Data, Minibatch
 from nbvi.graph.evaluate import eval_node
 from nbvi.graph.node import Leaf
 from nbvi.model import Model, modelcontext
-from nbvi.predictive import family_params, free_values, nbvi_model, parameter_values
+from nbvi.predictive import family_params, free_values, nbvi_model, parameter_values, parameters_fit
 from nbvi.trace import Trace
 
 __all__ = ["compute_log_likelihood"]
@@ -195,12 +195,8 @@ def _check_data_fits(rv, value, params, ndims):
     """ValueError naming ``rv`` when its parameters (batched, core axes last) have a batch shape that its
     observed data does not have: predictors changed with ``set_data`` and the observed data not."""
     batch = value.shape[:value.ndim - rv.dist.ndim_supp]
-    shapes = {name: v.shape[1:max(1, v.ndim - k)] for (name, v), k in zip(params.items(), ndims)}
-    try:
-        fits = np.broadcast_shapes(batch, *shapes.values()) == batch
-    except ValueError:
-        fits = False
-    if not fits:
+    if not parameters_fit(batch, list(params.values()), ndims):
+        shapes = {name: v.shape[1:max(1, v.ndim - k)] for (name, v), k in zip(params.items(), ndims)}
         raise ValueError(
             f"'{rv.name}': its observed data (shape {value.shape}) does not fit its parameters ("
             + ", ".join(f"{name} {shape}" for name, shape in shapes.items())

@@ -100,6 +100,14 @@ def _batch_shape(values, ndims):
     return tuple(np.broadcast_shapes(*shapes)) if shapes else ()
 
 
+def parameters_fit(batch, values, ndims):
+    """Whether batched parameters (core axes last) broadcast into the batch shape ``batch`` (and no larger)."""
+    try:
+        return np.broadcast_shapes(batch, _batch_shape(values, ndims)) == tuple(batch)
+    except ValueError:
+        return False
+
+
 def _observed_shape(rv):
     """The shape of the observed value of ``rv`` now (data may have changed size with ``set_data``)."""
     node = rv.observed
@@ -121,11 +129,7 @@ def current_shape(rv, values, ndims):
     supp = rv.dist.ndim_supp
     batch, event = shape[:len(shape) - supp], shape[len(shape) - supp:]
     params = _batch_shape(list(values.values()), ndims)
-    try:
-        fits = np.broadcast_shapes(batch, params) == batch
-    except ValueError:
-        fits = False
-    if fits:
+    if parameters_fit(batch, list(values.values()), ndims):
         return shape
     if len(params) == len(batch):
         return tuple(params) + event
