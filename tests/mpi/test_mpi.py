@@ -101,6 +101,14 @@ def test_import_nbvi_does_not_import_mpi4py():
     assert out.stdout.split() == ["False", "False", "0", "1"]
 
 
+def test_nbvi_mpi_0_turns_the_ranks_off(monkeypatch):
+    """NBVI_MPI=0: no communicator even when a launcher's variables say several ranks (each fits alone)."""
+    monkeypatch.setattr(mpi, "_comm", None)
+    monkeypatch.setenv("PMI_SIZE", "2")
+    monkeypatch.setenv("NBVI_MPI", "0")
+    assert mpi.comm() is None and mpi.size() == 1 and not mpi.is_distributed()
+
+
 @pytest.mark.parametrize("rows, ranks", [(101, 2), (10, 3), (7, 7), (1000, 16)])
 def test_shard_rows_split_the_rows_evenly(monkeypatch, rows, ranks):
     monkeypatch.setattr(mpi, "size", lambda: ranks)
