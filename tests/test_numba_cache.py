@@ -96,13 +96,17 @@ def test_every_module_compiling_another_modules_kernel_holds_the_digest():
     copies of it: it must be one of DIGEST_HOLDERS, or an edit of the callee would go unnoticed."""
     import importlib
     import pkgutil
+    from pathlib import Path
 
     from numba.core.registry import CPUDispatcher
 
-    from nbvi.numba_cache import DIGEST_HOLDERS
+    from nbvi.numba_cache import COMPILED_SOURCES, DIGEST_HOLDERS
 
     holders = {"nbvi." + holder[:-3].replace("/", ".") for holder in DIGEST_HOLDERS}
-    missing = {}
+    root = Path(nbvi_module.__file__).parent
+    sources = {"nbvi." + path.relative_to(root).as_posix()[:-3].replace("/", ".")
+               for pattern in COMPILED_SOURCES for path in root.glob(pattern)}
+    missing, unsummed = {}, set()
     for info in pkgutil.walk_packages(nbvi_module.__path__, "nbvi."):
         module = importlib.import_module(info.name)
         kernels = [v for v in vars(module).values() if isinstance(v, CPUDispatcher)]
@@ -110,4 +114,7 @@ def test_every_module_compiling_another_modules_kernel_holds_the_digest():
         foreign = sorted({k.py_func.__module__ for k in kernels} - {info.name} - STABLE_HELPERS)
         if own and foreign and info.name not in holders:
             missing[info.name] = foreign
+        if own and foreign:
+            unsummed.update(set(foreign) - sources)
     assert not missing, f"add these modules to nbvi.numba_cache.DIGEST_HOLDERS (module: callees): {missing}"
+    assert not unsummed, f"add these callees to nbvi.numba_cache.COMPILED_SOURCES (the digest): {sorted(unsummed)}"

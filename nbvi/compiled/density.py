@@ -7,7 +7,7 @@ compile). A model outside what the tape runs gets a :class:`~nbvi.fused.density.
 import numba
 import numpy as np
 
-from nbvi.compiled import advi_steps
+from nbvi.compiled import advi_steps, svgd_steps
 from nbvi.compiled.interpreter import tape_logp_dlogp, tape_logp_dlogp_parallel
 from nbvi.compiled.lowering import Tape, Unsupported
 from nbvi.fused.density import Refusal, data_unchanged
@@ -70,6 +70,11 @@ class CompiledDensity:
     @property
     def runs_blocks(self):
         """Whether :meth:`advi_steps` can run blocks of steps (not when a Minibatch must be read every step)."""
+        return self.tape.refresh is None
+
+    @property
+    def runs_svgd_blocks(self):
+        """Whether :meth:`svgd_steps` can run blocks of SVGD steps (as :attr:`runs_blocks`)."""
         return self.tape.refresh is None
 
     def _plan_with_workspace(self):
@@ -139,6 +144,18 @@ class CompiledDensity:
 
         return run
 
+    def _workspaces_for(self, draws):
+        """(T, W): one workspace per part of ``draws`` points evaluated in parallel, or this density's own as
+        (1, W) where the points go serially (few points, or one thread)."""
+        threads = numba.get_num_threads() if draws >= PARALLEL_MIN_DRAWS else 1
+        if threads == 1:
+            return self._workspace[None]
+        if self._workspaces is None or len(self._workspaces) < threads:
+            self._workspaces = np.tile(self._workspace, (numba.config.NUMBA_NUM_THREADS, 1))
+        if self.tape.refresh is not None:  # this call's batch values
+            self._workspaces[:threads] = self._workspace
+        return self._workspaces[:threads]
+
     def logp_dlogp(self, theta):
         """logp (D,) and its gradient (D, ndim) at theta (D, ndim), as ``Model.logp_dlogp``."""
         constant = self.tape.constant_logp
@@ -147,17 +164,36 @@ class CompiledDensity:
         draws = theta.shape[0]
         logp = np.empty(draws)
         grad = np.empty((draws, self.ndim))
-        threads = numba.get_num_threads() if draws >= PARALLEL_MIN_DRAWS else 1
-        if threads > 1:  # many points (SVGD's particles): in parallel
-            if self._workspaces is None or len(self._workspaces) < threads:
-                self._workspaces = np.tile(self._workspace, (numba.config.NUMBA_NUM_THREADS, 1))
-            if self.tape.refresh is not None:  # this call's batch values
-                self._workspaces[:threads] = self._workspace
-            tape_logp_dlogp_parallel(np.ascontiguousarray(theta), *self._plan, self._workspaces[:threads],
-                                     self.tape.n_dynamic, logp, grad)
+        workspaces = self._workspaces_for(draws)
+        if len(workspaces) > 1:  # many points (SVGD's particles): in parallel
+            tape_logp_dlogp_parallel(np.ascontiguousarray(theta), *self._plan, workspaces, self.tape.n_dynamic,
+                                     logp, grad)
         else:
             tape_logp_dlogp(theta if theta.flags.c_contiguous else np.ascontiguousarray(theta), *self._plan,
                             self._workspace, self.tape.n_dynamic, logp, grad)
         if constant != 0.0:
             logp += constant
         return logp, grad
+
+    def svgd_step(self, particles, temperature, direction):
+        """One SVGD step in one kernel call (:func:`~nbvi.compiled.svgd_steps.tape_svgd_step`): the particles'
+        (n, ndim) log-density, the median bandwidth and -phi into ``direction`` (n, ndim); returns the loss."""
+        constant = self.tape.constant_logp + (self._refresh() if self.tape.refresh is not None else 0.0)
+        n = particles.shape[0]
+        return svgd_steps.tape_svgd_step(particles, 1.0 / temperature, *self._plan, self._workspaces_for(n),
+                                         self.tape.n_dynamic, constant, *_svgd_work_arrays(n, self.ndim), direction)
+
+    def svgd_steps(self, params, temperature, optimizer, state, grad, previous, losses):
+        """A block of SVGD steps with their ``optimizer`` updates (:func:`~nbvi.compiled.svgd_steps.tape_svgd_steps`;
+        ``params`` holds the particles row by row); only when :attr:`runs_svgd_blocks`. Returns the steps whose loss
+        was finite."""
+        n = params.size // self.ndim
+        return svgd_steps.tape_svgd_steps(params, self.ndim, 1.0 / temperature, *self._plan, self._workspaces_for(n),
+                                          self.tape.n_dynamic, self.tape.constant_logp,
+                                          *_svgd_work_arrays(n, self.ndim), optimizer_code(optimizer), state,
+                                          optimizer.hyper, grad, previous, losses)
+
+
+def _svgd_work_arrays(n, ndim):
+    """logp (n,), dlogp (n, ndim), and the particles and scores transposed (ndim, n), for an SVGD step."""
+    return np.empty(n), np.empty((n, ndim)), np.empty((ndim, n)), np.empty((ndim, n))

@@ -23,7 +23,7 @@ from nbvi.sampling.nuts import (
 )
 from nbvi.sampling.nuts import N_STEPS as N_STEPS_INT
 
-COMPILED_SOURCES_DIGEST = "54bbe9874f42edd5"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "1b171db470cc304e"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 
 @njit(cache=True, error_model="numpy")

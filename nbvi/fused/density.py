@@ -24,7 +24,7 @@ from nbvi.data import Data
 from nbvi.distributions.distribution import Distribution
 from nbvi.distributions.layout import ROWS_KERNEL_MIN_SIZE, KernelLayout
 from nbvi.distributions.normal import normal_column_statistics
-from nbvi.fused import advi_steps, families, kernel
+from nbvi.fused import advi_steps, families, kernel, svgd_steps
 from nbvi.fused.optimizers import optimizer_code
 from nbvi.fused.transforms import transform_plan
 from nbvi.graph.node import Constant
@@ -277,6 +277,30 @@ class FusedDensity:
         return advi_steps.fused_advi_steps(ADVI_METHODS[method], params, eps, stl, theta, *self.plan,
                                            self.step_statistics(steps), self.segments, optimizer_code(optimizer),
                                            state, optimizer.hyper, grad, previous, losses)
+
+    def svgd_step(self, particles, temperature, direction):
+        """One SVGD step in one kernel call (:func:`~nbvi.fused.svgd_steps.fused_svgd_step`): the particles'
+        (n, ndim) log-density, the median bandwidth and -phi into ``direction`` (n, ndim); returns the loss."""
+        self._refresh()
+        n = particles.shape[0]
+        return svgd_steps.fused_svgd_step(particles, 1.0 / temperature, *self.plan, np.empty(n),
+                                          np.empty((n, self.ndim)), np.empty((self.ndim, n)), np.empty((self.ndim, n)),
+                                          direction)
+
+    @property
+    def runs_svgd_blocks(self):
+        """Whether :meth:`svgd_steps` can run blocks of SVGD steps (not with minibatches, read every step)."""
+        return not self._step_stats
+
+    def svgd_steps(self, params, temperature, optimizer, state, grad, previous, losses):
+        """A block of SVGD steps with their ``optimizer`` updates (:func:`~nbvi.fused.svgd_steps.fused_svgd_steps`;
+        ``params`` holds the particles row by row); only when :attr:`runs_svgd_blocks`. Returns the steps whose
+        loss was finite."""
+        n = params.size // self.ndim
+        return svgd_steps.fused_svgd_steps(params, self.ndim, 1.0 / temperature, *self.plan, np.empty(n),
+                                           np.empty((n, self.ndim)), np.empty((self.ndim, n)),
+                                           np.empty((self.ndim, n)), optimizer_code(optimizer), state,
+                                           optimizer.hyper, grad, previous, losses)
 
     def meanfield_step(self, params, eps, theta, grad, stl=False):
         """One mean-field ADVI step, as :func:`~nbvi.variational.advi.meanfield_step` (loss returned,

@@ -616,10 +616,41 @@ class SVGD(Inference):
             mine = self._optimized_params().reshape(-1, d)
             self.approx.histogram[:] = self._particles.allgather_rows(mine, np.empty((len(self._gathered), d)))
 
+    # a block of compiled steps holds about this much work (work_per_step), so that Ctrl-C and the progress bar
+    # are seen within milliseconds
+    BLOCK_WORK = 2**24
+
+    def _compiled(self):
+        """The model's compiled density (the fused kernel or the tape), which runs a whole step in one kernel
+        call, or None (under MPI, or a model with only the contract of ARCHITECTURE.md or not compiled)."""
+        if self._parallel is not None or self._particles is not None:
+            return None
+        find = getattr(self.model, "compiled_density", None)
+        return find() if find is not None else None
+
+    def _fused_blocks(self, optimizer, state, schedule):
+        """Blocks of compiled steps (the compiled density's ``svgd_steps``), or None: only where a block takes
+        exactly the steps ``_step`` and ``optimizer.step`` would (as :meth:`ADVI._fused_blocks`)."""
+        compiled = self._compiled()
+        if (compiled is None or not compiled.runs_svgd_blocks or not compiled.runs_optimizer(optimizer)
+                or type(self)._step is not SVGD._step or type(optimizer).step is not Optimizer.step):
+            return None
+        steps = int(min(256, max(1, 2 ** math.floor(math.log2(max(1.0, self.BLOCK_WORK / self.work_per_step()))))))
+
+        def run(params, grad, previous, losses):
+            """(steps run, steps whose loss was finite), the losses written into ``losses``."""
+            block = losses[:steps]
+            return len(block), compiled.svgd_steps(params, self.temperature, optimizer, state, grad, previous, block)
+
+        return run
+
     def _step(self, params, grad):
         particles = self.approx.histogram
         if self._particles is not None:
             return self._particle_parallel_step(particles, grad)
+        compiled = self._compiled()
+        if compiled is not None:  # one kernel call: density, bandwidth and force
+            return compiled.svgd_step(particles, self.temperature, grad.reshape(particles.shape))
         logp, dlogp = self._logp_dlogp(particles)
         stein.svgd_step(particles, dlogp, self.temperature, out=grad.reshape(particles.shape))
         return -float(np.mean(logp))  # the recorded loss: the particles' mean negative log-density

@@ -33,22 +33,21 @@ the mean of their gradients, and a single particle follows grad log p / T, as it
 """
 import math
 
+import numba
 import numpy as np
 from numba import njit, prange
 
 from nbvi.numerics import exp_nonpositive
 
-COMPILED_SOURCES_DIGEST = "54bbe9874f42edd5"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "1b171db470cc304e"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
-__all__ = ["median_bandwidth", "stein_force", "stein_force_rows", "svgd_step"]
+__all__ = ["median_bandwidth", "median_sq_distance", "stein_force", "stein_force_rows", "svgd_direction",
+           "svgd_step"]
 
 
 @njit(cache=True)
 def _pairwise_sq_dists(x, out):
-    """Write ||x_i - x_j||^2 for all pairs i < j into ``out`` (n(n-1)/2,), row-major upper triangle.
-
-    Serial: at ~1 ns a pair it is cheaper than the ``np.partition`` that follows it.
-    """
+    """Write ||x_i - x_j||^2 for all pairs i < j into ``out`` (n(n-1)/2,), row-major upper triangle."""
     n, d = x.shape
     for i in range(n):
         offset = i * (2 * n - i - 1) // 2 - i - 1  # out index of pair (i, j) is offset + j
@@ -66,46 +65,131 @@ def _pairs_within(xs, t):
     count = 0
     i = 0
     for j in range(xs.size):
-        while xs[j] - xs[i] > t:
+        while i < j and xs[j] - xs[i] > t:
             i += 1
         count += j - i
     return count
 
 
-@njit(cache=True)
-def _kth_pair_gap(xs, k):
-    """The k-th smallest (0-based) of the n(n-1)/2 gaps xs[j] - xs[i], i < j, of sorted ``xs``; exact.
+BAND_LIMIT = 64  # the 1-D selection ends by sorting a band of at most about this many gaps
 
-    Bisection on the value t with the O(n) count of gaps <= t narrows the answer to (low, high]; the few
-    gaps in that band are then collected and the right one selected. O(n log(range / ulp)) time, no
-    n^2 memory: the 1-D median bandwidth in a fraction of a millisecond for n = 1000.
+
+@njit(cache=True)
+def _pair_gap_ranks(xs, r1, r2):
+    """The r1-th and r2-th smallest (0-based, r1 <= r2) of the n(n-1)/2 gaps xs[j] - xs[i], i < j, of sorted
+    ``xs``; exact.
+
+    Bisection on a value t, with the O(n) count of gaps <= t, narrows the answer to a band (low, high]
+    holding both ranks and at most about BAND_LIMIT gaps (fewer halvings than bisecting to the last ulp);
+    the band's gaps are then collected, sorted, and the two read off. O(n log) time, no n^2 memory.
     """
-    low, high = 0.0, xs[-1] - xs[0]
-    below = _pairs_within(xs, low)  # gaps <= 0: ties
-    if below > k:
-        return 0.0
-    for _ in range(200):
-        middle = 0.5 * (low + high)
+    n = xs.size
+    low, high = -1.0, xs[-1] - xs[0]  # every gap is in (low, high]
+    below, within = 0, n * (n - 1) // 2  # gaps <= low, gaps <= high
+    interpolate = True
+    while within - below > BAND_LIMIT:
+        base = max(low, 0.0)
+        if interpolate:  # where the ranks would sit were the band's gaps evenly spread (regula falsi)
+            fraction = (r1 + 1.0 - below) / (within - below)
+            middle = base + (high - base) * min(max(fraction, 0.01), 0.99)
+        else:
+            middle = 0.5 * (base + high)
         if middle <= low or middle >= high:
             break
-        if _pairs_within(xs, middle) > k:
-            high = middle
-        else:
-            low = middle
-    below = _pairs_within(xs, low)
-    band = np.empty(_pairs_within(xs, high) - below)
+        count = _pairs_within(xs, middle)
+        band = within - below
+        if count > r2:
+            high, within = middle, count
+        elif count <= r1:
+            low, below = middle, count
+        else:  # count = r1 + 1 = r2: gap r1 is the largest <= middle, gap r2 the smallest above it
+            return _gaps_beside(xs, middle)
+        # after an interpolation that kept more than half the band (unevenly spread gaps), bisect once:
+        # the band at least halves every two counts
+        interpolate = not interpolate or 2 * (within - below) <= band
+    band = np.empty(within - below)
     m = 0
-    i_low = 0
-    for j in range(xs.size):
-        while xs[j] - xs[i_low] > high:
-            i_low += 1
-        i = i_low
+    i_high = 0  # the first i with xs[j] - xs[i] <= high
+    for j in range(n):
+        while i_high < j and xs[j] - xs[i_high] > high:
+            i_high += 1
+        i = i_high
         while i < j and xs[j] - xs[i] > low:
             band[m] = xs[j] - xs[i]
             m += 1
             i += 1
     band.sort()
-    return band[k - below]
+    return band[r1 - below], band[r2 - below]
+
+
+@njit(cache=True)
+def _gaps_beside(xs, t):
+    """(the largest gap <= t, the smallest gap > t) of sorted ``xs``, in one two-pointer pass: for each j the
+    gaps xs[j] - xs[i] fall as i rises, so the first i with a gap <= t gives j's largest gap <= t and the
+    i before it j's smallest gap > t."""
+    below, above = -np.inf, np.inf
+    i = 0
+    for j in range(xs.size):
+        while i < j and xs[j] - xs[i] > t:
+            i += 1
+        if i < j:
+            below = max(below, xs[j] - xs[i])
+        if i > 0:
+            above = min(above, xs[j] - xs[i - 1])
+    return below, above
+
+
+@njit(cache=True)
+def _order_statistics(values, r1, r2):
+    """The r1-th and r2-th smallest (0-based, r2 = r1 or r1 + 1) of ``values`` (m,), reordered in place.
+
+    numpy's ``partition`` (introselect, vectorised on x86) for rank r1 from compiled code, then the
+    smallest value after it: numba's own ``np.partition`` and sort are several times slower on the
+    ~10^5 - 10^6 pair distances of an SVGD step, and numpy's partition at two ranks at once is too.
+    """
+    with numba.objmode(low="float64"):
+        values.partition(r1)  # rank r1 at index r1, larger values after it
+        low = float(values[r1])
+    high = low
+    if r2 > r1:
+        high = values[r1 + 1]
+        for t in range(r1 + 2, values.size):
+            high = min(high, values[t])
+    return low, high
+
+
+@njit(cache=True)
+def median_sq_distance(x):
+    """The median of the n^2 squared distances H_ij = ||x_i - x_j||^2 of the rows of ``x`` (n, d), n >= 1.
+
+    Sorted, the n^2 entries are n zeros followed by each of the m = n(n-1)/2 pair distances twice, so the
+    median (the mean of the two middle entries when n^2 is even) is read off one or two order statistics
+    of the m pair distances: in 1-D by selection on the sorted values (``_pair_gap_ranks``, no pair array),
+    otherwise by numpy's partition of the pair distances (``_pairwise_sq_dists``, ``_order_statistics``).
+    """
+    n, d = x.shape
+    size = n * n
+    middle_low = size // 2 - 1 if size % 2 == 0 else size // 2
+    middle_high = size // 2  # both >= n for n >= 3
+    if n == 1:
+        return 0.0
+    if n == 2:  # sorted: 0, 0, s, s
+        s = 0.0
+        for k in range(d):
+            s += (x[0, k] - x[1, k]) ** 2
+        return 0.5 * s
+    r1, r2 = (middle_low - n) // 2, (middle_high - n) // 2  # sorted entry k >= n: the ((k - n) // 2)-th pair
+    if d == 1:
+        xs = np.empty(n)
+        with numba.objmode():  # numpy's sort: numba's own is several times slower
+            xs[:] = np.sort(x[:, 0])
+        g1, g2 = _pair_gap_ranks(xs, r1, r2)
+        a, b = g1 * g1, g2 * g2  # squaring keeps the order of the gaps
+    else:
+        pairs = np.empty(n * (n - 1) // 2)
+        _pairwise_sq_dists(x, pairs)
+        a, b = _order_statistics(pairs, r1, r2)
+    return 0.5 * (a + b) if size % 2 == 0 else a
 
 
 def _as_particles(particles, name="particles"):
@@ -124,9 +208,9 @@ def median_bandwidth(particles):
     is Liu & Wang's (2016, Sec. 5) choice h' = med / log n with n + 1 in place of n.
 
     Sorted, the n^2 entries are n zeros followed by each of the m = n(n-1)/2 pair distances twice, so
-    the median is read off one or two order statistics of the m pair distances (computed by a numba
-    kernel, then one in-place ``np.partition``): O(n^2 d) time, O(n^2 / 2) memory, no n x n x d temporary.
-    For 1-D particles an exact selection on the sorted values (``_kth_pair_gap``) needs no pair array.
+    the median is read off one or two order statistics of the m pair distances, selected exactly by a
+    compiled kernel (``median_sq_distance``): O(n^2 d) time, O(n^2) memory, no n x n x d temporary; for
+    1-D particles O(n log n) time and no pair array.
 
     Parameters
     ----------
@@ -139,26 +223,7 @@ def median_bandwidth(particles):
         of the n^2 entries zero): see the module docstring for how ``stein_force`` treats h = 0.
     """
     x = _as_particles(particles)
-    n = x.shape[0]
-    if x.shape[1] == 1 and n > 1:  # one dimension: exact selection on sorted values, no pair array
-        xs = np.sort(x[:, 0])
-        middle = [n * n // 2] if (n * n) % 2 else [n * n // 2 - 1, n * n // 2]
-        gaps = [_kth_pair_gap(xs, (k - n) // 2) if k >= n else 0.0 for k in middle]
-        med = sum(g * g for g in gaps) / len(gaps)  # squaring keeps the order of the gaps
-        return 0.5 * med / math.log(n + 1.0)
-    pairs = np.empty(n * (n - 1) // 2)
-    if pairs.size:
-        _pairwise_sq_dists(x, pairs)
-    size = n * n
-    middle = [size // 2] if size % 2 else [size // 2 - 1, size // 2]
-    # sorted entry k of H is 0 for k < n, else the ((k - n) // 2)-th smallest pair distance
-    ranks = [(k - n) // 2 for k in middle if k >= n]  # at most two, consecutive or equal
-    values = [0.0] * (len(middle) - len(ranks))
-    if ranks:
-        pairs.partition(ranks[0])  # in place: rank r at index r, larger values after it
-        values += [pairs[r] if r == ranks[0] else pairs[ranks[0] + 1:].min() for r in ranks]
-    med = sum(values) / len(values)
-    return 0.5 * med / math.log(n + 1.0)
+    return 0.5 * median_sq_distance(x) / math.log(x.shape[0] + 1.0)
 
 
 @njit(cache=True, fastmath={"reassoc", "contract"})
@@ -253,6 +318,27 @@ def _stein_force_serial(xt, gt, h, inv_temperature, out):
 # Below about a millisecond of work, starting threads costs more than it saves (much more on a busy
 # machine), so stein_force runs the serial loop; each row's arithmetic is the same either way.
 PARALLEL_MIN_WORK = 2**18  # n * n * (d + 4)
+
+@njit(cache=True)
+def svgd_direction(x, g, inv_temperature, xt, gt, out):
+    """-phi for a descending optimizer, in one compiled call: the median bandwidth of the particles ``x``
+    (n, d), then the Stein force with the scores ``g`` (n, d) (``median_bandwidth`` and ``stein_force``
+    with the same numbers). ``xt``, ``gt`` (d, n) are work arrays; ``out`` (n, d) receives -phi.
+    Returns the bandwidth h."""
+    n, d = x.shape
+    h = 0.5 * median_sq_distance(x) / math.log(n + 1.0)
+    for i in range(n):
+        for k in range(d):
+            xt[k, i] = x[i, k]
+            gt[k, i] = g[i, k]
+    if n * n * (d + 4) >= PARALLEL_MIN_WORK:
+        _stein_force_kernel(xt, gt, h, inv_temperature, out)
+    else:
+        _stein_force_serial(xt, gt, h, inv_temperature, out)
+    for i in range(n):
+        for k in range(d):
+            out[i, k] = -out[i, k]
+    return h
 
 
 def stein_force(particles, grad_logp, h, temperature=1.0, out=None):

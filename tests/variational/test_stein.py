@@ -203,7 +203,8 @@ def test_svgd_moves_particles_to_standard_normal():
 def test_import_compiles_nothing():
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
-    kernels = ["_stein_block", "_sum_blocks", "exp_nonpositive", "_stein_force_kernel", "_stein_force_serial", "_pairwise_sq_dists"]
+    kernels = ["_stein_block", "_sum_blocks", "exp_nonpositive", "_stein_force_kernel", "_stein_force_serial",
+               "_pairwise_sq_dists", "median_sq_distance", "_pair_gap_ranks", "svgd_direction"]
     code = ("import nbvi.variational.stein as s; "
             f"assert not any(getattr(s, k).signatures for k in {kernels!r})")
     subprocess.run([sys.executable, "-c", code], check=True, env=env)
@@ -254,3 +255,43 @@ def test_stein_force_rows_parallel_and_serial_agree_bitwise_and_validate():
         stein.stein_force_rows(x, g, h, 5, 301)
     with pytest.raises(ValueError, match="out must be"):
         stein.stein_force_rows(x, g, h, 0, 3, out=np.empty((4, 4)))
+
+
+def full_median(x):
+    """The median of the n x n squared distances, by brute force."""
+    return np.median(((x[:, None, :] - x[None, :, :]) ** 2).sum(-1))
+
+
+@given(n=st.integers(1, 120), d=st.integers(1, 3), seed=st.integers(0, 2**32 - 1),
+       kind=st.sampled_from(["normal", "cauchy", "grid", "clusters"]))
+def test_median_sq_distance_is_exact(n, d, seed, kind):
+    # the selections (1-D: interpolation and bisection on the sorted values; otherwise numpy's partition)
+    # return the exact order statistics, so the median equals the brute-force one bit for bit
+    rng = np.random.default_rng(seed)
+    x = {"normal": lambda: rng.normal(size=(n, d)), "cauchy": lambda: rng.standard_cauchy((n, d)),
+         "grid": lambda: rng.integers(0, 4, size=(n, d)).astype(float),
+         "clusters": lambda: rng.choice([0.0, 1e-9, 5.0, 1e6], size=(n, d)) + 1e-12 * rng.normal(size=(n, d))}[kind]()
+    assert stein.median_sq_distance(x) == full_median(x)
+
+
+@pytest.mark.parametrize("n", [64, 65, 400, 1001])
+def test_one_dimensional_gap_ranks_on_uneven_spreads(n):
+    # W3's two modes, a heavy tail and a cluster next to a far point: the band shrinks by interpolation
+    # where the gaps are even and by bisection where they are not; the two ranks are the sorted gaps'
+    rng = np.random.default_rng(n)
+    for values in [np.r_[rng.normal(-0.3, 0.1, n // 5), rng.normal(0.5, 0.1, n - n // 5)], rng.standard_cauchy(n),
+                   np.r_[np.zeros(n // 2), 1e-7 * rng.random(n - n // 2 - 1), [1e6]]]:
+        xs = np.sort(values)
+        gaps = np.sort(pdist(xs[:, None], "cityblock"))
+        for r in [0, len(gaps) // 2 - 1, len(gaps) // 2, len(gaps) - 2]:
+            assert stein._pair_gap_ranks(xs, r, r + 1) == (gaps[r], gaps[r + 1])
+            assert stein._pair_gap_ranks(xs, r, r) == (gaps[r], gaps[r])
+
+
+@pytest.mark.parametrize("n, d", [(1, 1), (2, 3), (30, 1), (90, 2), (300, 1)])
+def test_svgd_direction_is_svgd_step_in_one_call(n, d):
+    x, g = cloud(n + d, n, d)
+    expected, h = svgd_step(x, g, temperature=2.0)
+    out = np.empty_like(x)
+    assert stein.svgd_direction(x, g, 0.5, np.empty((d, n)), np.empty((d, n)), out) == h
+    np.testing.assert_array_equal(out, expected)
