@@ -6,6 +6,8 @@ Usage
 
     python scripts/bench_nuts.py [NAME ...]
     python scripts/bench_nuts.py --peers /work/venv312/bin/python [NAME ...]
+    python scripts/bench_nuts.py --init jitter+adapt_diag --init jitter+adapt_full --seeds 1-6,42 [NAME ...]
+    python scripts/bench_nuts.py --step-cost [NAME ...]
 
 NAME selects models of ``bench_models.MODELS`` (default: all). Each model is sampled with 2 chains x 2000
 draws after 1000 tuning steps, seed 42, chains one after the other on one core, and gives one JSON line:
@@ -21,7 +23,18 @@ draws after 1000 tuning steps, seed 42, chains one after the other on one core, 
   values, deterministics left out), from ``nbvi.effective_sample_size`` for nbvi and ``arviz.ess`` for
   the peers (the same rank-normalised split-chain estimator);
 * ``ess_per_s``: ``min_ess_bulk / total_s``;
-* ``divergences``: divergent transitions after tuning, both chains.
+* ``divergences``: divergent transitions after tuning, both chains;
+* ``init`` (nbvi's ``init``, default "auto") and ``steps_per_draw``: the mean number of leapfrog steps of a
+  draw after tuning (nbvi only).
+
+``--init`` (repeatable) runs nbvi with each ``init`` in turn on every model, one after the other per model so
+that the variants see the same machine; ``--seeds`` runs each with several seeds (default 42; ``1-6,42``).
+
+``--step-cost`` measures instead what a leapfrog step of nbvi's compiled NUTS draws costs with the diagonal
+metric (ones) and with the dense one (L = I: the same trajectories), on the models with compiled blocks
+of draws: one JSON line per model with ``ns_per_step_diag``, ``ns_per_step_dense`` (medians of 5
+alternating runs of 3,000 transitions from the initial point, at half the first step size of Stan's
+heuristic) and their ratio.
 
 With ``--peers PYTHON`` the script then runs ``peers/pymc_models.py --sampler pymc`` and ``--sampler
 nutpie`` on the same models as subprocesses of PYTHON (a Python >= 3.12 with ``pymc`` and ``nutpie``,
@@ -60,6 +73,7 @@ import nbvi
 RANDOM_SEED = 42
 DRAWS, TUNE, CHAINS = 2000, 1000, 2
 FIELDS = ("model", "system", "total_s", "compile_s", "sampling_s", "min_ess_bulk", "ess_per_s", "divergences")
+NBVI_FIELDS = FIELDS + ("init", "seed", "steps_per_draw")
 PEERS_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "peers", "pymc_models.py")
 
 
@@ -76,22 +90,68 @@ def min_ess_bulk(trace, model):
     return float(smallest)
 
 
-def run_nbvi(name):
+def run_nbvi(name, init="auto", seed=RANDOM_SEED):
     """The JSON line of nbvi's NUTS on one model."""
     start = time.perf_counter()
     model = bench_models.MODELS[name]()
-    nbvi.sample(5, tune=5, chains=1, random_seed=0, model=model, progressbar=False)  # compile or cache load
+    nbvi.sample(5, tune=5, chains=1, random_seed=0, model=model, progressbar=False, init=init)  # compile or load
     compiled = time.perf_counter()
-    trace = nbvi.sample(DRAWS, tune=TUNE, chains=CHAINS, random_seed=RANDOM_SEED, model=model, progressbar=False)
+    trace = nbvi.sample(DRAWS, tune=TUNE, chains=CHAINS, random_seed=seed, model=model, progressbar=False,
+                        init=init)
     end = time.perf_counter()
     ess = min_ess_bulk(trace, model)
-    return line(model=name, system=f"nbvi {getattr(nbvi, '__version__', '')}".strip(), total_s=end - start,
-                compile_s=compiled - start, sampling_s=end - compiled, min_ess_bulk=ess,
-                ess_per_s=ess / (end - start), divergences=int(trace.sample_stats["diverging"].sum()))
+    return line(NBVI_FIELDS, model=name, system=f"nbvi {getattr(nbvi, '__version__', '')}".strip(),
+                total_s=end - start, compile_s=compiled - start, sampling_s=end - compiled, min_ess_bulk=ess,
+                ess_per_s=ess / (end - start), divergences=int(trace.sample_stats["diverging"].sum()), init=init,
+                seed=seed, steps_per_draw=float(np.mean(trace.sample_stats["n_steps"])))
 
 
-def line(**fields):
-    return {k: round(fields[k], 4) if isinstance(fields[k], float) else fields[k] for k in FIELDS}
+def step_cost(name, transitions=3000, repeats=5):
+    """The JSON line of ``--step-cost`` for one model, or None when it has no compiled blocks of draws."""
+    from nbvi.sampling.adaptation import find_reasonable_step_size
+    from nbvi.sampling.nuts import NUTSState, kernel_inv_mass, make_workspace
+    from nbvi.sampling.sample import STAT_COLUMNS, _RandomStream
+
+    model = bench_models.MODELS[name]()
+    run = getattr(model.compiled_density(), "nuts_draws", lambda: None)()
+    if run is None:
+        return None
+    q0 = model.initial_point_flat()
+    logp0, grad0 = model.logp_dlogp(q0[None])
+    step = 0.5 * find_reasonable_step_size(model.logp_dlogp, NUTSState(q0, float(logp0[0]), grad0[0]), 1.0,
+                                           np.ones(model.ndim), np.random.default_rng(0))
+
+    def ns_per_step(dense, k):
+        ws = make_workspace(model.ndim, 10, dense=dense)
+        inv_mass = kernel_inv_mass(ws, np.eye(model.ndim) if dense else np.ones(model.ndim))
+        randoms = _RandomStream(np.random.default_rng(0), model.ndim, ws.n_uniforms, block=k + 1)
+        theta, stats = np.empty((k, model.ndim)), np.empty((k, len(STAT_COLUMNS)))
+        start = time.perf_counter()
+        made = run(ws, q0.copy(), float(logp0[0]), grad0[0].copy(), step, inv_mass, randoms.normals, 0,
+                   randoms.uniforms, 0, randoms.need, theta, stats, np.empty(0), 0.8)[0]
+        return (time.perf_counter() - start) / stats[:made, 3].sum() * 1e9
+
+    ns_per_step(False, 10), ns_per_step(True, 10)  # compile or cache load
+    times = {False: [], True: []}
+    for _ in range(repeats):
+        for dense in (False, True):
+            times[dense].append(ns_per_step(dense, transitions))
+    diag, dense = float(np.median(times[False])), float(np.median(times[True]))
+    return {"model": name, "ndim": model.ndim, "ns_per_step_diag": round(diag), "ns_per_step_dense": round(dense),
+            "ratio": round(dense / diag, 3)}
+
+
+def seed_list(text):
+    """[1, 2, 3, 7] from "1-3,7"."""
+    seeds = []
+    for part in text.split(","):
+        first, _, last = part.partition("-")
+        seeds.extend(range(int(first), int(last or first) + 1))
+    return seeds
+
+
+def line(fields=FIELDS, **values):
+    return {k: round(values[k], 4) if isinstance(values[k], float) else values[k] for k in fields}
 
 
 def emit(record):
@@ -129,16 +189,28 @@ def summary(name, ours, peers):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--peers", metavar="PYTHON", help="a Python with pymc and nutpie: run them too")
+    parser.add_argument("--init", action="append", help="nbvi's init (repeat to compare; default auto)")
+    parser.add_argument("--seeds", type=seed_list, default=[RANDOM_SEED],
+                        help="random seeds of nbvi's runs: a comma-separated list of seeds and ranges, e.g. 1-20,42")
+    parser.add_argument("--step-cost", action="store_true", help="time a leapfrog step, diagonal vs dense metric")
     parser.add_argument("names", nargs="*", help="models to run (default: all)")
     args = parser.parse_args(argv)
     names = args.names or list(bench_models.MODELS)
     unknown = [n for n in names if n not in bench_models.MODELS]
     if unknown:
         parser.error(f"unknown models {unknown}; choose from {list(bench_models.MODELS)}")
+    if args.step_cost:
+        for name in names:
+            record = step_cost(name)
+            if record is not None:
+                emit(record)
+        return 0
     ours = {}
     for name in names:
-        ours[name] = run_nbvi(name)
-        emit(ours[name])
+        for seed in args.seeds:
+            for init in args.init or ["auto"]:
+                ours[name] = run_nbvi(name, init, seed)
+                emit(ours[name])
     if not args.peers:
         return 0
     peers = {sampler: run_peer(args.peers, sampler, names) for sampler in ("pymc", "nutpie")}

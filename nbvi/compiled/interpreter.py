@@ -38,7 +38,7 @@ from nbvi.fused.families import BERNOULLI_LOGIT, NORMAL, POISSON, family_logp_gr
 from nbvi.fused.transforms import transform_backward
 from nbvi.numerics import exp_nonpositive, log_positive
 
-COMPILED_SOURCES_DIGEST = "1b171db470cc304e"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "e3c332ba5d550a6c"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 # -- opcodes -----------------------------------------------------------------------------------------------
 # unary elementwise: out_j = f(a_j)

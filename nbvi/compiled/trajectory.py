@@ -23,7 +23,7 @@ from nbvi.sampling.nuts import (
 )
 from nbvi.sampling.nuts import N_STEPS as N_STEPS_INT
 
-COMPILED_SOURCES_DIGEST = "1b171db470cc304e"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "e3c332ba5d550a6c"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 
 @njit(cache=True, error_model="numpy")
@@ -57,7 +57,9 @@ def tape_draws(vecs, stack_v, stack_s, fs, ints, q_eval, q, logp, grad, step_siz
     """NUTS transitions as :func:`~nbvi.sampling.nuts.transition` takes them one by one from
     ``(q, logp, grad)``: at a fixed step size and metric, or, during warm-up, with the step size of
     :func:`~nbvi.sampling.adaptation.dual_average_update` after each transition (when ``averaging``, the
-    float state (counter, s_bar, x_bar, mu), has 4 entries; it is updated in place).
+    float state (counter, s_bar, x_bar, mu), has 4 entries; it is updated in place). ``inv_mass`` (ndim,) is
+    the diagonal of M^-1, or ones when the workspace holds a dense metric
+    (:func:`~nbvi.sampling.nuts.kernel_inv_mass`); ``extend`` and ``begin_trajectory`` read it from there.
 
     They go on until ``theta`` (K, ndim) is full or the random numbers drawn run out: the momentum normals
     ``normals[row:]``, or fewer than ``need`` uniforms after ``uniforms[pos:]`` (the caller then draws more,

@@ -9,6 +9,11 @@ Hamiltonian, with a diagonal metric M^-1 = diag(inv_mass) that approximates the 
 
     H(q, p) = -log p(q) + 1/2 p^T M^-1 p,          p ~ N(0, M)
 
+or a dense one, M^-1 = L L^T (the Cholesky factor L of the posterior covariance, passed as ``inv_mass``
+(ndim, ndim)). Then the momentum is kept whitened, p = L^T p_q ~ N(0, I) (p_q: the momentum of q): the
+leapfrog step takes the gradient as L^T grad and moves q by L p, the kinetic energy is |p|^2 / 2, and the
+no-U-turn products (M^-1 p_q,a) . rho_q equal p_a . rho, so the tree is built as with the unit metric.
+
 A transition draws p, then doubles a trajectory of leapfrog steps, each time forward or backward in time
 at random, until it turns back on itself. The doubling at depth j builds a subtree of 2**j steps beyond
 one end of the trajectory, by building two subtrees of 2**(j-1) steps one after the other (``build_tree``).
@@ -57,6 +62,7 @@ from nbvi.reference.nuts_adaptation import (
     dual_average_init,
     dual_average_update,
     metric_windows,
+    regularized_covariance,
     regularized_variance,
 )
 
@@ -95,16 +101,37 @@ class Info(NamedTuple):
     logp: float  # log p at the draw
 
 
+def _diagonal(inv_mass):
+    """The diagonal metric that the momentum sees: inv_mass itself, or ones for a dense metric (whitened p)."""
+    return inv_mass if inv_mass.ndim == 1 else np.ones(inv_mass.shape[0])
+
+
 def hamiltonian(z, inv_mass):
     """H = -log p(q) + 1/2 p^T M^-1 p; +inf where it is NaN. Summed term by term as nbvi does, to round alike."""
     h = -z.logp
-    for m, p in zip(inv_mass.tolist(), z.p.tolist()):
+    for m, p in zip(_diagonal(inv_mass).tolist(), z.p.tolist()):
         h += 0.5 * m * p * p
     return math.inf if math.isnan(h) else h
 
 
+def _lower_times(chol, x):
+    """L x for a lower-triangular L (n, n), each sum over j <= i in ascending j (nbvi's order, to round alike)."""
+    return np.array([sum(chol[i, j] * x[j] for j in range(i + 1)) for i in range(len(x))])
+
+
+def _lower_transposed_times(chol, x):
+    """L^T x for a lower-triangular L (n, n): (L^T x)_i = sum over j >= i of L[j, i] x[j], ascending j."""
+    return np.array([sum(chol[j, i] * x[j] for j in range(i, len(x))) for i in range(len(x))])
+
+
 def leapfrog(logp_dlogp, z, eps, inv_mass):
     """One leapfrog step of size eps from z (eps < 0 integrates backward in time)."""
+    if inv_mass.ndim == 2:  # dense metric, whitened momentum: p += eps/2 L^T grad; q += eps L p
+        p = z.p + 0.5 * eps * _lower_transposed_times(inv_mass, z.grad)
+        q = z.q + eps * _lower_times(inv_mass, p)
+        logp, grad = logp_dlogp(q[None])
+        p = p + 0.5 * eps * _lower_transposed_times(inv_mass, grad[0])
+        return Point(q, p, float(logp[0]), grad[0])
     p = z.p + 0.5 * eps * z.grad  # half a step of momentum
     q = z.q + eps * inv_mass * p  # a whole step of position, at the velocity M^-1 p
     logp, grad = logp_dlogp(q[None])
@@ -114,7 +141,8 @@ def leapfrog(logp_dlogp, z, eps, inv_mass):
 
 def _persists(p_a, p_b, rho, inv_mass):
     """The generalised no-U-turn criterion: the velocities M^-1 p_a and M^-1 p_b both point along rho."""
-    return np.dot(inv_mass * p_a, rho) > 0.0 and np.dot(inv_mass * p_b, rho) > 0.0
+    m = _diagonal(inv_mass)
+    return np.dot(m * p_a, rho) > 0.0 and np.dot(m * p_b, rho) > 0.0
 
 
 def _no_u_turn(left, right, inv_mass):
@@ -144,13 +172,14 @@ def transition(logp_dlogp, q, step_size, inv_mass, normal, uniforms, max_depth=1
     """One NUTS transition from ``q`` (ndim,); returns (the next q, :class:`Info`).
 
     ``logp_dlogp`` is a model or its function theta (1, ndim) -> (logp (1,), grad (1, ndim)); ``normal``
-    (ndim,) is N(0, I) and makes the momentum p = M^(1/2) normal; ``uniforms``, an iterable of Uniform(0, 1)
+    (ndim,) is N(0, I) and makes the momentum p = M^(1/2) normal (the whitened momentum p = normal when
+    ``inv_mass`` is a dense metric's Cholesky factor (ndim, ndim)); ``uniforms``, an iterable of Uniform(0, 1)
     numbers, is read one at a time as the tree needs them (an iterator is left at the first one unused).
     """
     logp_dlogp = getattr(logp_dlogp, "logp_dlogp", logp_dlogp)
     uniforms = iter(uniforms)
     logp, grad = logp_dlogp(q[None])
-    z0 = Point(q, normal / np.sqrt(inv_mass), float(logp[0]), grad[0])
+    z0 = Point(q, normal / np.sqrt(_diagonal(inv_mass)), float(logp[0]), grad[0])
     h0 = hamiltonian(z0, inv_mass)
     n_steps, sum_accept, diverging = 0, 0.0, False
 
@@ -203,7 +232,7 @@ def find_reasonable_step_size(logp_dlogp, q, step_size, inv_mass, rng):
     logp, grad = logp_dlogp(q[None])
 
     def log_accept(eps):
-        z = Point(q, rng.standard_normal(q.shape[0]) / np.sqrt(inv_mass), float(logp[0]), grad[0])
+        z = Point(q, rng.standard_normal(q.shape[0]) / np.sqrt(_diagonal(inv_mass)), float(logp[0]), grad[0])
         return hamiltonian(z, inv_mass) - hamiltonian(leapfrog(logp_dlogp, z, eps, inv_mass), inv_mass)
 
     grow = log_accept(step_size) > math.log(0.8)
@@ -218,7 +247,8 @@ def find_reasonable_step_size(logp_dlogp, q, step_size, inv_mass, rng):
 
 class Chain(NamedTuple):
     """A chain after warm-up: draws (draws, ndim) in unconstrained space (``model.unravel`` names them),
-    one :class:`Info` per draw, and the adapted step size and inverse metric."""
+    one :class:`Info` per draw, and the adapted step size and inverse metric (its diagonal (ndim,), or with
+    ``dense`` the Cholesky factor L (ndim, ndim) of M^-1 = L L^T)."""
 
     draws: np.ndarray
     infos: list
@@ -232,8 +262,11 @@ def fresh_randoms(rng, ndim):
 
 
 def sample(model, draws=1000, tune=1000, seed=None, target_accept=0.8, max_depth=10, start=None,
-           randoms=fresh_randoms):
+           randoms=fresh_randoms, dense=False):
     """One NUTS chain: ``tune`` warm-up transitions with Stan's adaptation, then ``draws`` kept ones.
+
+    The metric is diagonal (Stan's ``diag_e``: the windows' variances), or with ``dense`` the windows'
+    covariance (``dense_e``), starting from the identity.
 
     It starts at ``start`` (ndim,), or at the model's initial point plus Uniform(-1, 1) jitter (nbvi retries
     up to 10 jitters where log p is not finite). ``randoms(rng, ndim)`` gives the random numbers of the
@@ -242,7 +275,7 @@ def sample(model, draws=1000, tune=1000, seed=None, target_accept=0.8, max_depth
     rng = np.random.default_rng(seed)
     logp_dlogp, ndim = model.logp_dlogp, model.ndim
     q = start if start is not None else model.initial_point_flat() + rng.uniform(-1.0, 1.0, ndim)
-    inv_mass = np.ones(ndim)
+    inv_mass = np.eye(ndim) if dense else np.ones(ndim)
     step_size = find_reasonable_step_size(logp_dlogp, q, 1.0, inv_mass, rng)
     averaging = dual_average_init(step_size)
     windows = metric_windows(tune)
@@ -258,7 +291,8 @@ def sample(model, draws=1000, tune=1000, seed=None, target_accept=0.8, max_depth
         averaging, step_size = dual_average_update(averaging, info.accept_stat, target_accept)
         for k, (first, stop) in enumerate(windows):
             if i == stop - 1:  # the end of a slow window: a new metric from its draws
-                inv_mass = regularized_variance(warmup[first:stop])
+                window = warmup[first:stop]
+                inv_mass = np.linalg.cholesky(regularized_covariance(window)) if dense else regularized_variance(window)
                 if k == 0:  # after the first window only: search the step size anew, restart the averaging
                     step_size = find_reasonable_step_size(logp_dlogp, q, step_size, inv_mass, rng)
                     averaging = dual_average_init(step_size)

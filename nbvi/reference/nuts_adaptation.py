@@ -1,4 +1,4 @@
-"""Stan's warm-up for NUTS in plain NumPy: dual averaging of the step size and a windowed diagonal metric.
+"""Stan's warm-up for NUTS in plain NumPy: dual averaging of the step size and a windowed diagonal or dense metric.
 
 Read with :mod:`nbvi.reference.nuts`, whose ``sample`` runs this schedule; nbvi's fast version is
 nbvi/sampling/adaptation.py with the loop in nbvi/sampling/sample.py, and the two agree to the last bit.
@@ -17,13 +17,18 @@ buffer (50) where only the step size adapts again. At the end of each slow windo
 becomes the variance of that window's n draws, shrunk toward 1e-3:
 
     M^-1 = n / (n + 5) var + 1e-3 * 5 / (n + 5)
+
+or, for a dense metric (Stan's ``covar_adaptation``), their covariance Sigma, shrunk toward 1e-3 I:
+
+    M^-1 = n / (n + 5) Sigma + 1e-3 * 5 / (n + 5) I
 """
 import math
 from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["DualAverage", "dual_average_init", "dual_average_update", "metric_windows", "regularized_variance"]
+__all__ = ["DualAverage", "dual_average_init", "dual_average_update", "metric_windows", "regularized_covariance",
+           "regularized_variance"]
 
 
 class DualAverage(NamedTuple):
@@ -81,3 +86,11 @@ def regularized_variance(draws):
     n = draws.shape[0]
     var = np.var(draws, axis=0, ddof=1) if n > 1 else np.ones(draws.shape[1])
     return (n / (n + 5.0)) * var + 1e-3 * (5.0 / (n + 5.0))
+
+
+def regularized_covariance(draws):
+    """The dense inverse metric from a window's draws (n, ndim): n/(n+5) Sigma + 1e-3 * 5/(n+5) I, Sigma the
+    sample covariance (ddof=1); (ndim, ndim)."""
+    n, ndim = draws.shape
+    cov = np.cov(draws, rowvar=False, ddof=1).reshape(ndim, ndim) if n > 1 else np.eye(ndim)
+    return (n / (n + 5.0)) * cov + (1e-3 * (5.0 / (n + 5.0))) * np.eye(ndim)

@@ -1,4 +1,4 @@
-"""Warm-up adaptation of NUTS after Stan: dual-averaging step size and windowed diagonal metric.
+"""Warm-up adaptation of NUTS after Stan: dual-averaging step size and windowed diagonal or dense metric.
 
 Step size. Hoffman & Gelman (2014), "The No-U-Turn Sampler", JMLR 15, Sec. 3.2.1 and Alg. 5/6, which
 applies Nesterov's dual averaging to x = log(eps) so that the mean acceptance statistic a_t reaches the
@@ -16,7 +16,11 @@ becomes the regularised variance of that window's n draws,
 
     M^-1 = n / (n + 5) var + 1e-3 * 5 / (n + 5),
 
-and, after the first window only (as nutpie; Stan does it after every window), the step size is searched
+or, for a dense metric (Stan's ``covar_adaptation``), the regularised sample covariance
+
+    M^-1 = n / (n + 5) Sigma + 1e-3 * 5 / (n + 5) I,
+
+which the sampler uses through its Cholesky factor L (M^-1 = L L^T, ``dense_metric``). After the first window only (as nutpie; Stan does it after every window), the step size is searched
 anew and its dual averaging restarted: docs/nuts.md says why. With fewer than 150 warm-up draws
 the buffers are 15% / 75% / 10% of them; with fewer than 20 the metric is not adapted.
 """
@@ -25,10 +29,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from nbvi.sampling.nuts import kinetic_energy, leapfrog
+from nbvi.sampling.nuts import draw_momentum, kinetic_energy, leapfrog
 
-__all__ = ["DualAverageState", "adaptation_windows", "dual_average_final", "dual_average_init",
-           "dual_average_update", "find_reasonable_step_size", "regularized_variance"]
+__all__ = ["DualAverageState", "adaptation_windows", "dense_metric", "dual_average_final", "dual_average_init",
+           "dual_average_update", "find_reasonable_step_size", "regularized_covariance", "regularized_variance"]
 
 
 class DualAverageState(NamedTuple):
@@ -94,17 +98,38 @@ def regularized_variance(draws):
     return (n / (n + 5.0)) * var + 1e-3 * (5.0 / (n + 5.0))
 
 
+def regularized_covariance(draws):
+    """Stan's regularised covariance of n draws (n, ndim): n/(n+5) Sigma + 1e-3 * 5/(n+5) I, Sigma with ddof=1;
+    (ndim, ndim)."""
+    n, ndim = draws.shape
+    cov = np.cov(draws, rowvar=False, ddof=1).reshape(ndim, ndim) if n > 1 else np.eye(ndim)
+    return (n / (n + 5.0)) * cov + (1e-3 * (5.0 / (n + 5.0))) * np.eye(ndim)
+
+
+def dense_metric(draws):
+    """The dense metric of a window's draws (n, ndim): the lower Cholesky factor L (ndim, ndim) of
+    M^-1 = :func:`regularized_covariance`, or None when that is not finite."""
+    cov = regularized_covariance(draws)
+    if not np.all(np.isfinite(cov)):
+        return None
+    try:
+        return np.linalg.cholesky(cov)
+    except np.linalg.LinAlgError:  # positive definite in exact arithmetic; not when Sigma dwarfs the ridge
+        return None
+
+
 def find_reasonable_step_size(logp_dlogp, state, step_size, inv_mass, rng):
     """Stan's ``init_stepsize``: double or halve eps until one leapfrog step crosses acceptance 0.8.
 
     The first step fixes the direction: double while exp(H0 - H) > 0.8, else halve while it is < 0.8
-    (Hoffman & Gelman, Alg. 4, with Stan's threshold and a fresh momentum for each trial).
+    (Hoffman & Gelman, Alg. 4, with Stan's threshold and a fresh momentum for each trial). ``inv_mass``: the
+    diagonal (ndim,) of M^-1 or the Cholesky factor (ndim, ndim) of a dense one.
     """
     if step_size == 0 or step_size > 1e7 or math.isnan(step_size):
         return step_size
     direction = 0
     while True:
-        p = rng.standard_normal(state.q.shape[0]) / np.sqrt(inv_mass)
+        p = draw_momentum(rng.standard_normal(state.q.shape[0]), inv_mass)
         h0 = -state.logp + kinetic_energy(p, inv_mass)
         # a trial step far too large overflows (H = inf or NaN): that only says "halve", not a warning
         with np.errstate(over="ignore", invalid="ignore"):

@@ -1,4 +1,4 @@
-"""One transition of the multinomial No-U-Turn Sampler (NUTS) with a diagonal metric, as Stan does it.
+"""One transition of the multinomial No-U-Turn Sampler (NUTS) with a diagonal or dense metric, as Stan does it.
 
 References: Hoffman & Gelman (2014), "The No-U-Turn Sampler", JMLR 15, Alg. 3 (the recursive doubling);
 Betancourt (2017), "A Conceptual Introduction to Hamiltonian Monte Carlo", arXiv:1701.02434, Sec. 4 and
@@ -11,6 +11,18 @@ Hamiltonian on the unconstrained space, with M^-1 = diag(inv_mass) (``inv_mass``
 Leapfrog step of size e (e < 0 integrates backward in time):
 
     p <- p + e/2 grad log p(q);   q <- q + e M^-1 p;   p <- p + e/2 grad log p(q)
+
+Dense metric, M^-1 = L L^T (L lower triangular, the Cholesky factor of the adapted covariance). The
+momentum is kept whitened, p_w = L^T p ~ N(0, I), while q stays in the model's coordinates, so the
+gradient is still evaluated at q. In (q, p_w) the leapfrog step and the Hamiltonian read
+
+    p_w <- p_w + e/2 L^T grad;   q <- q + e L p_w;   p_w <- p_w + e/2 L^T grad;   K = 1/2 |p_w|^2
+
+and the velocity M^-1 p = L p_w, the summed momentum rho = L^-T rho_w, so every no-U-turn product
+(M^-1 p_a) . rho = p_w,a . rho_w: the trajectory is built exactly as with the unit diagonal metric on p_w,
+and only the two half steps above differ (``_begin_step``, ``extend``). The workspace of a dense metric
+holds L (``make_workspace(..., dense=True)``, :func:`kernel_inv_mass`), so the compiled callers of
+``extend`` do not change.
 
 A transition draws p, then doubles the trajectory, forward or backward at random, until it turns back on
 itself or reaches ``2**max_depth - 1`` leapfrog steps. Each point z of the trajectory has weight
@@ -46,7 +58,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-__all__ = ["NUTSInfo", "NUTSState", "Workspace", "kinetic_energy", "leapfrog", "make_workspace", "transition"]
+__all__ = ["NUTSInfo", "NUTSState", "Workspace", "draw_momentum", "kernel_inv_mass", "kinetic_energy", "leapfrog",
+           "make_workspace", "transition"]
 
 # Rows of ``Workspace.vecs``, each a vector of length ndim.
 Q, P, G = 0, 1, 2  # the integrator's point: position, momentum, grad log p(q)
@@ -54,8 +67,11 @@ Q_LEFT, P_LEFT, G_LEFT = 3, 4, 5  # backward end of the whole trajectory
 Q_RIGHT, P_RIGHT, G_RIGHT = 6, 7, 8  # forward end of the whole trajectory
 RHO = 9  # sum of the momenta of the whole trajectory
 Q_SAMPLE, G_SAMPLE = 10, 11  # the point the transition will return
-INV_MASS = 12  # diagonal of M^-1
+INV_MASS = 12  # diagonal of M^-1 (ones for a dense metric: the momentum is whitened)
 N_VECS = 13
+# Only in the workspace of a dense metric: L^T grad at the integrator's point, then the rows of L.
+G_WHITE = 13
+CHOL = 14
 # Rows of a subtree on the stack, ``stack_v[k, row]``: its ends' momenta (in time order), summed
 # momentum and proposal.
 S_P_LEFT, S_P_RIGHT, S_RHO, S_Q, S_G = 0, 1, 2, 3, 4
@@ -89,7 +105,7 @@ class NUTSInfo(NamedTuple):
 class Workspace(NamedTuple):
     """Preallocated arrays of one chain's trajectory (see the row/column constants of this module)."""
 
-    vecs: np.ndarray  # (N_VECS, ndim)
+    vecs: np.ndarray  # (N_VECS, ndim), or (CHOL + ndim, ndim) for a dense metric
     stack_v: np.ndarray  # (max_depth + 1, 5, ndim)
     stack_s: np.ndarray  # (max_depth + 1, 4)
     fs: np.ndarray  # (10,)
@@ -98,9 +114,10 @@ class Workspace(NamedTuple):
     n_uniforms: int  # uniforms one transition may need
 
 
-def make_workspace(ndim, max_depth=10, max_energy_error=1000.0):
-    """Allocate the arrays of a trajectory of at most ``2**max_depth - 1`` leapfrog steps."""
-    vecs = np.zeros((N_VECS, ndim))
+def make_workspace(ndim, max_depth=10, max_energy_error=1000.0, dense=False):
+    """Allocate the arrays of a trajectory of at most ``2**max_depth - 1`` leapfrog steps; with ``dense``, also
+    the rows of a dense metric's Cholesky factor (see :func:`kernel_inv_mass`)."""
+    vecs = np.zeros((CHOL + ndim if dense else N_VECS, ndim))
     fs = np.zeros(10)
     fs[MAX_ENERGY_ERROR] = max_energy_error
     ints = np.zeros(7, dtype=np.int64)
@@ -111,13 +128,48 @@ def make_workspace(ndim, max_depth=10, max_energy_error=1000.0):
                      vecs[Q:Q + 1], n_uniforms)
 
 
+def kernel_inv_mass(ws, inv_mass):
+    """The (ndim,) ``inv_mass`` argument of the compiled functions for the metric ``inv_mass``.
+
+    A diagonal M^-1 (ndim,) is its own argument. A dense metric is given by the lower Cholesky factor L
+    (ndim, ndim) of M^-1 = L L^T: L is copied into the workspace ``ws`` (made with ``dense=True``) and the
+    argument is ones (the momentum is whitened, see the module's docstring).
+    """
+    if inv_mass.ndim == 1:
+        if ws.vecs.shape[0] != N_VECS:
+            raise ValueError("a diagonal metric needs a workspace made with dense=False")
+        return inv_mass
+    if ws.vecs.shape[0] != CHOL + inv_mass.shape[0]:
+        raise ValueError("a dense metric needs a workspace made with dense=True")
+    ws.vecs[CHOL:] = inv_mass
+    return np.ones(inv_mass.shape[0])
+
+
+def draw_momentum(normal, inv_mass):
+    """p ~ N(0, M) from ``normal`` ~ N(0, I): p = normal / sqrt(inv_mass); for a dense metric (the factor L,
+    (ndim, ndim)) the whitened momentum L^T p = normal."""
+    return normal if inv_mass.ndim == 2 else normal / np.sqrt(inv_mass)
+
+
 def kinetic_energy(p, inv_mass):
-    """K(p) = 1/2 p^T M^-1 p."""
+    """K(p) = 1/2 p^T M^-1 p; for a dense metric (L, (ndim, ndim)) and a whitened p, 1/2 |p|^2."""
+    if inv_mass.ndim == 2:
+        return 0.5 * float(np.dot(p, p))
     return 0.5 * float(np.dot(p * inv_mass, p))
 
 
 def leapfrog(logp_dlogp, q, p, grad, step_size, inv_mass):
-    """One leapfrog step in plain NumPy (used by the step-size heuristic); returns (q, p, logp, grad)."""
+    """One leapfrog step in plain NumPy (used by the step-size heuristic); returns (q, p, logp, grad).
+
+    For a dense metric (``inv_mass`` the factor L (ndim, ndim) of M^-1 = L L^T), p is whitened: the
+    gradient enters as L^T grad and the velocity is L p.
+    """
+    if inv_mass.ndim == 2:
+        p = p + 0.5 * step_size * (inv_mass.T @ grad)
+        q = q + step_size * (inv_mass @ p)
+        logp, grad = logp_dlogp(q[None])
+        p = p + 0.5 * step_size * (inv_mass.T @ grad[0])
+        return q, p, float(logp[0]), grad[0]
     p = p + 0.5 * step_size * grad
     q = q + step_size * inv_mass * p
     logp, grad = logp_dlogp(q[None])
@@ -156,9 +208,32 @@ def _persists_merged(pl_L, pr_L, rho_L, pl_R, pr_R, rho_R, inv_mass):
 
 
 @njit(cache=True)
+def _whiten_gradient(vecs):
+    """vecs[G_WHITE] = L^T vecs[G] (dense metric): (L^T g)_i = sum_{j >= i} L[j, i] g[j], j ascending."""
+    g, gw, chol = vecs[G], vecs[G_WHITE], vecs[CHOL:]
+    gw[:] = 0.0
+    for j in range(g.shape[0]):
+        gj = g[j]
+        for i in range(j + 1):
+            gw[i] += chol[j, i] * gj
+
+
+@njit(cache=True)
 def _begin_step(vecs, e):
-    """First half of a leapfrog step: p += e/2 grad; q += e M^-1 p (the gradient at the new q comes next)."""
+    """First half of a leapfrog step: p += e/2 grad; q += e M^-1 p (the gradient at the new q comes next).
+
+    Dense metric: p_w += e/2 L^T grad (``vecs[G_WHITE]``, already computed); q += e L p_w."""
     q, p, g, m = vecs[Q], vecs[P], vecs[G], vecs[INV_MASS]
+    if vecs.shape[0] > N_VECS:
+        gw, chol = vecs[G_WHITE], vecs[CHOL:]
+        for i in range(q.shape[0]):
+            p[i] += 0.5 * e * gw[i]
+        for i in range(q.shape[0]):
+            s = 0.0
+            for j in range(i + 1):
+                s += chol[i, j] * p[j]
+            q[i] += e * s
+        return
     for i in range(q.shape[0]):
         p[i] += 0.5 * e * g[i]
         q[i] += e * m[i] * p[i]
@@ -175,12 +250,17 @@ def _start_doubling(vecs, fs, ints, uniforms):
         vecs[Q], vecs[P], vecs[G], fs[LOGP] = vecs[Q_RIGHT], vecs[P_RIGHT], vecs[G_RIGHT], fs[LOGP_RIGHT]
     else:
         vecs[Q], vecs[P], vecs[G], fs[LOGP] = vecs[Q_LEFT], vecs[P_LEFT], vecs[G_LEFT], fs[LOGP_LEFT]
+    if vecs.shape[0] > N_VECS:
+        _whiten_gradient(vecs)
     _begin_step(vecs, direction * fs[EPS])
 
 
 @njit(cache=True)
 def begin_trajectory(vecs, fs, ints, q, logp, grad, step_size, inv_mass, normal, uniforms):
-    """Start a transition at (q, logp, grad): draw p = M^(1/2) z from ``normal`` z ~ N(0, I), begin step 1."""
+    """Start a transition at (q, logp, grad): draw p = M^(1/2) z from ``normal`` z ~ N(0, I), begin step 1.
+
+    ``inv_mass`` (ndim,) is the diagonal of M^-1, or ones with a dense metric in ``vecs`` (then p = z is the
+    whitened momentum; see :func:`kernel_inv_mass`)."""
     n = q.shape[0]
     for i in range(n):
         vecs[INV_MASS, i] = inv_mass[i]
@@ -263,10 +343,19 @@ def extend(vecs, stack_v, stack_s, fs, ints, uniforms, logp_new, grad_new):
     e = ints[DIRECTION] * fs[EPS]
     logp = logp_new[0]
     h = -logp
-    for i in range(q.shape[0]):
-        g[i] = grad_new[0, i]
-        p[i] += 0.5 * e * g[i]
-        h += 0.5 * m[i] * p[i] * p[i]
+    if vecs.shape[0] > N_VECS:  # dense metric: p_w += e/2 L^T grad; K = 1/2 |p_w|^2 (m is ones)
+        for i in range(q.shape[0]):
+            g[i] = grad_new[0, i]
+        _whiten_gradient(vecs)
+        gw = vecs[G_WHITE]
+        for i in range(q.shape[0]):
+            p[i] += 0.5 * e * gw[i]
+            h += 0.5 * m[i] * p[i] * p[i]
+    else:
+        for i in range(q.shape[0]):
+            g[i] = grad_new[0, i]
+            p[i] += 0.5 * e * g[i]
+            h += 0.5 * m[i] * p[i] * p[i]
     if math.isnan(h):
         h = np.inf
     fs[LOGP] = logp
@@ -310,8 +399,9 @@ def transition(ws, logp_dlogp, state, step_size, inv_mass, normal, uniforms, tra
         theta (1, ndim) -> (logp (1,), grad (1, ndim)), e.g. ``model.logp_dlogp``.
     state : NUTSState
     step_size : float
-    inv_mass : ndarray (ndim,)
-        Diagonal of M^-1.
+    inv_mass : ndarray (ndim,) or (ndim, ndim)
+        Diagonal of M^-1, or the lower Cholesky factor L of a dense M^-1 = L L^T (``ws`` made with
+        ``dense=True``).
     normal : ndarray (ndim,)
         Standard normal draws for the momentum.
     uniforms : ndarray (at least ws.n_uniforms,)
@@ -328,6 +418,7 @@ def transition(ws, logp_dlogp, state, step_size, inv_mass, normal, uniforms, tra
     info : NUTSInfo
     """
     vecs, stack_v, stack_s, fs, ints, q_eval, _ = ws
+    inv_mass = kernel_inv_mass(ws, inv_mass)
     begin_trajectory(vecs, fs, ints, state.q, state.logp, state.grad, step_size, inv_mass, normal, uniforms)
     if trajectory is not None:
         trajectory(ws, uniforms)

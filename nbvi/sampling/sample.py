@@ -1,9 +1,9 @@
 """``nbvi.sample``: NUTS chains with Stan's warm-up, returned as a :class:`~nbvi.trace.Trace`.
 
 Each chain: start from the model's initial point plus Uniform(-1, 1) jitter in unconstrained space
-(PyMC3's ``init="jitter+adapt_diag"``), find a first step size (Stan's heuristic), run ``tune`` warm-up
-transitions that adapt the step size and the diagonal metric (``adaptation.py``), then ``draws``
-transitions with both frozen (``nuts.py``). Chains run one after the other, each with its own
+(PyMC's ``init="jitter+adapt_diag"`` or ``"jitter+adapt_full"``), find a first step size (Stan's
+heuristic), run ``tune`` warm-up transitions that adapt the step size and the diagonal or dense metric
+(``adaptation.py``), then ``draws`` transitions with both frozen (``nuts.py``). Chains run one after the other, each with its own
 ``numpy.random.Generator`` spawned from ``random_seed``, so a seed gives the same draws every time.
 
 Under ``mpiexec -n R`` the chains run across the ranks: chain c on rank c % R, seeded as in one process, then
@@ -24,18 +24,22 @@ from nbvi.progress import ProgressBar
 from nbvi.sampling.adaptation import (
     DualAverageState,
     adaptation_windows,
+    dense_metric,
     dual_average_final,
     dual_average_init,
     dual_average_update,
     find_reasonable_step_size,
+    regularized_covariance,
     regularized_variance,
 )
-from nbvi.sampling.nuts import NUTSState, make_workspace, transition
+from nbvi.sampling.nuts import NUTSState, kernel_inv_mass, make_workspace, transition
 from nbvi.trace import Trace
 
 __all__ = ["SamplingError", "sample"]
 
-INITS = ("jitter+adapt_diag", "adapt_diag")
+INITS = ("auto", "jitter+adapt_diag", "adapt_diag", "jitter+adapt_full", "adapt_full")
+DENSE_MAX_NDIM = 16  # init="auto" may turn to a dense metric up to this many unconstrained parameters,
+DENSE_MIN_CONDITION = 40.0  # after a window (not the first) whose correlations have a larger condition number
 STAT_COLUMNS = ("step_size", "lp", "tree_depth", "n_steps", "diverging", "energy", "energy_error",
                 "mean_tree_accept")  # (the columns of nbvi.compiled.trajectory's statistics, in this order)
 STAT_DTYPES = {"step_size": np.float64, "tree_depth": np.int64, "n_steps": np.int64, "diverging": bool,
@@ -47,7 +51,7 @@ class SamplingError(ValueError):
     """The sampler cannot start or go on (e.g. the log-density is not finite at the initial point)."""
 
 
-def sample(draws=1000, tune=1000, chains=2, random_seed=None, target_accept=0.8, init="jitter+adapt_diag",
+def sample(draws=1000, tune=1000, chains=2, random_seed=None, target_accept=0.8, init="auto",
            progressbar=True, model=None, max_treedepth=10, start=None, return_inferencedata=False, idata_kwargs=None,
            cores=None):
     """Draw from the posterior with the No-U-Turn Sampler, as ``pm.sample`` does.
@@ -64,9 +68,14 @@ def sample(draws=1000, tune=1000, chains=2, random_seed=None, target_accept=0.8,
         list of one seed per chain.
     target_accept : float in (0, 1)
         Mean acceptance statistic that the step-size adaptation aims for.
-    init : {"jitter+adapt_diag", "adapt_diag"}
-        Start at the initial point plus Uniform(-1, 1) jitter (retried up to 10 times when the
-        log-density is not finite there), or at the initial point itself; adapt a diagonal metric.
+    init : {"auto", "jitter+adapt_diag", "adapt_diag", "jitter+adapt_full", "adapt_full"}
+        Start at the initial point plus Uniform(-1, 1) jitter ("jitter+...": retried up to 10 times when
+        the log-density is not finite there), or at the initial point itself; adapt a diagonal metric (the
+        posterior variances, "adapt_diag") or a dense one (their covariance, "adapt_full", Stan's
+        ``dense_e``). "auto" (jittered) adapts the diagonal metric and turns to the dense one, for good,
+        after a metric window (not the first) whose draws are strongly correlated (:func:`wants_dense`;
+        models of at most 16 unconstrained parameters): where they are not, it draws exactly what
+        "jitter+adapt_diag" draws. docs/nuts.md, section 6, says why.
     progressbar : bool
     model : Model, optional
         The model of the ``with`` block when None.
@@ -213,12 +222,15 @@ def run_chain(model, draws, tune, rng, target_accept=0.8, init="jitter+adapt_dia
     returns the draws made so far.
     """
     logp_dlogp = model.logp_dlogp
-    state = initial_state(model, rng, jitter=init.startswith("jitter"), base=start)
+    jitter, kind = init_options(init)
+    state = initial_state(model, rng, jitter=jitter, base=start)
     trajectory = _compiled_trajectory(model)
     ndim = state.q.shape[0]
-    ws = make_workspace(ndim, max_treedepth)
-    inv_mass = np.ones(ndim)
-    step_size = find_reasonable_step_size(logp_dlogp, state, 1.0, inv_mass, rng)
+    metric = np.eye(ndim) if kind == "full" else np.ones(ndim)  # diag(M^-1), or L with M^-1 = L L^T
+    workspaces = {}  # the trajectory's workspace, by metric.ndim (1: diagonal, 2: dense)
+    ws = _workspace(workspaces, metric, max_treedepth)
+    inv_mass = kernel_inv_mass(ws, metric)  # what the compiled blocks take
+    step_size = find_reasonable_step_size(logp_dlogp, state, 1.0, metric, rng)
     averaging = dual_average_init(step_size)
     windows = adaptation_windows(tune)
     window_start = {stop - 1: start for start, stop in windows}  # last index -> first
@@ -243,7 +255,7 @@ def run_chain(model, draws, tune, rng, target_accept=0.8, init="jitter+adapt_dia
                 bar.update_many(i, -lps)
         else:
             used_step = step_size
-            state, info = transition(ws, logp_dlogp, state, step_size, inv_mass, *randoms.next(), trajectory=trajectory)
+            state, info = transition(ws, logp_dlogp, state, step_size, metric, *randoms.next(), trajectory=trajectory)
             randoms.consumed(info.uniforms_used)
             if i < tune:
                 warmup[i] = state.q
@@ -257,17 +269,64 @@ def run_chain(model, draws, tune, rng, target_accept=0.8, init="jitter+adapt_dia
                 bar.update(i, -state.logp)  # the "loss" shown is -log p of the current draw
         last = i - 1
         if last < tune and last in window_start:  # end of a metric window: a new metric
-            inv_mass = regularized_variance(warmup[window_start[last]:last + 1])
-            if not np.all(np.isfinite(inv_mass)):
-                raise SamplingError("the variance estimated during warm-up is not finite")
-            if window_start[last] == first_window:  # the first metric: a new step size, averaging restarted
-                step_size = find_reasonable_step_size(logp_dlogp, state, step_size, inv_mass, rng)
+            window, first = warmup[window_start[last]:last + 1], window_start[last] == first_window
+            switch = kind == "auto" and not first and wants_dense(window)  # "auto" turns dense for good
+            kind = "full" if switch else kind
+            metric = window_metric(window, kind)
+            ws = _workspace(workspaces, metric, max_treedepth)
+            inv_mass = kernel_inv_mass(ws, metric)
+            if first or switch:  # the first metric, or the first dense one: a new step size, averaging restarted
+                step_size = find_reasonable_step_size(logp_dlogp, state, step_size, metric, rng)
                 averaging = dual_average_init(step_size)
         if last == tune - 1 and tune:
             step_size = dual_average_final(averaging)
     made = max(0, i - tune)
     stats = {name: table[:made, column].astype(STAT_DTYPES[name]) for column, name in enumerate(STAT_COLUMNS)}
     return theta[:made], stats
+
+
+def init_options(init):
+    """(jitter, metric kind) of an ``init`` of :data:`INITS`; the kind is "diag", "full" or "auto"."""
+    if init == "auto":
+        return True, "auto"
+    return init.startswith("jitter"), "full" if init.endswith("adapt_full") else "diag"
+
+
+def wants_dense(draws):
+    """Whether init="auto" turns to the dense metric after a window of warm-up draws (n, ndim): at most
+    :data:`DENSE_MAX_NDIM` parameters, and their correlation matrix R = D^-1/2 C D^-1/2 (C the regularised
+    covariance, D its diagonal) has a condition number above :data:`DENSE_MIN_CONDITION`.
+
+    With the diagonal metric a trajectory sees R, and NUTS needs about sqrt(cond(R)) times the leapfrog steps
+    that the dense metric needs (docs/nuts.md, section 6).
+    """
+    if draws.shape[1] > DENSE_MAX_NDIM or not np.all(np.isfinite(draws)):
+        return False
+    cov = regularized_covariance(draws)
+    scale = 1.0 / np.sqrt(np.diag(cov))
+    return bool(np.linalg.cond(cov * np.outer(scale, scale)) > DENSE_MIN_CONDITION)
+
+
+def window_metric(draws, kind):
+    """The metric of a window's warm-up draws (n, ndim) for a metric ``kind`` of :func:`init_options`: the
+    regularised variances (ndim,) ("diag", "auto"), or the Cholesky factor L (ndim, ndim) of the regularised
+    covariance ("full"); SamplingError when not finite."""
+    if kind == "full":
+        metric = dense_metric(draws)
+        if metric is None:
+            raise SamplingError("the covariance estimated during warm-up is not finite (or not positive definite)")
+        return metric
+    metric = regularized_variance(draws)
+    if not np.all(np.isfinite(metric)):
+        raise SamplingError("the variance estimated during warm-up is not finite")
+    return metric
+
+
+def _workspace(workspaces, metric, max_treedepth):
+    """The workspace of ``metric`` (diagonal (ndim,) or dense (ndim, ndim)) from ``workspaces``, made once."""
+    if metric.ndim not in workspaces:
+        workspaces[metric.ndim] = make_workspace(metric.shape[0], max_treedepth, dense=metric.ndim == 2)
+    return workspaces[metric.ndim]
 
 
 def _compiled_density(model):

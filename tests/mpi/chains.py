@@ -2,8 +2,8 @@
 rank writes OUT/rank<r>.npz) and imported by the test, which runs ``runs()`` in its own process for the
 1-process traces.
 
-2 ranks run chains=2 (one chain each) and chains=3 (chains 0 and 2 on rank 0, chain 1 on rank 1); every rank
-returns all the chains. A funnel sampled at a low target_accept diverges, so that its warning (rank 0 only)
+2 ranks run chains=2 (one chain each) and chains=3 (chains 0 and 2 on rank 0, chain 1 on rank 1), and two
+chains with the dense metric; every rank returns all the chains. A funnel sampled at a low target_accept diverges, so that its warning (rank 0 only)
 can be counted. Then a shard of the data with total_size, which NUTS across ranks refuses. The models are small
 so that their kernels compile in seconds (the ranks then load them from numba's cache).
 """
@@ -55,6 +55,8 @@ def runs():
         for chains in (2, 3):
             keep(out, f"chains{chains}", nbvi.sample(DRAWS, tune=TUNE, chains=chains, random_seed=7,
                                                     progressbar=chains == 3))
+        keep(out, "dense", nbvi.sample(DRAWS, tune=TUNE, chains=2, random_seed=5, init="jitter+adapt_full",
+                                       progressbar=False))
     with funnel(), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         keep(out, "funnel", nbvi.sample(DRAWS, tune=TUNE, chains=2, random_seed=3, target_accept=0.6,

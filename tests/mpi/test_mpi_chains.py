@@ -25,7 +25,7 @@ def runs(tmp_path_factory):
     return reference, ranks, stderr
 
 
-TRACES = ["chains2", "chains3", "funnel"]
+TRACES = ["chains2", "chains3", "dense", "funnel"]
 
 
 def test_the_ranks_ran_distributed(runs):

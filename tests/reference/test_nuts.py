@@ -1,7 +1,8 @@
 """The recursive NUTS of nbvi/reference/nuts.py against nbvi's fast stack machine (nbvi/sampling/nuts.py).
 
 Fed the same random numbers, both make the same tree decisions and return the same draws, one transition
-at a time and over a whole warm-up; and the reference alone samples a known Gaussian correctly.
+at a time and over a whole warm-up, with a diagonal or a dense metric; and the reference alone samples a known
+Gaussian correctly.
 """
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from nbvi.reference.nuts_adaptation import (
     dual_average_init,
     dual_average_update,
     metric_windows,
+    regularized_covariance,
     regularized_variance,
 )
 from nbvi.sampling import adaptation
@@ -56,7 +58,12 @@ def half_normal():
     return model
 
 
-# (model, step size, inv_mass or None for ones, max_depth, what the case must exercise)
+def chol(cov):
+    return np.linalg.cholesky(np.array(cov, dtype=float))
+
+
+# (model, step size, inv_mass or None for ones, max_depth, what the case must exercise); a 2-d inv_mass is the
+# Cholesky factor of a dense M^-1
 CASES = {
     "standard_normal": (standard_normal, 0.3, None, 10, "plain"),
     "correlated_2d": (correlated_2d, 0.25, np.array([3.0, 0.8]), 10, "plain"),
@@ -64,6 +71,11 @@ CASES = {
     "eight_schools_noncentred": (eight_schools, 0.4, None, 10, "plain"),
     "eight_schools_centred": (lambda: eight_schools(centred=True), 0.5, None, 10, "divergence"),
     "half_normal": (half_normal, 0.2, np.array([0.2, 0.05]), 10, "plain"),
+    "correlated_2d_dense": (correlated_2d, 0.8, chol([[4.0, 1.7], [1.7, 1.0]]), 10, "plain"),
+    "correlated_2d_dense_max_depth": (correlated_2d, 0.05, chol([[4.0, 1.8], [1.8, 1.0]]), 4, "max_depth"),
+    "eight_schools_centred_dense": (lambda: eight_schools(centred=True), 0.6,
+                                    chol(np.eye(10) + 0.3 * np.ones((10, 10))), 10, "divergence"),
+    "half_normal_dense": (half_normal, 0.3, chol([[0.2, -0.05], [-0.05, 0.05]]), 10, "plain"),
 }
 
 
@@ -89,7 +101,7 @@ def test_same_random_numbers_same_tree_and_draws(case, compiled):
     inv_mass = np.ones(model.ndim) if inv_mass is None else inv_mass
     trajectory = model.compiled_density().nuts_trajectory() if compiled else None
     rng = np.random.default_rng(7)
-    ws = make_workspace(model.ndim, max_depth)
+    ws = make_workspace(model.ndim, max_depth, dense=inv_mass.ndim == 2)
     q = model.initial_point_flat() + rng.uniform(-1.0, 1.0, model.ndim)
     logp, grad = model.logp_dlogp(q[None])
     state, q_ref = NUTSState(q, float(logp[0]), grad[0]), q.copy()
@@ -141,14 +153,17 @@ def nbvi_stream(max_depth=10):
     return randoms
 
 
+@pytest.mark.parametrize("dense", [False, True], ids=["diag", "dense"])
 @pytest.mark.parametrize("make_model, tune", [(eight_schools, 200), (correlated_2d, 120), (half_normal, 19)])
-def test_warmup_adapts_as_nbvi_does(make_model, tune):
+def test_warmup_adapts_as_nbvi_does(make_model, tune, dense):
     # tune 200: windows (75, 100), (100, 150), so a restart after the first and a plain metric update after
     # the second; 120: the short-warm-up buffers; 19: no metric windows at all
     model = make_model()
     start = model.initial_point_flat() + 0.3
-    theta, stats = run_chain(model, 100, tune, np.random.default_rng(11), start=start)
-    chain = ref.sample(model, 100, tune, seed=11, start=start, randoms=nbvi_stream())
+    init = "jitter+adapt_full" if dense else "jitter+adapt_diag"
+    theta, stats = run_chain(model, 100, tune, np.random.default_rng(11), init=init, start=start)
+    chain = ref.sample(model, 100, tune, seed=11, start=start, randoms=nbvi_stream(), dense=dense)
+    assert chain.inv_mass.ndim == (2 if dense else 1)
     assert chain.step_size == pytest.approx(stats["step_size"][0], rel=1e-10)
     np.testing.assert_allclose(chain.draws, theta, rtol=1e-10, atol=1e-12)
     for name in ("tree_depth", "n_steps", "diverging"):
@@ -169,6 +184,11 @@ def test_adaptation_pieces_equal_nbvis():
         assert step == fast_step and ours == DualAverage(*theirs)
     draws = rng.standard_normal((30, 4)) * [1.0, 2.0, 0.1, 5.0]
     np.testing.assert_array_equal(regularized_variance(draws), adaptation.regularized_variance(draws))
+    np.testing.assert_array_equal(regularized_covariance(draws), adaptation.regularized_covariance(draws))
+    # Stan's regularisation: n/(n+5) Sigma + 1e-3 * 5/(n+5) I, Sigma the sample covariance (ddof=1)
+    np.testing.assert_allclose(regularized_covariance(draws),
+                               30 / 35 * np.cov(draws.T) + 1e-3 * 5 / 35 * np.eye(4), rtol=1e-14, atol=1e-17)
+    np.testing.assert_allclose(np.diag(regularized_covariance(draws)), regularized_variance(draws), rtol=1e-13)
 
 
 def adaptation_windows_as_lists(tune):
@@ -192,9 +212,10 @@ class Gaussian:
         return 0.5 * np.sum(r * grad, axis=1), grad
 
 
-def test_reference_samples_a_known_gaussian():
+@pytest.mark.parametrize("dense", [False, True], ids=["diag", "dense"])
+def test_reference_samples_a_known_gaussian(dense):
     model = Gaussian()
-    chain = ref.sample(model, draws=2000, tune=500, seed=3)
+    chain = ref.sample(model, draws=2000, tune=500, seed=3, dense=dense)
     x = chain.draws
     for i in range(3):
         # 4 Monte Carlo standard errors (sd / sqrt(ESS)): a correct sampler fails with probability ~6e-5
@@ -202,7 +223,14 @@ def test_reference_samples_a_known_gaussian():
         assert abs(x[:, i].mean() - model.mean[i]) < 4 * np.sqrt(model.cov[i, i] / ess), i
         sq = (x[:, i] - model.mean[i]) ** 2  # the variance is the mean of the squared deviation
         assert abs(sq.mean() - model.cov[i, i]) < 4 * sq.std() / np.sqrt(effective_sample_size(sq[None], method="basic"))
-    # the adapted metric approximates the posterior variances (a window of ~250 draws: within 30%)
-    np.testing.assert_allclose(chain.inv_mass, np.diag(model.cov), rtol=0.3)
+    # the adapted metric approximates the posterior variances, or the covariance (a window of ~250 draws:
+    # within 30% of the variances; the correlations within 0.15, ~2.5 standard errors of 1/sqrt(250))
+    if dense:
+        inv_mass = chain.inv_mass @ chain.inv_mass.T
+        np.testing.assert_allclose(np.diag(inv_mass), np.diag(model.cov), rtol=0.3)
+        sd, true_sd = np.sqrt(np.diag(inv_mass)), np.sqrt(np.diag(model.cov))
+        np.testing.assert_allclose(inv_mass / np.outer(sd, sd), model.cov / np.outer(true_sd, true_sd), atol=0.15)
+    else:
+        np.testing.assert_allclose(chain.inv_mass, np.diag(model.cov), rtol=0.3)
     assert not any(info.diverging for info in chain.infos)
     assert 0.65 < np.mean([info.accept_stat for info in chain.infos]) < 0.95  # target 0.8

@@ -25,11 +25,12 @@ def eight_schools(centered):
     return model
 
 
+@pytest.mark.parametrize("init", ["jitter+adapt_diag", "jitter+adapt_full"])
 @pytest.mark.parametrize("centered, path", [(True, "fused"), (False, "tape")])
-def test_compiled_trajectories_draw_what_the_python_loop_draws(centered, path, monkeypatch):
+def test_compiled_trajectories_draw_what_the_python_loop_draws(centered, path, init, monkeypatch):
     model = eight_schools(centered)
     assert nbvi.explain(model).path == path and model.compiled_density().nuts_trajectory() is not None
-    options = dict(draws=600, tune=150, chains=1, random_seed=5, progressbar=False, model=model)
+    options = dict(draws=600, tune=150, chains=1, random_seed=5, progressbar=False, model=model, init=init)
     with np.errstate(over="ignore"):
         compiled = nbvi.sample(**options)
         monkeypatch.setattr(sample_module, "_compiled_draws", lambda model: None)  # transitions from Python
