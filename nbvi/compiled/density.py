@@ -10,7 +10,7 @@ import numpy as np
 from nbvi.compiled import advi_steps, svgd_steps
 from nbvi.compiled.interpreter import tape_logp_dlogp, tape_logp_dlogp_parallel
 from nbvi.compiled.lowering import Tape, Unsupported
-from nbvi.fused.density import Refusal, data_unchanged
+from nbvi.fused.density import Refusal
 from nbvi.fused.optimizers import optimizer_code
 
 # Points per call from which they are evaluated in parallel, one part per thread (each point costs a few
@@ -34,6 +34,7 @@ class CompiledDensity:
         self.tape = tape
         self.ndim = tape.ndim
         self.watched = tape.watched
+        self._watched_values = tuple(tape.watched.values())  # (Data, the array the tape copied)
         # the tape's workspace becomes this density's (every call overwrites its computed part before reading it,
         # so no pristine copy is needed, and a model with large data holds its constants once)
         self._workspace = tape.workspace
@@ -54,8 +55,12 @@ class CompiledDensity:
         return cls(tape)
 
     def is_current(self):
-        """Whether every data value the tape copied is still the data's value (no ``set_value`` since)."""
-        return data_unchanged(self.watched)
+        """Whether every data value the tape copied is still the data's value (no ``set_value`` since). (Asked
+        before every call: a plain loop, no generator.)"""
+        for data, value in self._watched_values:
+            if data._value is not value:
+                return False
+        return True
 
     def _refresh(self):
         """Recompute the values that read a Minibatch (its batch changes between calls); their terms' sum."""
@@ -158,12 +163,19 @@ class CompiledDensity:
 
     def logp_dlogp(self, theta):
         """logp (D,) and its gradient (D, ndim) at theta (D, ndim), as ``Model.logp_dlogp``."""
-        constant = self.tape.constant_logp
-        if self.tape.refresh is not None:
+        tape = self.tape
+        constant = tape.constant_logp
+        if tape.refresh is not None:
             constant += self._refresh()
         draws = theta.shape[0]
         logp = np.empty(draws)
         grad = np.empty((draws, self.ndim))
+        if draws < PARALLEL_MIN_DRAWS:  # (the common case of one point, with as little Python as possible)
+            tape_logp_dlogp(theta if theta.flags.c_contiguous else np.ascontiguousarray(theta), *self._plan,
+                            self._workspace, tape.n_dynamic, logp, grad)
+            if constant != 0.0:
+                logp += constant
+            return logp, grad
         workspaces = self._workspaces_for(draws)
         if len(workspaces) > 1:  # many points (SVGD's particles): in parallel
             tape_logp_dlogp_parallel(np.ascontiguousarray(theta), *self._plan, workspaces, self.tape.n_dynamic,

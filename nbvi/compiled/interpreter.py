@@ -15,8 +15,9 @@ stride 0 and map > 0 for any other layout (broadcast, gathered, transposed), who
 input operand i (a, b, c, e) depends on the free variables, i.e. needs a gradient.
 
 Elementwise work runs in LOOP instructions: rows of ``micro`` (LOAD an operand into a register, an
-arithmetic op or function of registers, a log-density TERM of a scalar family, STORE a register), run over
-blocks of BLOCK elements, a register holding one block (see :func:`_loop_block`). Log-density terms add
+affine form's product with the data (AFFINE), an arithmetic op or function of registers, a log-density TERM
+of a scalar family, STORE a register), run over blocks of BLOCK elements, a register holding one block (see
+:func:`_loop_blocks`). Log-density terms add
 their value to logp and their partial derivatives to the adjoints (their output's gradient is 1).
 
 Forward runs the instructions in order; a loop whose only outputs are its terms also runs its backward
@@ -36,9 +37,19 @@ from nbvi.distributions.normal import HALF_LOG_2PI
 from nbvi.distributions.special import digamma
 from nbvi.fused.families import BERNOULLI_LOGIT, NORMAL, POISSON, family_logp_grad
 from nbvi.fused.transforms import transform_backward
-from nbvi.numerics import exp_nonpositive, log_positive
+from nbvi.numerics import (
+    LN2_HI,
+    LN2_LO,
+    LOG1P_SERIES,
+    SQRT_2_MINUS_1,
+    exp_into,
+    exp_minus_abs_into,
+    exp_nonpositive,
+    log1p_unit,
+    log_positive_scratch,
+)
 
-COMPILED_SOURCES_DIGEST = "e3c332ba5d550a6c"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "1094096f6d48163f"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 # -- opcodes -----------------------------------------------------------------------------------------------
 # unary elementwise: out_j = f(a_j)
@@ -83,9 +94,14 @@ LOOP = 80
 # micro rows only: load an operand into a register, store a register, a log-density term of scalar family,
 # and the log-density of each element of a scalar family as a value (LOGPDF: a mixture's components)
 LOAD, STORE, TERM, LOGPDF = 90, 91, 92, 93
+# an affine form's product C^T s over the block's elements: the M_UNIFORM + M_COUNT scalars s at M_SCALARS;
+# from M_OFF, the number of each of the first M_UNIFORM rows of C (the same at every element: an intercept),
+# then the other M_COUNT rows of M_STRIDE numbers (one read of each block of C forward, and again from the
+# cache backward, where d logp / d s_r = sum_j C_rj g_j goes straight into gw)
+AFFINE = 94
 
 SINK, STORED = 0, 1  # a loop whose values are only used by its terms, or one that stores values
-BLOCK = 64  # elements per block: a register holds one block
+BLOCK = 256  # elements per block: a register holds one block
 
 UNARY_FIRST, UNARY_LAST = NEG, SIGN
 BINARY_FIRST, BINARY_LAST = ADD, LOGDIFFEXP
@@ -94,11 +110,11 @@ OUT, A, B, C, E = 2, 5, 8, 11, 14  # first column of each operand's (offset, str
 FLAGS, AUX0, AUX1, AUX2 = 17, 18, 19, 20
 CODE_COLUMNS = 21
 # a micro row: [opcode, dst, a, b, c, e (registers), offset, stride, map (a LOAD's or STORE's operand),
-# flags, family, f (the register of a family's fourth parameter)]; a LOAD's flags bit 0: its operand needs a
-# gradient; a TERM's flags bit 0: its sigma register holds one number for the whole loop (Normal terms then
-# take log sigma once per block)
-M_DST, M_A, M_B, M_C, M_E, M_OFF, M_STRIDE, M_MAP, M_FLAGS, M_FAMILY, M_F = range(1, 12)
-MICRO_COLUMNS = 12
+# flags, family, f (the register of a family's fourth parameter), scalars, count, uniform (an AFFINE's)]; a LOAD's
+# flags bit 0: its operand needs a gradient; a TERM's flags bit 0: its sigma register holds one number for
+# the whole loop (Normal terms then take log sigma once per block)
+M_DST, M_A, M_B, M_C, M_E, M_OFF, M_STRIDE, M_MAP, M_FLAGS, M_FAMILY, M_F, M_SCALARS, M_COUNT, M_UNIFORM = range(1, 15)
+MICRO_COLUMNS = 15
 SQRT_PI_HALF = 2.0 / math.sqrt(math.pi)
 HALF_SQRT_PI = math.sqrt(math.pi) / 2.0
 LOG_2 = math.log(2.0)
@@ -411,30 +427,44 @@ def _compare(op, a, b):
 # keeps an atomic reference count per array argument of a helper it does not inline (docs/fused.md).
 
 
-@njit(cache=True, error_model="numpy", fastmath={"reassoc"})
+@njit(cache=True, error_model="numpy", fastmath={"reassoc", "contract"})
 def _bernoulli_logit_block(a, b, nb, backward, scale, reg, adj):
     """sum_i log Bernoulli(y_i | sigmoid(l_i)) over a block (y in register a, l in b); adds the scaled
     d/dl = y - sigmoid(l) to adj[b] when ``backward``. With t = e^-|l|: log p = y l - max(l, 0) - log(1 + t)
-    and sigmoid(l) = 1 / (1 + t) for l >= 0, t / (1 + t) below; y outside {0, 1} gives -inf. The last two
-    registers are scratch."""
-    t_row, log_row = reg.shape[0] - 2, reg.shape[0] - 1
-    for i in range(nb):
-        reg[t_row, i] = -abs(reg[b, i])
-    exp_nonpositive(reg[t_row, :nb], reg[log_row, :nb].view(np.int64))
-    for i in range(nb):
-        reg[log_row, i] = 1.0 + reg[t_row, i]
-    log_positive(reg[log_row, :nb])
+    and sigmoid(l) = 1 / (1 + t) for l >= 0, t / (1 + t) below; y outside {0, 1} gives -inf. The last
+    register is scratch. Every loop vectorises: the exp of :mod:`nbvi.numerics`, then
+    log(1 + t) as in ``log1p_unit`` (t is in [0, 1]) and the partials, with selects and one division per
+    element."""
+    t_row = reg.shape[0] - 1
+    exp_minus_abs_into(reg[b, :nb], reg[t_row, :nb])
     term = 0.0
+    if not backward:
+        for i in range(nb):
+            y, logit = reg[a, i], reg[b, i]
+            lp = y * logit - max(logit, 0.0) - log1p_unit(reg[t_row, i])
+            term += lp if (y == 0.0) | (y == 1.0) else -math.inf
+        return term
     for i in range(nb):
         y, logit, t = reg[a, i], reg[b, i], reg[t_row, i]
-        lp = y * logit - max(logit, 0.0) - reg[log_row, i]
-        term += lp if (y == 0.0 or y == 1.0) else -math.inf
-    if backward:
-        for i in range(nb):
-            t, y = reg[t_row, i], reg[a, i]
-            sig = 1.0 / (1.0 + t) if reg[b, i] >= 0.0 else t / (1.0 + t)
-            if y == 0.0 or y == 1.0:
-                adj[b, i] += scale * (y - sig)
+        # log(1 + t) = e log 2 + log(1 + f) (log1p_unit), with s = f / (2 + f) and 1 / (1 + t) from one
+        # reciprocal q = 1 / ((1 + t)(2 + f))
+        above = t > SQRT_2_MINUS_1
+        f = 0.5 * (t - 1.0) if above else t
+        q = 1.0 / ((1.0 + t) * (2.0 + f))
+        s = f * (1.0 + t) * q
+        z = s * s
+        r = 0.0
+        for c in LOG1P_SERIES:
+            r = r * z + c
+        r *= z
+        log1p_t = (LN2_HI if above else 0.0) + ((f - s * (f - r)) + (LN2_LO if above else 0.0))
+        valid = (y == 0.0) | (y == 1.0)
+        term += y * logit - max(logit, 0.0) - log1p_t if valid else -math.inf
+        # d/dl log p = y - sigmoid(l): sigmoid(-l) for y = 1, -sigmoid(l) for y = 0, each t / (1 + t) or
+        # 1 / (1 + t) (no cancellation in 1 - sigmoid(l) for large l)
+        inv = (2.0 + f) * q  # 1 / (1 + t)
+        miss = t * inv if (logit >= 0.0) == (y == 1.0) else inv
+        adj[b, i] += scale * (miss if y == 1.0 else -miss) if valid else 0.0
     return term
 
 
@@ -442,11 +472,12 @@ def _bernoulli_logit_block(a, b, nb, backward, scale, reg, adj):
 def _poisson_block(a, b, e, nb, backward, scale, reg, adj):
     """sum_i log Poisson(y_i | mu_i) over a block (y in register a, mu in b, lgamma(y + 1) in e, inf where y
     is not a count); log p = y log mu - mu - lgamma(y + 1) (0 log 0 = 0), d/dmu = y / mu - 1; mu < 0 gives
-    -inf. The last register is scratch."""
-    log_row = reg.shape[0] - 1
+    -inf. The last three registers are scratch."""
+    log_row, bits_row, exponent_row = reg.shape[0] - 3, reg.shape[0] - 2, reg.shape[0] - 1
     for i in range(nb):
         reg[log_row, i] = reg[b, i]
-    log_positive(reg[log_row, :nb])
+    log_positive_scratch(reg[log_row, :nb], reg[bits_row, :nb].view(np.int64),
+                         reg[exponent_row, :nb].view(np.int64))
     term = 0.0
     for i in range(nb):
         y, mu = reg[a, i], reg[b, i]
@@ -463,9 +494,48 @@ def _poisson_block(a, b, e, nb, backward, scale, reg, adj):
     return term
 
 
+@njit(cache=True, error_model="numpy", fastmath={"reassoc", "contract"}, inline="always")
+def _affine_rows(w, base, stride, s0, rows, out):
+    """out (nb,) += sum_{r < rows} s_r C_r for up to four rows of an AFFINE's arrays: C_r at w[base + r stride
+    ...] (nb numbers), s_r = w[s0 + r]; one pass over out for the four."""
+    s_0, s_1, s_2, s_3 = w[s0], w[s0 + min(1, rows - 1)], w[s0 + min(2, rows - 1)], w[s0 + min(3, rows - 1)]
+    s_1, s_2, s_3 = (s_1 if rows > 1 else 0.0), (s_2 if rows > 2 else 0.0), (s_3 if rows > 3 else 0.0)
+    b_0 = base  # rows past the last read the last again, times 0
+    b_1 = base + stride * np.uint64(min(1, rows - 1))
+    b_2 = base + stride * np.uint64(min(2, rows - 1))
+    b_3 = base + stride * np.uint64(min(3, rows - 1))
+    for i in range(out.size):
+        k = np.uint64(i)
+        out[i] += (w[b_0 + k] * s_0 + w[b_1 + k] * s_1) + (w[b_2 + k] * s_2 + w[b_3 + k] * s_3)
+
+
+@njit(cache=True, error_model="numpy", fastmath={"reassoc", "contract"}, inline="always")
+def _affine_rows_adjoint(w, base, stride, s0, rows, g, gw):
+    """gw[s0 + r] += sum_i C_ri g_i (d logp / d s_r) for up to four rows r of an AFFINE's arrays (as
+    :func:`_affine_rows`), in one pass over g (nb,)."""
+    b_1 = base + stride * np.uint64(min(1, rows - 1))
+    b_2 = base + stride * np.uint64(min(2, rows - 1))
+    b_3 = base + stride * np.uint64(min(3, rows - 1))
+    acc_0 = acc_1 = acc_2 = acc_3 = 0.0
+    for i in range(g.size):
+        k = np.uint64(i)
+        acc_0 += w[base + k] * g[i]
+        acc_1 += w[b_1 + k] * g[i]
+        acc_2 += w[b_2 + k] * g[i]
+        acc_3 += w[b_3 + k] * g[i]
+    gw[s0] += acc_0
+    if rows > 1:
+        gw[s0 + 1] += acc_1
+    if rows > 2:
+        gw[s0 + 2] += acc_2
+    if rows > 3:
+        gw[s0 + 3] += acc_3
+
+
 @njit(cache=True, error_model="numpy", fastmath={"reassoc"})
-def _loop_block(start, end, j0, nb, backward, micro, mparams, index, w, gw, reg, adj):
-    """One block of a LOOP: elements j0 .. j0 + nb - 1, one register row per value.
+def _loop_blocks(start, end, n, backward, micro, mparams, index, w, gw, reg, adj):
+    """A LOOP over n elements (micro rows start .. end - 1), block by block: elements j0 .. j0 + nb - 1, one
+    register row per value. Returns the sum of its terms.
 
     Forward: LOADs fill registers, ops compute theirs, TERMs return their value (and, when ``backward``,
     add their partials to the adjoints ``adj``), STOREs write values out (or, when ``backward``, add the
@@ -473,194 +543,220 @@ def _loop_block(start, end, j0, nb, backward, micro, mparams, index, w, gw, reg,
     reverse push adjoints to their inputs, LOADs of operands with a gradient add theirs to ``gw``.
     """
     total = 0.0
-    for u in range(start, end):
-        op, d, a, b = micro[u, 0], micro[u, M_DST], micro[u, M_A], micro[u, M_B]
-        if op == LOAD:
-            off, stride, mp = micro[u, M_OFF], micro[u, M_STRIDE], micro[u, M_MAP]
-            if mp > 0:  # laid out otherwise: positions listed in index
-                for i in range(nb):
-                    reg[d, i] = w[off + index[mp + j0 + i]]
-            elif stride == 1:  # contiguous: a plain copy, which the compiler vectorises
-                base = np.uint64(off + j0)  # (unsigned: no negative-index wraparound to stop vectorising)
-                for i in range(nb):
-                    reg[d, i] = w[base + np.uint64(i)]
-            else:  # one number for every element
-                value = w[off]
-                for i in range(nb):
-                    reg[d, i] = value
-            if backward:
-                for i in range(nb):
-                    adj[d, i] = 0.0
-        elif op == STORE:
-            off, stride, mp = micro[u, M_OFF], micro[u, M_STRIDE], micro[u, M_MAP]
-            f = min(mp, 1)
-            if backward:  # the gradient the stored value received from the instructions that read it
-                for i in range(nb):
-                    j = j0 + i
-                    adj[a, i] += gw[off + stride * j + index[mp + f * j]]
-            elif mp == 0 and stride == 1:
-                base = np.uint64(off + j0)
-                for i in range(nb):
-                    w[base + np.uint64(i)] = reg[a, i]
-            else:
-                for i in range(nb):
-                    j = j0 + i
-                    w[off + stride * j + index[mp + f * j]] = reg[a, i]
-        elif op == TERM:
-            c, e = micro[u, M_C], micro[u, M_E]
-            family, scale = micro[u, M_FAMILY], mparams[u, 0]
-            term = 0.0
-            if family == NORMAL and micro[u, M_FLAGS] & 1 and reg[c, 0] > 0.0:
-                # a Normal term with one sigma: log sigma once; z = (x - mu) / sigma,
-                # log p = -z^2 / 2 - log sigma - log(2 pi) / 2, d/dx = -z / sigma = -d/dmu,
-                # d/dsigma = (z^2 - 1) / sigma
-                inv = 1.0 / reg[c, 0]
+    for j0 in range(0, n, BLOCK):  # (one call for every block: no reference counts per block)
+        nb = min(BLOCK, n - j0)
+        for u in range(start, end):
+            op, d, a, b = micro[u, 0], micro[u, M_DST], micro[u, M_A], micro[u, M_B]
+            if op == LOAD:
+                off, stride, mp = micro[u, M_OFF], micro[u, M_STRIDE], micro[u, M_MAP]
+                if mp > 0:  # laid out otherwise: positions listed in index
+                    for i in range(nb):
+                        reg[d, i] = w[off + index[mp + j0 + i]]
+                elif stride == 1:  # contiguous: a plain copy, which the compiler vectorises
+                    base = np.uint64(off + j0)  # (unsigned: no negative-index wraparound to stop vectorising)
+                    for i in range(nb):
+                        reg[d, i] = w[base + np.uint64(i)]
+                else:  # one number for every element
+                    value = w[off]
+                    for i in range(nb):
+                        reg[d, i] = value
                 if backward:
                     for i in range(nb):
-                        z = (reg[a, i] - reg[b, i]) * inv
-                        term -= 0.5 * z * z
-                        adj[a, i] -= scale * z * inv
-                        adj[b, i] += scale * z * inv
-                        adj[c, i] += scale * (z * z - 1.0) * inv
+                        adj[d, i] = 0.0
+            elif op == AFFINE:  # reg_d = sum_r s_r C_r over the block: the uniform rows, then four rows per pass
+                off, stride, s0, count = micro[u, M_OFF], micro[u, M_STRIDE], micro[u, M_SCALARS], micro[u, M_COUNT]
+                uniform = micro[u, M_UNIFORM]
+                first = 0.0
+                for r in range(uniform):
+                    first += w[s0 + r] * w[off + r]
+                for i in range(nb):
+                    reg[d, i] = first
+                for r in range(0, count, 4):
+                    _affine_rows(w, np.uint64(off + uniform + r * stride + j0), np.uint64(stride), s0 + uniform + r,
+                                 min(4, count - r), reg[d, :nb])
+                if backward:
+                    for i in range(nb):
+                        adj[d, i] = 0.0
+            elif op == STORE:
+                off, stride, mp = micro[u, M_OFF], micro[u, M_STRIDE], micro[u, M_MAP]
+                f = min(mp, 1)
+                if backward:  # the gradient the stored value received from the instructions that read it
+                    for i in range(nb):
+                        j = j0 + i
+                        adj[a, i] += gw[off + stride * j + index[mp + f * j]]
+                elif mp == 0 and stride == 1:
+                    base = np.uint64(off + j0)
+                    for i in range(nb):
+                        w[base + np.uint64(i)] = reg[a, i]
                 else:
                     for i in range(nb):
-                        z = (reg[a, i] - reg[b, i]) * inv
-                        term -= 0.5 * z * z
-                total += scale * (term - nb * (math.log(reg[c, 0]) + HALF_LOG_2PI))
-                continue
-            if family == BERNOULLI_LOGIT:  # with the vectorised exp and log of nbvi.numerics
-                total += scale * _bernoulli_logit_block(a, b, nb, backward, scale, reg, adj)
-                continue
-            if family == POISSON and micro[u, M_FLAGS] & 2:  # register e holds lgamma(y + 1)
-                total += scale * _poisson_block(a, b, e, nb, backward, scale, reg, adj)
-                continue
-            f = micro[u, M_F]
-            for i in range(nb):
-                lp, d_a, d_b, d_c, d_e, d_f = family_logp_grad(family, reg[a, i], reg[b, i], reg[c, i], reg[e, i],
-                                                               reg[f, i])
-                term += lp
+                        j = j0 + i
+                        w[off + stride * j + index[mp + f * j]] = reg[a, i]
+            elif op == TERM:
+                c, e = micro[u, M_C], micro[u, M_E]
+                family, scale = micro[u, M_FAMILY], mparams[u, 0]
+                term = 0.0
+                if family == NORMAL and micro[u, M_FLAGS] & 1 and reg[c, 0] > 0.0:
+                    # a Normal term with one sigma: log sigma once; z = (x - mu) / sigma,
+                    # log p = -z^2 / 2 - log sigma - log(2 pi) / 2, d/dx = -z / sigma = -d/dmu,
+                    # d/dsigma = (z^2 - 1) / sigma
+                    inv = 1.0 / reg[c, 0]
+                    if backward:
+                        for i in range(nb):
+                            z = (reg[a, i] - reg[b, i]) * inv
+                            term -= 0.5 * z * z
+                            adj[a, i] -= scale * z * inv
+                            adj[b, i] += scale * z * inv
+                            adj[c, i] += scale * (z * z - 1.0) * inv
+                    else:
+                        for i in range(nb):
+                            z = (reg[a, i] - reg[b, i]) * inv
+                            term -= 0.5 * z * z
+                    total += scale * (term - nb * (math.log(reg[c, 0]) + HALF_LOG_2PI))
+                    continue
+                if family == BERNOULLI_LOGIT:  # with the vectorised exp and log of nbvi.numerics
+                    total += scale * _bernoulli_logit_block(a, b, nb, backward, scale, reg, adj)
+                    continue
+                if family == POISSON and micro[u, M_FLAGS] & 2:  # register e holds lgamma(y + 1)
+                    total += scale * _poisson_block(a, b, e, nb, backward, scale, reg, adj)
+                    continue
+                f = micro[u, M_F]
+                for i in range(nb):
+                    lp, d_a, d_b, d_c, d_e, d_f = family_logp_grad(family, reg[a, i], reg[b, i], reg[c, i], reg[e, i],
+                                                                   reg[f, i])
+                    term += lp
+                    if backward:
+                        adj[a, i] += scale * d_a
+                        adj[b, i] += scale * d_b
+                        adj[c, i] += scale * d_c
+                        adj[e, i] += scale * d_e
+                        adj[f, i] += scale * d_f
+                total += scale * term
+            else:
                 if backward:
-                    adj[a, i] += scale * d_a
-                    adj[b, i] += scale * d_b
-                    adj[c, i] += scale * d_c
-                    adj[e, i] += scale * d_e
-                    adj[f, i] += scale * d_f
-            total += scale * term
-        else:
-            if backward:
-                for i in range(nb):
-                    adj[d, i] = 0.0
-            if op == ADD:
-                for i in range(nb):
-                    reg[d, i] = reg[a, i] + reg[b, i]
-            elif op == SUB:
-                for i in range(nb):
-                    reg[d, i] = reg[a, i] - reg[b, i]
-            elif op == MUL:
-                for i in range(nb):
-                    reg[d, i] = reg[a, i] * reg[b, i]
-            elif UNARY_FIRST <= op <= UNARY_LAST:
-                lo, hi = mparams[u, 0], mparams[u, 1]
-                for i in range(nb):
-                    reg[d, i] = _unary(op, reg[a, i], lo, hi)
-            elif BINARY_FIRST <= op <= BINARY_LAST:
-                for i in range(nb):
-                    reg[d, i] = _binary(op, reg[a, i], reg[b, i])
-            elif EQ <= op <= GE:
-                for i in range(nb):
-                    reg[d, i] = _compare(op, reg[a, i], reg[b, i])
-            elif op == LOGPDF:  # log p(a | b, c, e, f) of the scalar family in the row's family column
-                c, e, f, family = micro[u, M_C], micro[u, M_E], micro[u, M_F], micro[u, M_FAMILY]
-                for i in range(nb):
-                    reg[d, i] = family_logp_grad(family, reg[a, i], reg[b, i], reg[c, i], reg[e, i], reg[f, i])[0]
-            else:  # WHERE: the condition is a, the values b and c
-                c = micro[u, M_C]
-                for i in range(nb):
-                    reg[d, i] = reg[b, i] if reg[a, i] != 0.0 else reg[c, i]
-    if not backward:
-        return total
-    for u in range(end - 1, start - 1, -1):
-        op, d, a, b = micro[u, 0], micro[u, M_DST], micro[u, M_A], micro[u, M_B]
-        if op == LOAD:
-            if micro[u, M_FLAGS] & 1:
-                off, stride, mp = micro[u, M_OFF], micro[u, M_STRIDE], micro[u, M_MAP]
-                if stride == 0 and mp == 0:  # one number read by every element: its gradient is the sum
+                    for i in range(nb):
+                        adj[d, i] = 0.0
+                if op == ADD:
+                    for i in range(nb):
+                        reg[d, i] = reg[a, i] + reg[b, i]
+                elif op == SUB:
+                    for i in range(nb):
+                        reg[d, i] = reg[a, i] - reg[b, i]
+                elif op == MUL:
+                    for i in range(nb):
+                        reg[d, i] = reg[a, i] * reg[b, i]
+                elif op == EXP:  # vectorised
+                    exp_into(reg[a, :nb], reg[d, :nb])
+                elif UNARY_FIRST <= op <= UNARY_LAST:
+                    lo, hi = mparams[u, 0], mparams[u, 1]
+                    for i in range(nb):
+                        reg[d, i] = _unary(op, reg[a, i], lo, hi)
+                elif BINARY_FIRST <= op <= BINARY_LAST:
+                    for i in range(nb):
+                        reg[d, i] = _binary(op, reg[a, i], reg[b, i])
+                elif EQ <= op <= GE:
+                    for i in range(nb):
+                        reg[d, i] = _compare(op, reg[a, i], reg[b, i])
+                elif op == LOGPDF:  # log p(a | b, c, e, f) of the scalar family in the row's family column
+                    c, e, f, family = micro[u, M_C], micro[u, M_E], micro[u, M_F], micro[u, M_FAMILY]
+                    for i in range(nb):
+                        reg[d, i] = family_logp_grad(family, reg[a, i], reg[b, i], reg[c, i], reg[e, i], reg[f, i])[0]
+                else:  # WHERE: the condition is a, the values b and c
+                    c = micro[u, M_C]
+                    for i in range(nb):
+                        reg[d, i] = reg[b, i] if reg[a, i] != 0.0 else reg[c, i]
+        if not backward:
+            continue
+        for u in range(end - 1, start - 1, -1):
+            op, d, a, b = micro[u, 0], micro[u, M_DST], micro[u, M_A], micro[u, M_B]
+            if op == LOAD:
+                if micro[u, M_FLAGS] & 1:
+                    off, stride, mp = micro[u, M_OFF], micro[u, M_STRIDE], micro[u, M_MAP]
+                    if stride == 0 and mp == 0:  # one number read by every element: its gradient is the sum
+                        g = 0.0
+                        for i in range(nb):
+                            g += adj[d, i]
+                        gw[off] += g
+                    elif mp > 0:
+                        for i in range(nb):
+                            gw[off + index[mp + j0 + i]] += adj[d, i]
+                    else:
+                        base = np.uint64(off + j0)
+                        for i in range(nb):
+                            gw[base + np.uint64(i)] += adj[d, i]
+            elif op == AFFINE:  # d logp / d s_r += sum_i C_ri g_i (the block of C is still in the cache)
+                off, stride, s0, count = micro[u, M_OFF], micro[u, M_STRIDE], micro[u, M_SCALARS], micro[u, M_COUNT]
+                uniform = micro[u, M_UNIFORM]
+                if uniform:  # a uniform row's number c_r: d logp / d s_r += c_r sum_i g_i
                     g = 0.0
                     for i in range(nb):
                         g += adj[d, i]
-                    gw[off] += g
-                elif mp > 0:
-                    for i in range(nb):
-                        gw[off + index[mp + j0 + i]] += adj[d, i]
-                else:
-                    base = np.uint64(off + j0)
-                    for i in range(nb):
-                        gw[base + np.uint64(i)] += adj[d, i]
-        elif op == STORE or op == TERM or (EQ <= op <= GE) or (FLOOR <= op <= SIGN):
-            continue  # stores and terms added theirs going forward; comparisons and rounding have no gradient
-        elif op == ADD:
-            for i in range(nb):
-                adj[a, i] += adj[d, i]
-                adj[b, i] += adj[d, i]
-        elif op == SUB:
-            for i in range(nb):
-                adj[a, i] += adj[d, i]
-                adj[b, i] -= adj[d, i]
-        elif op == MUL:
-            for i in range(nb):
-                adj[a, i] += adj[d, i] * reg[b, i]
-                adj[b, i] += adj[d, i] * reg[a, i]
-        elif op == CLIP:  # the gradient passes where x is inside [lo, hi] (selected: inf * 0 would be NaN)
-            lo, hi = mparams[u, 0], mparams[u, 1]
-            for i in range(nb):
-                if lo <= reg[a, i] <= hi:
+                    for r in range(uniform):
+                        gw[s0 + r] += w[off + r] * g
+                for r in range(0, count, 4):
+                    _affine_rows_adjoint(w, np.uint64(off + uniform + r * stride + j0), np.uint64(stride),
+                                         s0 + uniform + r, min(4, count - r), adj[d, :nb], gw)
+            elif op == STORE or op == TERM or (EQ <= op <= GE) or (FLOOR <= op <= SIGN):
+                continue  # stores and terms added theirs going forward; comparisons and rounding have no gradient
+            elif op == ADD:
+                for i in range(nb):
                     adj[a, i] += adj[d, i]
-        elif UNARY_FIRST <= op <= UNARY_LAST:
-            lo, hi = mparams[u, 0], mparams[u, 1]
-            for i in range(nb):
-                adj[a, i] += adj[d, i] * _unary_derivative(op, reg[a, i], reg[d, i], lo, hi)
-        elif op == MAXIMUM or op == MINIMUM:  # to the chosen input (a on ties), selected as well
-            for i in range(nb):
-                first = reg[a, i] >= reg[b, i] if op == MAXIMUM else reg[a, i] <= reg[b, i]
-                if first:
+                    adj[b, i] += adj[d, i]
+            elif op == SUB:
+                for i in range(nb):
                     adj[a, i] += adj[d, i]
-                else:
-                    adj[b, i] += adj[d, i]
-        elif BINARY_FIRST <= op <= BINARY_LAST:
-            for i in range(nb):
-                d_a, d_b = _binary_partials(op, reg[a, i], reg[b, i], reg[d, i])
-                adj[a, i] += adj[d, i] * d_a
-                adj[b, i] += adj[d, i] * d_b
-        elif op == LOGPDF:  # d/d arg = adjoint * the family's partial (computed again; none where it is 0)
-            c, e, f, family = micro[u, M_C], micro[u, M_E], micro[u, M_F], micro[u, M_FAMILY]
-            for i in range(nb):
-                g = adj[d, i]
-                if g != 0.0:
-                    _, d_a, d_b, d_c, d_e, d_f = family_logp_grad(family, reg[a, i], reg[b, i], reg[c, i], reg[e, i],
-                                                                  reg[f, i])
-                    adj[a, i] += g * d_a
-                    adj[b, i] += g * d_b
-                    adj[c, i] += g * d_c
-                    adj[e, i] += g * d_e
-                    adj[f, i] += g * d_f
-        else:  # WHERE: the gradient goes to the value that was chosen
-            c = micro[u, M_C]
-            for i in range(nb):
-                if reg[a, i] != 0.0:
-                    adj[b, i] += adj[d, i]
-                else:
-                    adj[c, i] += adj[d, i]
+                    adj[b, i] -= adj[d, i]
+            elif op == MUL:
+                for i in range(nb):
+                    adj[a, i] += adj[d, i] * reg[b, i]
+                    adj[b, i] += adj[d, i] * reg[a, i]
+            elif op == CLIP:  # the gradient passes where x is inside [lo, hi] (selected: inf * 0 would be NaN)
+                lo, hi = mparams[u, 0], mparams[u, 1]
+                for i in range(nb):
+                    if lo <= reg[a, i] <= hi:
+                        adj[a, i] += adj[d, i]
+            elif UNARY_FIRST <= op <= UNARY_LAST:
+                lo, hi = mparams[u, 0], mparams[u, 1]
+                for i in range(nb):
+                    adj[a, i] += adj[d, i] * _unary_derivative(op, reg[a, i], reg[d, i], lo, hi)
+            elif op == MAXIMUM or op == MINIMUM:  # to the chosen input (a on ties), selected as well
+                for i in range(nb):
+                    first = reg[a, i] >= reg[b, i] if op == MAXIMUM else reg[a, i] <= reg[b, i]
+                    if first:
+                        adj[a, i] += adj[d, i]
+                    else:
+                        adj[b, i] += adj[d, i]
+            elif BINARY_FIRST <= op <= BINARY_LAST:
+                for i in range(nb):
+                    d_a, d_b = _binary_partials(op, reg[a, i], reg[b, i], reg[d, i])
+                    adj[a, i] += adj[d, i] * d_a
+                    adj[b, i] += adj[d, i] * d_b
+            elif op == LOGPDF:  # d/d arg = adjoint * the family's partial (computed again; none where it is 0)
+                c, e, f, family = micro[u, M_C], micro[u, M_E], micro[u, M_F], micro[u, M_FAMILY]
+                for i in range(nb):
+                    g = adj[d, i]
+                    if g != 0.0:
+                        _, d_a, d_b, d_c, d_e, d_f = family_logp_grad(family, reg[a, i], reg[b, i], reg[c, i],
+                                                                      reg[e, i], reg[f, i])
+                        adj[a, i] += g * d_a
+                        adj[b, i] += g * d_b
+                        adj[c, i] += g * d_c
+                        adj[e, i] += g * d_e
+                        adj[f, i] += g * d_f
+            else:  # WHERE: the gradient goes to the value that was chosen
+                c = micro[u, M_C]
+                for i in range(nb):
+                    if reg[a, i] != 0.0:
+                        adj[b, i] += adj[d, i]
+                    else:
+                        adj[c, i] += adj[d, i]
     return total
 
 
 @njit(cache=True, error_model="numpy", inline="always")
 def _loop(t, backward, code, micro, mparams, index, w, gw, reg, adj):
     """A LOOP instruction, block by block; returns the sum of its terms."""
-    n, start, end = code[t, 1], code[t, AUX0], code[t, AUX1]
-    total = 0.0
-    for j0 in range(0, n, BLOCK):
-        total += _loop_block(start, end, j0, min(BLOCK, n - j0), backward, micro, mparams, index, w, gw, reg, adj)
-    return total
+    return _loop_blocks(code[t, AUX0], code[t, AUX1], code[t, 1], backward, micro, mparams, index, w, gw, reg, adj)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -743,7 +839,7 @@ def _mixture_shared(t, code, fparams, index, w, gw, reg):
     exp of :mod:`nbvi.numerics`, exact 1 at the top), log p = m + log sum_k e_k, responsibilities
     r_k = e_k / sum_l e_l; gradients as in :mod:`nbvi.distributions.mixture`, summed over the elements in
     the scratch region (out) and added to gw once. Registers: z (K rows), e (K rows), m, sum, log sum, dx,
-    and one for the exp's bits. Scratch: per component log c_k, 1 / sigma_k, then the sums of r_k,
+    and two for the exp's and log's bits. Scratch: per component log c_k, 1 / sigma_k, then the sums of r_k,
     r_k z_k / sigma_k, r_k (z_k^2 - 1) / sigma_k and N_k / p (for w_k = 0, where d/dw_k is not r_k / w_k).
     """
     n, n_comp, flags, scale = code[t, 1], code[t, AUX0], code[t, FLAGS], fparams[t, 0]
@@ -755,6 +851,7 @@ def _mixture_shared(t, code, fparams, index, w, gw, reg):
     log_c, inv = s0, s0 + n_comp
     r_sum, mu_sum, sigma_sum, zero_sum = s0 + 2 * n_comp, s0 + 3 * n_comp, s0 + 4 * n_comp, s0 + 5 * n_comp
     top_row, sum_row, log_row, dx_row, bits_row = 2 * n_comp, 2 * n_comp + 1, 2 * n_comp + 2, 2 * n_comp + 3, 2 * n_comp + 4
+    exponent_row = 2 * n_comp + 5
     for k in range(n_comp):
         wk, sk = w[b0 + bs * k], w[e0 + es * k]
         if not (wk >= 0.0 and sk > 0.0):
@@ -792,7 +889,8 @@ def _mixture_shared(t, code, fparams, index, w, gw, reg):
                 reg[sum_row, i] += reg[n_comp + k, i]
         for i in range(nb):
             reg[log_row, i] = reg[sum_row, i]
-        log_positive(reg[log_row, :nb])
+        log_positive_scratch(reg[log_row, :nb], reg[bits_row, :nb].view(np.int64),
+                             reg[exponent_row, :nb].view(np.int64))
         for i in range(nb):
             total += reg[top_row, i] + reg[log_row, i]  # log p = m + log sum_k e_k
             reg[dx_row, i] = 0.0
@@ -1388,11 +1486,13 @@ def _draws(first, stop, theta, transform, lower, upper, code, fparams, micro, mp
            n_dynamic, logp, grad):
     """Points ``first`` to ``stop - 1`` of :func:`tape_logp_dlogp`, on workspace ``w``."""
     ndim = theta.shape[1]
-    gw = np.empty(n_dynamic)
-    dx_du = np.empty(ndim)
-    dlog_jac = np.empty(ndim)
-    reg = np.empty((n_registers, BLOCK))
-    adj = np.empty((n_registers, BLOCK))
+    size = n_registers * BLOCK
+    scratch = np.empty(n_dynamic + 2 * ndim + 2 * size)  # (one allocation: a call at one point is short)
+    gw = scratch[:n_dynamic]
+    dx_du = scratch[n_dynamic:n_dynamic + ndim]
+    dlog_jac = scratch[n_dynamic + ndim:n_dynamic + 2 * ndim]
+    reg = scratch[n_dynamic + 2 * ndim:n_dynamic + 2 * ndim + size].reshape((n_registers, BLOCK))
+    adj = scratch[n_dynamic + 2 * ndim + size:].reshape((n_registers, BLOCK))
     for d in range(first, stop):
         log_jac = 0.0
         for k in range(ndim):

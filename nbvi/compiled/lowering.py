@@ -68,6 +68,10 @@ BINARY = {ew.Add: ins.ADD, ew.Sub: ins.SUB, ew.Mul: ins.MUL, ew.Div: ins.DIV, ew
 # an affine combination of scalars (a regression's mean) becomes a matrix-vector product from this many
 # scalars and elements on (below, the loop's operations are as fast)
 AFFINE_MIN_TERMS, AFFINE_MIN_SIZE = 2, 64
+# up to this many scalars a loop computes the product block by block (a block's BLOCK x K numbers of the arrays
+# are still in the cache for its backward sweep: one read of the data per call instead of two); more as one
+# matrix-vector product before the loop
+AFFINE_BLOCK_MAX_TERMS = 128
 # a Normal term with an affine mean of K scalars over n elements runs from the data's statistics (O(K^2)
 # per call) instead of over its elements (O(n K)) when K^2 <= GRAM_MAX_RATIO n
 GRAM_MAX_RATIO = 1.0
@@ -94,7 +98,8 @@ class Loop:
     Attributes
     ----------
     shape : tuple, n : int
-    rows : list of (opcode, dst, [a, b, c, e], Operand or None, flags, family, mparams)
+    rows : list of (opcode, dst, [a, b, c, e, f], Operand or None, flags, family, mparams, (scalars key, count,
+        uniform) of an AFFINE row or None)
     registers : dict key -> register: the loop's values (graph slots) and loaded operands (("load", key))
     """
 
@@ -111,9 +116,9 @@ class Loop:
         self.n_registers += 1
         return self.registers[key]
 
-    def add(self, opcode, dst=0, sources=(), operand=None, flags=0, family=0, mparams=(0.0, 0.0)):
+    def add(self, opcode, dst=0, sources=(), operand=None, flags=0, family=0, mparams=(0.0, 0.0), scalars=None):
         sources = list(sources) + [sources[0] if sources else 0] * (5 - len(sources))  # unused: any register
-        self.rows.append((opcode, dst, sources, operand, flags, family, mparams))
+        self.rows.append((opcode, dst, sources, operand, flags, family, mparams, scalars))
 
 
 class Tape:
@@ -513,18 +518,36 @@ class Tape:
         return {(v, e): matrix[:, e] for e in range(matrix.shape[1])}, np.zeros(matrix.shape[0])
 
     def _affine(self, k, coefficients, constant):
-        """Node k = constant + sum_s s C_s as a DOT of the stacked arrays (stored transposed: one contiguous
-        row per scalar) with the vector of scalars, then, in the loop of its shape, the constant added."""
+        """Node k = constant + sum_s s C_s as the product of the stacked arrays (stored transposed: one
+        contiguous row per scalar) with the vector of scalars, then, in the loop of its shape, the constant
+        added. Up to AFFINE_BLOCK_MAX_TERMS scalars the loop computes the product block by block (an AFFINE
+        row: each block of C is read once from memory, forward and backward; the scalars whose C_s is one
+        number everywhere, an intercept, come first and are kept as that number); more as a DOT before it."""
         shape = self._shape(k)
         n = _size(shape)
-        scalars, columns = self._gather_scalars(k, coefficients)
-        matrix = self._constant(("affine_columns", k), columns)
-        product = self._new_region(("affine", k), n)
-        self._emit(ins.DOT, n, Operand(product), [Operand(matrix), Operand(scalars)], aux=(n, len(columns), 1))
-        opcode, count, out, operands, flags, aux, fparams = self.instructions[-1]
-        self.instructions[-1] = (opcode, count, out, operands, flags | ins.A_TRANSPOSED, aux, fparams)
         loop = self._loop_of(shape)
-        total = self._load(loop, ("load", ("affine", k)), Operand(product))
+        if len(coefficients) <= AFFINE_BLOCK_MAX_TERMS:
+            full = {key: np.broadcast_to(c, shape) for key, c in coefficients.items()}  # (views, no copies)
+            uniform = [key for key, c in full.items() if n and np.all(c == c.flat[0])]
+            rows = [key for key in full if key not in uniform]
+            scalars, _ = self._gather_scalars(k, {key: coefficients[key] for key in uniform + rows}, stack=False)
+            columns = np.empty(len(uniform) + len(rows) * n)  # the uniform rows' numbers, then the other rows
+            columns[:len(uniform)] = [full[key].flat[0] for key in uniform]
+            for position, key in enumerate(rows):
+                start = len(uniform) + position * n
+                columns[start:start + n] = full[key].ravel()
+            matrix = self._constant(("affine_columns", k), columns)
+            total = loop.new_register(("affine", k))
+            loop.add(ins.AFFINE, total, operand=Operand(matrix, n), flags=1,
+                     scalars=(scalars, len(rows), len(uniform)))
+        else:
+            scalars, columns = self._gather_scalars(k, coefficients)
+            matrix = self._constant(("affine_columns", k), columns)
+            product = self._new_region(("affine", k), n)
+            self._emit(ins.DOT, n, Operand(product), [Operand(matrix), Operand(scalars)], aux=(n, len(columns), 1))
+            opcode, count, out, operands, flags, aux, fparams = self.instructions[-1]
+            self.instructions[-1] = (opcode, count, out, operands, flags | ins.A_TRANSPOSED, aux, fparams)
+            total = self._load(loop, ("load", ("affine", k)), Operand(product))
         if np.any(constant != 0.0):
             key = self._constant(("affine_constant", k), np.broadcast_to(constant, shape))
             dst = loop.new_register(("affine_sum", k))
@@ -533,9 +556,9 @@ class Tape:
         loop.registers[k] = total
         self._in_loop[k] = loop
 
-    def _gather_scalars(self, k, coefficients):
+    def _gather_scalars(self, k, coefficients, stack=True):
         """COPY the scalars of node k's affine form into one vector region; returns (its key, their arrays
-        C_s stacked (K, n), broadcast to node k's shape)."""
+        C_s stacked (K, n), broadcast to node k's shape; None unless ``stack``)."""
         shape = self._shape(k)
         scalars = self._new_region(("affine_scalars", k), len(coefficients))
         runs = []  # [slot, first element, count]: consecutive elements of one region gathered by one COPY
@@ -550,6 +573,8 @@ class Tape:
             self._emit(ins.COPY, count, Operand(scalars, 1, shift=position),
                        [Operand(self._region(slot), 1, shift=element)])
             position += count
+        if not stack:
+            return scalars, None
         columns = np.stack([np.broadcast_to(c, shape).ravel() for c in coefficients.values()])
         return scalars, columns
 
@@ -919,7 +944,7 @@ class Tape:
         else:
             operands += [self._broadcast(i, target) for i in inputs[len(operands):]]
         scratch = self._new_region(("scratch", len(self.instructions)), 8 * n_comp + 2)
-        self._registers_needed = max(self._registers_needed, 2 * n_comp + 5)  # the shared mixture's rows
+        self._registers_needed = max(self._registers_needed, 2 * n_comp + 6)  # the shared mixture's rows
         scale = float(op.factor(self.values[inputs[0]]))
         self._emit(opcode, _size(batch), Operand(scratch), operands, aux=(n_comp, int(shared), 0),
                    fparams=(scale, 0.0))
@@ -985,14 +1010,16 @@ class Tape:
                 loop = aux
                 stored = any(row[0] == ins.STORE for row in loop.rows)
                 aux = (len(micro), len(micro) + len(loop.rows), ins.STORED if stored else ins.SINK)
-                for row_opcode, dst, sources, operand, row_flags, family, row_params in loop.rows:
-                    micro.append([row_opcode, dst, *sources[:4], *encode(operand), row_flags, family, sources[4]])
+                for row_opcode, dst, sources, operand, row_flags, family, row_params, scalars in loop.rows:
+                    scalars = (offsets[scalars[0]], *scalars[1:]) if scalars is not None else (0, 0, 0)
+                    micro.append([row_opcode, dst, *sources[:4], *encode(operand), row_flags, family, sources[4],
+                                  *scalars])
                     mparams.append(row_params)
                 self.n_registers = max(self.n_registers, loop.n_registers)
             code[t, ins.AUX0:ins.AUX2 + 1] = aux
             for column, operand in zip((ins.OUT, ins.A, ins.B, ins.C, ins.E), [out] + operands):
                 code[t, column:column + 3] = encode(operand)
-        self.n_registers += 2  # two scratch registers for the terms' vectorised exp and log
+        self.n_registers += 3  # three scratch registers for the vectorised exp and log of terms and EXP
         self.n_registers = max(self.n_registers, self._registers_needed)
         self.code, self.fparams = code, fparams
         self.micro = np.array(micro, dtype=np.int64).reshape(-1, ins.MICRO_COLUMNS)

@@ -13,7 +13,7 @@ from nbvi.compiled.interpreter import tape_logp_dlogp, tape_logp_dlogp_parallel
 from nbvi.fused.optimizers import optimizer_step
 from nbvi.variational.stein import svgd_direction
 
-COMPILED_SOURCES_DIGEST = "e3c332ba5d550a6c"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "1094096f6d48163f"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 
 @njit(cache=True, error_model="numpy")

@@ -23,7 +23,7 @@ from nbvi.graph.node import Node
 from nbvi.graph.ops.reductions import Softmax
 from nbvi.numerics import exp_nonpositive
 
-COMPILED_SOURCES_DIGEST = "e3c332ba5d550a6c"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "1094096f6d48163f"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 # ---------------------------------------------------------------------------------------------------------
 # Kernels

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 import nbvi
 from nbvi import transforms
 from nbvi.compiled import density as compiled_density
-from nbvi.compiled import interpreter
+from nbvi.compiled import interpreter, lowering
 from nbvi.compiled.density import CompiledDensity
 from nbvi.graph.op import NonDifferentiableError
 from nbvi.graph.ops import add_n
@@ -498,10 +498,17 @@ def test_a_model_of_flat_variables_only_is_compiled():
     assert np.all(logp == 0.0) and np.all(grad == 0.0)
 
 
+def affine_products(density):
+    """How many matrix-vector products of affine forms the tape runs: DOT instructions and AFFINE micro rows
+    (the product computed block by block in a loop)."""
+    tape = density.tape
+    return int((tape.code[:, 0] == interpreter.DOT).sum() + (tape.micro[:, 0] == interpreter.AFFINE).sum())
+
+
 def test_an_affine_mean_runs_as_one_matrix_vector_product():
     """a + b1 x1 - b2 x2 / 4 + b3 x1 x2 over 300 rows: a partial sum that something else reads as well is
-    still computed, as one DOT of the data columns with the coefficients (the mean of the Normal term runs
-    from the data's statistics, the next test)."""
+    still computed, as one product of the data columns with the coefficients (the mean of the Normal term
+    runs from the data's statistics, the next test)."""
     rng = np.random.default_rng(11)
     x1, x2 = rng.normal(size=300), rng.normal(66.0, 4.0, size=300)
     with nbvi.Model() as model:
@@ -513,7 +520,7 @@ def test_an_affine_mean_runs_as_one_matrix_vector_product():
         nbvi.Normal("y", mean, sigma, observed=rng.normal(size=300))
         nbvi.Normal("z", nbvi.math.exp(0.01 * partial), 1.0, observed=np.ones(300))
     density = assert_tape_is_graph(model)
-    assert (density.tape.code[:, 0] == interpreter.DOT).sum() >= 1
+    assert affine_products(density) >= 1
     assert_matches_finite_differences(model)
 
 
@@ -543,7 +550,7 @@ def test_a_normal_term_with_an_affine_mean_runs_from_the_datas_statistics(sigma_
 def test_a_matrix_times_a_vector_and_elements_of_a_vector_join_the_affine_mean():
     """``alpha + X @ beta`` and ``b[0] + b[1] x1 + b[2] x2``: the combination reads beta and b themselves
     (one COPY of consecutive elements), and the Normal term runs from the statistics; in a Bernoulli the
-    same mean is one DOT."""
+    same mean is one product (an AFFINE row of the Bernoulli's loop)."""
     rng = np.random.default_rng(14)
     X = rng.normal(50.0, 5.0, size=(200, 3))
     with nbvi.Model() as model:
@@ -556,9 +563,29 @@ def test_a_matrix_times_a_vector_and_elements_of_a_vector_join_the_affine_mean()
         nbvi.Bernoulli("k", logit_p=0.01 * (alpha + nbvi.math.dot(X, beta)), observed=rng.integers(0, 2, 200))
     density = assert_tape_is_graph(model)
     opcodes = list(density.tape.code[:, 0])
-    assert opcodes.count(interpreter.NORMAL_GRAM) == 2 and opcodes.count(interpreter.DOT) == 1
+    assert opcodes.count(interpreter.NORMAL_GRAM) == 2 and affine_products(density) == 1
+    assert interpreter.DOT not in opcodes  # (3 + 1 scalars: computed block by block in the loop)
     copies = [row for row in density.tape.code if row[0] == interpreter.COPY]
     assert sorted(int(row[1]) for row in copies) == [1, 1, 3, 3, 3]  # alpha and beta for y and k, b for z
+    assert_matches_finite_differences(model)
+
+
+@pytest.mark.parametrize("columns", [1, 4, 7, lowering.AFFINE_BLOCK_MAX_TERMS + 3])
+def test_an_affine_logit_is_computed_in_its_loop_or_as_one_product(columns):
+    """``alpha + X @ beta`` in a Bernoulli and a Poisson (exp link) over 300 rows (not a multiple of a block):
+    up to AFFINE_BLOCK_MAX_TERMS scalars the loop computes it block by block (one AFFINE row, any remainder of
+    four rows), more as one DOT before the loop; equal to the graph walk and to finite differences."""
+    rng = np.random.default_rng(16)
+    X = rng.normal(0.0, 0.5, size=(300, columns))
+    with nbvi.Model() as model:
+        alpha = nbvi.Normal("alpha", 0.0, 1.0)
+        beta = nbvi.Normal("beta", 0.0, 1.0, shape=columns)
+        nbvi.Bernoulli("k", logit_p=alpha + nbvi.math.dot(X, beta), observed=rng.integers(0, 2, 300))
+        nbvi.Poisson("c", nbvi.math.exp(0.5 * alpha + nbvi.math.dot(X, beta)), observed=rng.poisson(2.0, 300))
+    density = assert_tape_is_graph(model, spread=2.0)
+    in_loop = columns + 1 <= lowering.AFFINE_BLOCK_MAX_TERMS
+    assert (density.tape.micro[:, 0] == interpreter.AFFINE).sum() == (2 if in_loop else 0)
+    assert (density.tape.code[:, 0] == interpreter.DOT).sum() == (0 if in_loop else 2)
     assert_matches_finite_differences(model)
 
 
@@ -585,7 +612,7 @@ def test_a_varying_intercept_regression_runs_from_sparse_statistics():
         b = nbvi.Normal("b", 0.0, 1.0)
         nbvi.Bernoulli("k", logit_p=a[group] + b * x, observed=rng.integers(0, 2, 600))
     density = assert_tape_is_graph(logistic)
-    assert interpreter.DOT not in density.tape.code[:, 0] and interpreter.NORMAL_GRAM not in density.tape.code[:, 0]
+    assert affine_products(density) == 0 and interpreter.NORMAL_GRAM not in density.tape.code[:, 0]
 
 
 def test_a_normal_term_with_non_finite_predictors_stays_on_the_rows():
