@@ -672,6 +672,26 @@ class Tape:
         loop.add(ins.LOAD, register, operand=operand, flags=int(self._needs_gradient(operand.key)))
         return register
 
+    def _clip_to_arrays(self, k, op, loop, x, shape):
+        """clip(x, lower, upper) with array bounds, as numpy's min(max(x, lower), upper):
+
+            r = where(x < lower, lower, x);   clip = where(r > upper, upper, r)
+
+        with each bound a constant of the tape broadcast to ``shape``. d clip / dx passes where neither
+        where takes its bound: lower <= x <= upper, bounds included, as the graph's clip."""
+        result = x
+        for which, bound, test in (("lower", op.lower, ins.LT), ("upper", op.upper, ins.GT)):
+            if bound is None:
+                continue
+            key = self._constant(("clip", k, which), np.broadcast_to(np.asarray(bound, dtype=np.float64), shape))
+            limit = self._load(loop, ("load", key), Operand(key, 1))
+            outside = loop.new_register(("clip", k, which, "outside"))
+            loop.add(test, outside, [result if which == "upper" else x, limit])
+            chosen = loop.new_register(k if which == "upper" or op.upper is None else ("clip", k, which))
+            loop.add(ins.WHERE, chosen, [outside, limit, result])
+            result = chosen
+        self._in_loop[k] = loop
+
     def _elementwise(self, k, op, inputs, shape):
         """An elementwise node as micro rows of the open loop of its shape."""
         loop = self._loop_of(shape)
@@ -687,10 +707,11 @@ class Tape:
                 loop.registers[k] = total
             self._in_loop[k] = loop
             return
+        if kind is ew.Clip and any(bound is not None and np.ndim(bound) for bound in (op.lower, op.upper)):
+            self._clip_to_arrays(k, op, loop, sources[0], shape)
+            return
         dst = loop.new_register(k)
         if kind is ew.Clip:
-            if any(bound is not None and np.ndim(bound) for bound in (op.lower, op.upper)):
-                raise Unsupported("clip with bounds that are arrays")
             lo = -np.inf if op.lower is None else float(op.lower)
             hi = np.inf if op.upper is None else float(op.upper)
             loop.add(ins.CLIP, dst, sources, mparams=(lo, hi))
