@@ -4,18 +4,23 @@
 :func:`~nbvi.compiled.interpreter.tape_logp_dlogp`, which is compiled once for every model (no per-model
 compile). A model outside what the tape runs gets a :class:`~nbvi.fused.density.Refusal` with the reason.
 """
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import numba
 import numpy as np
 
 from nbvi.compiled import advi_steps, svgd_steps
-from nbvi.compiled.interpreter import tape_logp_dlogp, tape_logp_dlogp_parallel
+from nbvi.compiled.interpreter import tape_logp_dlogp
 from nbvi.compiled.lowering import Tape, Unsupported
 from nbvi.fused.density import Refusal
 from nbvi.fused.optimizers import optimizer_code
 
-# Points per call from which they are evaluated in parallel, one part per thread (each point costs a few
-# microseconds or more: below this a parallel region's start costs more than it saves)
+# Points per call from which they may be evaluated in parallel, one part per thread: when their serial call
+# would last at least PARALLEL_MIN_SECONDS (handing parts to the pool's threads and taking them back costs
+# about 0.1 ms; a point costs 1 - 100 us)
 PARALLEL_MIN_DRAWS = 64
+PARALLEL_MIN_SECONDS = 5e-4
 
 
 class CompiledDensity:
@@ -39,6 +44,7 @@ class CompiledDensity:
         # so no pristine copy is needed, and a model with large data holds its constants once)
         self._workspace = tape.workspace
         self._workspaces = None  # one workspace per thread, made at the first call with many points
+        self._point_seconds = None  # seconds a point took in the last serial call of many points
         self._plan = (tape.transform, tape.lower, tape.upper, tape.code, tape.fparams, tape.micro, tape.mparams,
                       tape.index, tape.n_registers)
 
@@ -149,17 +155,22 @@ class CompiledDensity:
 
         return run
 
-    def _workspaces_for(self, draws):
-        """(T, W): one workspace per part of ``draws`` points evaluated in parallel, or this density's own as
-        (1, W) where the points go serially (few points, or one thread)."""
-        threads = numba.get_num_threads() if draws >= PARALLEL_MIN_DRAWS else 1
-        if threads == 1:
-            return self._workspace[None]
-        if self._workspaces is None or len(self._workspaces) < threads:
-            self._workspaces = np.tile(self._workspace, (numba.config.NUMBA_NUM_THREADS, 1))
+    def _parts(self, draws):
+        """How many threads share ``draws`` points: one unless the points are many and their serial call, at the
+        time a point took when last measured, would last PARALLEL_MIN_SECONDS (handing parts to threads costs
+        a good part of that)."""
+        threads = numba.get_num_threads()
+        if threads == 1 or self._point_seconds is None or self._point_seconds * draws < PARALLEL_MIN_SECONDS:
+            return 1
+        return threads
+
+    def _workspaces_for(self, parts):
+        """(parts, W): one copy of the workspace per part (the tape's values of this call's batch included)."""
+        if self._workspaces is None or len(self._workspaces) < parts:
+            self._workspaces = np.tile(self._workspace, (max(parts, numba.config.NUMBA_NUM_THREADS), 1))
         if self.tape.refresh is not None:  # this call's batch values
-            self._workspaces[:threads] = self._workspace
-        return self._workspaces[:threads]
+            self._workspaces[:parts] = self._workspace
+        return self._workspaces[:parts]
 
     def logp_dlogp(self, theta):
         """logp (D,) and its gradient (D, ndim) at theta (D, ndim), as ``Model.logp_dlogp``."""
@@ -170,19 +181,15 @@ class CompiledDensity:
         draws = theta.shape[0]
         logp = np.empty(draws)
         grad = np.empty((draws, self.ndim))
+        theta = theta if theta.flags.c_contiguous else np.ascontiguousarray(theta)
         if draws < PARALLEL_MIN_DRAWS:  # (the common case of one point, with as little Python as possible)
-            tape_logp_dlogp(theta if theta.flags.c_contiguous else np.ascontiguousarray(theta), *self._plan,
-                            self._workspace, tape.n_dynamic, logp, grad)
-            if constant != 0.0:
-                logp += constant
-            return logp, grad
-        workspaces = self._workspaces_for(draws)
-        if len(workspaces) > 1:  # many points (SVGD's particles): in parallel
-            tape_logp_dlogp_parallel(np.ascontiguousarray(theta), *self._plan, workspaces, self.tape.n_dynamic,
-                                     logp, grad)
-        else:
-            tape_logp_dlogp(theta if theta.flags.c_contiguous else np.ascontiguousarray(theta), *self._plan,
-                            self._workspace, self.tape.n_dynamic, logp, grad)
+            tape_logp_dlogp(theta, *self._plan, self._workspace, tape.n_dynamic, logp, grad)
+        elif (parts := self._parts(draws)) > 1:  # many costly points (SVGD's particles): in parallel
+            _in_parts(theta, self._plan, self._workspaces_for(parts), tape.n_dynamic, logp, grad)
+        else:  # serially, measuring the time a point takes
+            start = time.perf_counter()
+            tape_logp_dlogp(theta, *self._plan, self._workspace, tape.n_dynamic, logp, grad)
+            self._point_seconds = (time.perf_counter() - start) / draws
         if constant != 0.0:
             logp += constant
         return logp, grad
@@ -192,18 +199,41 @@ class CompiledDensity:
         (n, ndim) log-density, the median bandwidth and -phi into ``direction`` (n, ndim); returns the loss."""
         constant = self.tape.constant_logp + (self._refresh() if self.tape.refresh is not None else 0.0)
         n = particles.shape[0]
-        return svgd_steps.tape_svgd_step(particles, 1.0 / temperature, *self._plan, self._workspaces_for(n),
-                                         self.tape.n_dynamic, constant, *_svgd_work_arrays(n, self.ndim), direction)
+        return svgd_steps.tape_svgd_step(particles, 1.0 / temperature, *self._plan_with_workspace(), constant,
+                                         *_svgd_work_arrays(n, self.ndim), direction)
 
     def svgd_steps(self, params, temperature, optimizer, state, grad, previous, losses):
         """A block of SVGD steps with their ``optimizer`` updates (:func:`~nbvi.compiled.svgd_steps.tape_svgd_steps`;
         ``params`` holds the particles row by row); only when :attr:`runs_svgd_blocks`. Returns the steps whose loss
         was finite."""
         n = params.size // self.ndim
-        return svgd_steps.tape_svgd_steps(params, self.ndim, 1.0 / temperature, *self._plan, self._workspaces_for(n),
-                                          self.tape.n_dynamic, self.tape.constant_logp,
+        return svgd_steps.tape_svgd_steps(params, self.ndim, 1.0 / temperature, *self._plan_with_workspace(),
+                                          self.tape.constant_logp,
                                           *_svgd_work_arrays(n, self.ndim), optimizer_code(optimizer), state,
                                           optimizer.hyper, grad, previous, losses)
+
+
+_POOL = []  # the threads that run parts of many points (made at the first such call)
+
+
+def _in_parts(theta, plan, workspaces, n_dynamic, logp, grad):
+    """:func:`~nbvi.compiled.interpreter.tape_logp_dlogp` at theta (D, ndim), in ``len(workspaces)`` contiguous
+    parts of the points run by as many threads at once, each part on its own workspace (the kernel releases
+    the GIL). Each point is computed as in one call, so the numbers do not depend on the thread count."""
+    parts, draws = len(workspaces), theta.shape[0]
+    bounds = [part * draws // parts for part in range(parts + 1)]
+
+    def run(part):
+        first, stop = bounds[part], bounds[part + 1]
+        tape_logp_dlogp(theta[first:stop], *plan, workspaces[part], n_dynamic, logp[first:stop], grad[first:stop])
+
+    if not _POOL:
+        _POOL.append(ThreadPoolExecutor(max_workers=max(1, numba.config.NUMBA_NUM_THREADS - 1),
+                                        thread_name_prefix="nbvi-density"))
+    others = [_POOL[0].submit(run, part) for part in range(1, parts)]
+    run(0)
+    for other in others:
+        other.result()
 
 
 def _svgd_work_arrays(n, ndim):

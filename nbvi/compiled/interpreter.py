@@ -30,7 +30,7 @@ theta: d logp/d theta = dx/du * gw[x] + d log|dx/du| / du.
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from nbvi.distributions.bernoulli import log_sigmoid
 from nbvi.distributions.normal import HALF_LOG_2PI
@@ -49,7 +49,7 @@ from nbvi.numerics import (
     log_positive_scratch,
 )
 
-COMPILED_SOURCES_DIGEST = "1094096f6d48163f"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "bcdbc771686da8a2"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 # -- opcodes -----------------------------------------------------------------------------------------------
 # unary elementwise: out_j = f(a_j)
@@ -1356,7 +1356,7 @@ def _forward(first_draw, code, fparams, micro, mparams, index, w, gw, reg, adj):
         elif op == NORMAL_GRAM:
             total += _normal_gram(t, code, fparams, w, gw)
         elif op == STICKBREAKING:
-            total += _stick_breaking(t, False, code, w, gw)
+            total += _stick_breaking(t, np.bool_(False), code, w, gw)
         elif op == COPY:
             for j in range(n):
                 w[o0 + os * j + index[om + of * j]] = w[a0 + as_ * j + index[am + af * j]]
@@ -1402,23 +1402,27 @@ def _forward(first_draw, code, fparams, micro, mparams, index, w, gw, reg, adj):
                 top = w[o0 + i] if math.isfinite(w[o0 + i]) else 0.0
                 w[o0 + i] = math.log(w[b0 + i]) + top
         elif op == DOT:
-            _dot(t, False, code, w, gw)
+            _dot(t, np.bool_(False), code, w, gw)
         elif op == PROD or op == CUMSUM or op == CUMPROD:
-            _lines(t, False, code, index, w, gw)
+            _lines(t, np.bool_(False), code, index, w, gw)
     return total
 
 
 @njit(cache=True, error_model="numpy", inline="always")
 def _backward(code, fparams, micro, mparams, index, w, gw, reg, adj):
-    """Push ``gw`` from every instruction's output back to its inputs, last instruction first."""
+    """Push ``gw`` from every instruction's output back to its inputs, last instruction first.
+
+    (The sweep's direction goes to the helpers as ``np.bool_(True)`` / ``np.bool_(False)``, as in
+    :func:`_forward`: numba types a plain ``True`` as ``Literal[bool](True)`` and would compile each helper,
+    ``_loop_blocks`` among them, once more for it.)"""
     for t in range(code.shape[0] - 1, -1, -1):
         op, n, flags = code[t, 0], code[t, 1], code[t, FLAGS]
         if op == LOOP:
             if code[t, AUX2] == STORED:
-                _loop(t, True, code, micro, mparams, index, w, gw, reg, adj)
+                _loop(t, np.bool_(True), code, micro, mparams, index, w, gw, reg, adj)
             continue
         if op == STICKBREAKING:
-            _stick_breaking(t, True, code, w, gw)
+            _stick_breaking(t, np.bool_(True), code, w, gw)
             continue
         if flags == 0:
             continue
@@ -1445,12 +1449,12 @@ def _backward(code, fparams, micro, mparams, index, w, gw, reg, adj):
                 pa = a0 + as_ * j + index[am + af * j]
                 gw[pa] += gw[p] * math.exp(w[pa] - w[p])
         elif op == DOT:
-            _dot(t, True, code, w, gw)
+            _dot(t, np.bool_(True), code, w, gw)
         elif op == PROD or op == CUMSUM or op == CUMPROD:
-            _lines(t, True, code, index, w, gw)
+            _lines(t, np.bool_(True), code, index, w, gw)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", nogil=True)
 def tape_logp_dlogp(theta, transform, lower, upper, code, fparams, micro, mparams, index, n_registers, w,
                     n_dynamic, logp, grad):
     """Joint log-density in unconstrained space and its gradient at D points, from a tape.
@@ -1476,6 +1480,10 @@ def tape_logp_dlogp(theta, transform, lower, upper, code, fparams, micro, mparam
         Size of the computed part of the workspace (the part with a gradient).
     logp : (D,), grad : (D, ndim)
         Outputs: log p(theta_d) including the log-Jacobians, and its gradient.
+
+    It releases the GIL, so that Python threads can run parts of many points at once, each on its own copy
+    of the workspace (:class:`~nbvi.compiled.density.CompiledDensity`): a ``prange`` kernel around the
+    interpreter would compile all of it once more.
     """
     _draws(0, theta.shape[0], theta, transform, lower, upper, code, fparams, micro, mparams, index, n_registers, w,
            n_dynamic, logp, grad)
@@ -1504,16 +1512,3 @@ def _draws(first, stop, theta, transform, lower, upper, code, fparams, micro, mp
         _backward(code, fparams, micro, mparams, index, w, gw, reg, adj)
         for k in range(ndim):
             grad[d, k] = dx_du[k] * gw[k] + dlog_jac[k]  # chain rule through x = backward(u), plus d log|J|/du
-
-
-@njit(cache=True, error_model="numpy", parallel=True)
-def tape_logp_dlogp_parallel(theta, transform, lower, upper, code, fparams, micro, mparams, index, n_registers,
-                             workspaces, n_dynamic, logp, grad):
-    """:func:`tape_logp_dlogp` with the points split into ``workspaces.shape[0]`` contiguous parts evaluated in
-    parallel, each on its own copy of the workspace (``workspaces`` (T, W)). Every point is computed as in
-    the serial kernel, so the numbers do not depend on the thread count."""
-    parts = workspaces.shape[0]
-    draws = theta.shape[0]
-    for part in prange(parts):
-        _draws(part * draws // parts, (part + 1) * draws // parts, theta, transform, lower, upper, code, fparams,
-               micro, mparams, index, n_registers, workspaces[part], n_dynamic, logp, grad)

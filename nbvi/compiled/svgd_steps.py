@@ -9,24 +9,24 @@ import math
 
 from numba import njit
 
-from nbvi.compiled.interpreter import tape_logp_dlogp, tape_logp_dlogp_parallel
+from nbvi.compiled.interpreter import tape_logp_dlogp
 from nbvi.fused.optimizers import optimizer_step
 from nbvi.variational.stein import svgd_direction
 
-COMPILED_SOURCES_DIGEST = "1094096f6d48163f"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "bcdbc771686da8a2"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 
 @njit(cache=True, error_model="numpy")
 def tape_svgd_step(particles, inv_temperature, transform, lower, upper, code, fparams, micro, mparams, index,
-                   n_registers, workspaces, n_dynamic, constant, logp, dlogp, xt, gt, direction):
+                   n_registers, w, n_dynamic, constant, logp, dlogp, xt, gt, direction):
     """One SVGD step's loss and direction.
 
     Parameters
     ----------
     particles : (n, d) the particles, flat unconstrained space
     inv_temperature : float, 1 / T
-    transform ... n_registers, n_dynamic : the tape's plan (see :func:`~nbvi.compiled.interpreter.tape_logp_dlogp`)
-    workspaces : (T, W) one tape workspace per part of the particles evaluated in parallel (T = 1: serial)
+    transform ... n_registers, w, n_dynamic : the tape's plan and workspace (see
+        :func:`~nbvi.compiled.interpreter.tape_logp_dlogp`)
     constant : float, the log-density of the terms without free variables
     logp, dlogp : (n,), (n, d) work arrays: the log-density and its gradient at the particles
     xt, gt : (d, n) work arrays
@@ -36,12 +36,8 @@ def tape_svgd_step(particles, inv_temperature, transform, lower, upper, code, fp
     -------
     The loss, minus the mean log-density of the particles (``SVGD``'s recorded loss).
     """
-    if workspaces.shape[0] > 1:
-        tape_logp_dlogp_parallel(particles, transform, lower, upper, code, fparams, micro, mparams, index,
-                                 n_registers, workspaces, n_dynamic, logp, dlogp)
-    else:
-        tape_logp_dlogp(particles, transform, lower, upper, code, fparams, micro, mparams, index, n_registers,
-                        workspaces[0], n_dynamic, logp, dlogp)
+    tape_logp_dlogp(particles, transform, lower, upper, code, fparams, micro, mparams, index, n_registers, w,
+                    n_dynamic, logp, dlogp)
     total = 0.0
     for i in range(logp.size):
         logp[i] += constant
@@ -52,7 +48,7 @@ def tape_svgd_step(particles, inv_temperature, transform, lower, upper, code, fp
 
 @njit(cache=True, error_model="numpy")
 def tape_svgd_steps(params, ndim, inv_temperature, transform, lower, upper, code, fparams, micro, mparams, index,
-                    n_registers, workspaces, n_dynamic, constant, logp, dlogp, xt, gt, optimizer, state, hyper, grad,
+                    n_registers, w, n_dynamic, constant, logp, dlogp, xt, gt, optimizer, state, hyper, grad,
                     previous, losses):
     """Up to ``losses.size`` SVGD steps with their optimizer updates, as the fitting loop takes them one by one.
 
@@ -66,7 +62,7 @@ def tape_svgd_steps(params, ndim, inv_temperature, transform, lower, upper, code
     direction = grad.reshape(particles.shape)
     for k in range(losses.size):
         loss = tape_svgd_step(particles, inv_temperature, transform, lower, upper, code, fparams, micro, mparams,
-                              index, n_registers, workspaces, n_dynamic, constant, logp, dlogp, xt, gt, direction)
+                              index, n_registers, w, n_dynamic, constant, logp, dlogp, xt, gt, direction)
         if not math.isfinite(loss):
             return k
         previous[:] = params

@@ -23,7 +23,7 @@ from nbvi.sampling.nuts import (
 )
 from nbvi.sampling.nuts import N_STEPS as N_STEPS_INT
 
-COMPILED_SOURCES_DIGEST = "1094096f6d48163f"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "bcdbc771686da8a2"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 
 @njit(cache=True, error_model="numpy")
