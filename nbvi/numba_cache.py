@@ -76,7 +76,7 @@ def ensure_cache_location(package_directory=None, user_directory=None):
 # (COMPILED_SOURCES_DIGEST = "..."): a change of a callee changes the digest, a test
 # (tests/test_numba_cache.py) fails until the modules carry the new one (`python scripts/update_digest.py`
 # writes it), and that edit of the modules makes numba compile them afresh.
-COMPILED_SOURCES = ("compiled/interpreter.py", "fused/kernel.py", "fused/families.py", "fused/transforms.py",
+COMPILED_SOURCES = ("compiled/interpreter.py", "compiled/addresses.py", "fused/kernel.py", "fused/families.py", "fused/transforms.py",
                     "fused/optimizers.py", "numerics.py", "variational/advi.py", "variational/optimizers.py",
                     "variational/stein.py", "sampling/nuts.py", "distributions/*.py")
 # every module whose kernels call njit functions of another module above, but the helpers of

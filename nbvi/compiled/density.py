@@ -11,7 +11,7 @@ import numba
 import numpy as np
 
 from nbvi.compiled import advi_steps, svgd_steps
-from nbvi.compiled.interpreter import tape_logp_dlogp
+from nbvi.compiled.interpreter import interpreter_address, tape_logp_dlogp
 from nbvi.compiled.lowering import Tape, Unsupported
 from nbvi.fused.density import Refusal
 from nbvi.fused.optimizers import optimizer_code
@@ -45,8 +45,9 @@ class CompiledDensity:
         self._workspace = tape.workspace
         self._workspaces = None  # one workspace per thread, made at the first call with many points
         self._point_seconds = None  # seconds a point took in the last serial call of many points
-        self._plan = (tape.transform, tape.lower, tape.upper, tape.code, tape.fparams, tape.micro, tape.mparams,
-                      tape.index, tape.n_registers)
+        # (the interpreter's address first: the compiled callers take it as the plan's first entry)
+        self._plan = (interpreter_address(), tape.transform, tape.lower, tape.upper, tape.code, tape.fparams,
+                      tape.micro, tape.mparams, tape.index, tape.n_registers)
 
     @classmethod
     def build(cls, model):

@@ -30,8 +30,9 @@ theta: d logp/d theta = dx/du * gw[x] + d log|dx/du| / du.
 import math
 
 import numpy as np
-from numba import njit
+from numba import carray, cfunc, njit, types
 
+from nbvi.compiled.addresses import call_with_int64s, float64_pointer, int64_pointer
 from nbvi.distributions.bernoulli import log_sigmoid
 from nbvi.distributions.normal import HALF_LOG_2PI
 from nbvi.distributions.special import digamma
@@ -49,7 +50,7 @@ from nbvi.numerics import (
     log_positive_scratch,
 )
 
-COMPILED_SOURCES_DIGEST = "bcdbc771686da8a2"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "08f39f1e6d4eb83c"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 # -- opcodes -----------------------------------------------------------------------------------------------
 # unary elementwise: out_j = f(a_j)
@@ -1454,8 +1455,8 @@ def _backward(code, fparams, micro, mparams, index, w, gw, reg, adj):
             _lines(t, np.bool_(True), code, index, w, gw)
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
-def tape_logp_dlogp(theta, transform, lower, upper, code, fparams, micro, mparams, index, n_registers, w,
+@njit(cache=True, nogil=True)
+def tape_logp_dlogp(theta, interpreter, transform, lower, upper, code, fparams, micro, mparams, index, n_registers, w,
                     n_dynamic, logp, grad):
     """Joint log-density in unconstrained space and its gradient at D points, from a tape.
 
@@ -1463,6 +1464,8 @@ def tape_logp_dlogp(theta, transform, lower, upper, code, fparams, micro, mparam
     ----------
     theta : (D, ndim)
         Unconstrained points.
+    interpreter : int
+        :func:`interpreter_address` (of this process).
     transform : int64 (ndim,), lower, upper : (ndim,)
         Each element's transform number and bounds (:mod:`nbvi.fused.transforms`).
     code : int64 (I, CODE_COLUMNS), fparams : (I, 2)
@@ -1481,12 +1484,58 @@ def tape_logp_dlogp(theta, transform, lower, upper, code, fparams, micro, mparam
     logp : (D,), grad : (D, ndim)
         Outputs: log p(theta_d) including the log-Jacobians, and its gradient.
 
-    It releases the GIL, so that Python threads can run parts of many points at once, each on its own copy
-    of the workspace (:class:`~nbvi.compiled.density.CompiledDensity`): a ``prange`` kernel around the
-    interpreter would compile all of it once more.
+    Every array C-contiguous. The work is the interpreter's, compiled once as a C function and called by its
+    address (:mod:`nbvi.compiled.addresses`), so that this function and the kernels that call it (the NUTS
+    trajectories, the ADVI and SVGD blocks) do not each compile a copy of it. It releases the GIL, so that
+    Python threads can run parts of many points at once, each on its own copy of the workspace
+    (:class:`~nbvi.compiled.density.CompiledDensity`).
     """
-    _draws(0, theta.shape[0], theta, transform, lower, upper, code, fparams, micro, mparams, index, n_registers, w,
+    arrays_are_contiguous = (theta.flags.c_contiguous and transform.flags.c_contiguous and lower.flags.c_contiguous
+                             and upper.flags.c_contiguous and code.flags.c_contiguous
+                             and fparams.flags.c_contiguous and micro.flags.c_contiguous
+                             and mparams.flags.c_contiguous and index.flags.c_contiguous and w.flags.c_contiguous
+                             and logp.flags.c_contiguous and grad.flags.c_contiguous)
+    if not arrays_are_contiguous:
+        raise ValueError("tape_logp_dlogp takes C-contiguous arrays")
+    call_with_int64s(interpreter, (theta.ctypes.data, theta.shape[0], theta.shape[1], transform.ctypes.data,
+                                   lower.ctypes.data, upper.ctypes.data, code.ctypes.data, code.shape[0],
+                                   code.shape[1], fparams.ctypes.data, fparams.shape[1], micro.ctypes.data,
+                                   micro.shape[0], micro.shape[1], mparams.ctypes.data, mparams.shape[1],
+                                   index.ctypes.data, index.size, n_registers, w.ctypes.data, w.size, n_dynamic,
+                                   logp.ctypes.data, grad.ctypes.data))
+
+
+def _tape_logp_dlogp_at(theta_at, draws, ndim, transform_at, lower_at, upper_at, code_at, n_code, code_columns,
+                        fparams_at, fparams_columns, micro_at, n_micro, micro_columns, mparams_at, mparams_columns,
+                        index_at, n_index, n_registers, w_at, n_w, n_dynamic, logp_at, grad_at):
+    """:func:`tape_logp_dlogp` with every array given by the address of its first element and its shape: the
+    body of the C function :func:`interpreter_address` compiles."""
+    theta = carray(float64_pointer(theta_at), (draws, ndim))
+    transform = carray(int64_pointer(transform_at), (ndim,))
+    lower = carray(float64_pointer(lower_at), (ndim,))
+    upper = carray(float64_pointer(upper_at), (ndim,))
+    code = carray(int64_pointer(code_at), (n_code, code_columns))
+    fparams = carray(float64_pointer(fparams_at), (n_code, fparams_columns))
+    micro = carray(int64_pointer(micro_at), (n_micro, micro_columns))
+    mparams = carray(float64_pointer(mparams_at), (n_micro, mparams_columns))
+    index = carray(int64_pointer(index_at), (n_index,))
+    w = carray(float64_pointer(w_at), (n_w,))
+    logp = carray(float64_pointer(logp_at), (draws,))
+    grad = carray(float64_pointer(grad_at), (draws, ndim))
+    _draws(0, draws, theta, transform, lower, upper, code, fparams, micro, mparams, index, n_registers, w,
            n_dynamic, logp, grad)
+
+
+_INTERPRETER = []  # the C function, compiled (or loaded from numba's cache) at the first call below
+
+
+def interpreter_address():
+    """The address of the tape interpreter compiled as a C function (``void f(int64 x 24)``, the arguments of
+    :func:`_tape_logp_dlogp_at`), for :func:`tape_logp_dlogp`; valid in this process only."""
+    if not _INTERPRETER:
+        signature = types.void(*[types.int64] * 24)
+        _INTERPRETER.append(cfunc(signature, cache=True, error_model="numpy")(_tape_logp_dlogp_at))
+    return _INTERPRETER[0].address
 
 
 @njit(cache=True, error_model="numpy", inline="always")

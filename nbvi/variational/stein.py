@@ -39,7 +39,7 @@ from numba import njit, prange
 
 from nbvi.numerics import exp_nonpositive
 
-COMPILED_SOURCES_DIGEST = "bcdbc771686da8a2"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "08f39f1e6d4eb83c"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 __all__ = ["median_bandwidth", "median_sq_distance", "stein_force", "stein_force_rows", "svgd_direction",
            "svgd_step"]

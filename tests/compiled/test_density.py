@@ -660,3 +660,17 @@ def test_a_refusal_keeps_the_data_it_saw_so_that_set_value_asks_again():
     assert not refusal and refusal.is_current()
     X.set_value(np.ones(4))
     assert not refusal.is_current()
+
+
+def test_the_tape_kernel_refuses_arrays_that_are_not_contiguous():
+    """tape_logp_dlogp hands the interpreter its arrays by address: one with strides must be refused, not read
+    as if contiguous."""
+    with nbvi.Model() as model:
+        nbvi.Normal("x", 0.0, 1.0, shape=2)
+    density = tape_of(model)
+    theta = np.zeros((3, 4))[:, ::2]  # (3, 2), every other column
+    with pytest.raises(ValueError, match="C-contiguous"):
+        compiled_density.tape_logp_dlogp(theta, *density._plan, density._workspace, density.tape.n_dynamic,
+                                         np.empty(3), np.empty((3, 2)))
+    logp, grad = density.logp_dlogp(theta)  # (the density makes them contiguous)
+    np.testing.assert_allclose(grad, -theta)
