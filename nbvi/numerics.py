@@ -69,9 +69,10 @@ def _bits_float(typingctx, bits):
 
 
 @njit(cache=True, inline="always", fastmath={"contract"})
-def _exp_clamped(v):
-    """exp(v) for -708 <= v <= 709 by the polynomial of :func:`exp_nonpositive`, 2^n by a bit cast of the
-    sum with MAGIC shifted left (so one loop does all of it)."""
+def exp_in_range(v):
+    """exp(v) for -708 <= v <= 709 (the caller clamps) by the polynomial of :func:`exp_nonpositive`, 2^n by a
+    bit cast of the sum with MAGIC shifted left, so that a loop of it vectorises in one pass; the same bits
+    as :func:`exp_nonpositive` for v <= 0."""
     t = v * INV_LN2 + MAGIC
     n = t - MAGIC  # round(v / ln2)
     r = (v - n * LN2_HI) - n * LN2_LO
@@ -93,7 +94,7 @@ def exp_into(values, out):
     for j in range(values.size):
         x = values[j]
         outside += 0 if EXP_MIN_ARG <= x <= EXP_MAX_ARG else 1  # (NaN too)
-        out[j] = _exp_clamped(min(max(x, EXP_MIN_ARG), EXP_MAX_ARG))
+        out[j] = exp_in_range(min(max(x, EXP_MIN_ARG), EXP_MAX_ARG))
     if outside:
         for j in range(values.size):
             if not EXP_MIN_ARG <= values[j] <= EXP_MAX_ARG:
@@ -106,7 +107,7 @@ def exp_minus_abs_into(values, out):
     :func:`exp_nonpositive` (for log(1 + e^-|l|), where that is 3e-308 too much at most). ``out`` is another
     array (the same one would fail LLVM's overlap check, and the loop would run element by element)."""
     for j in range(values.size):
-        out[j] = _exp_clamped(max(-abs(values[j]), EXP_MIN_ARG))
+        out[j] = exp_in_range(max(-abs(values[j]), EXP_MIN_ARG))
 
 
 # log(x) for x > 0 the same way: x = 2^e m with m in [sqrt(1/2), sqrt(2)), read from the float bits, and

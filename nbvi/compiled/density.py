@@ -44,7 +44,8 @@ class CompiledDensity:
         # so no pristine copy is needed, and a model with large data holds its constants once)
         self._workspace = tape.workspace
         self._workspaces = None  # one workspace per thread, made at the first call with many points
-        self._point_seconds = None  # seconds a point took in the last serial call of many points
+        self._point_seconds = None  # the least seconds a point took in a serial call of many points (not the first)
+        self._serial_calls = 0
         # (the interpreter's address first: the compiled callers take it as the plan's first entry)
         self._plan = (interpreter_address(), tape.transform, tape.lower, tape.upper, tape.code, tape.fparams,
                       tape.micro, tape.mparams, tape.index, tape.n_registers)
@@ -158,8 +159,8 @@ class CompiledDensity:
 
     def _parts(self, draws):
         """How many threads share ``draws`` points: one unless the points are many and their serial call, at the
-        time a point took when last measured, would last PARALLEL_MIN_SECONDS (handing parts to threads costs
-        a good part of that)."""
+        least time a point took in the serial calls measured, would last PARALLEL_MIN_SECONDS (handing parts
+        to threads costs a good part of that)."""
         threads = numba.get_num_threads()
         if threads == 1 or self._point_seconds is None or self._point_seconds * draws < PARALLEL_MIN_SECONDS:
             return 1
@@ -190,7 +191,12 @@ class CompiledDensity:
         else:  # serially, measuring the time a point takes
             start = time.perf_counter()
             tape_logp_dlogp(theta, *self._plan, self._workspace, tape.n_dynamic, logp, grad)
-            self._point_seconds = (time.perf_counter() - start) / draws
+            seconds = (time.perf_counter() - start) / draws
+            # the least time seen decides, and not that of the first call, which is slow (memory touched for the
+            # first time) and would send every later call to the threads
+            if self._point_seconds is not None or self._serial_calls:
+                self._point_seconds = min(seconds, self._point_seconds or seconds)
+            self._serial_calls += 1
         if constant != 0.0:
             logp += constant
         return logp, grad

@@ -37,9 +37,9 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from nbvi.numerics import exp_nonpositive
+from nbvi.numerics import EXP_MIN_ARG, exp_in_range
 
-COMPILED_SOURCES_DIGEST = "08f39f1e6d4eb83c"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "cd077c83c422efc0"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 __all__ = ["median_bandwidth", "median_sq_distance", "stein_force", "stein_force_rows", "svgd_direction",
            "svgd_step"]
@@ -254,10 +254,11 @@ def _stein_block(xt, gt, block, blocks, h, inv_temperature, part, kernel_row, sc
             for j in range(m):
                 t = xik - xk[j]
                 row[j] += t * t
-        if h > 0.0:
+        if h > 0.0:  # k_ij = exp(-||x_i - x_j||^2 / (2 h)), clamped at exp(-708) ~ 3e-308 (one vectorised loop)
+            kernel = scratch[:m]
             for j in range(m):
-                row[j] *= -half_inv_h
-            exp_nonpositive(row, scratch[:m])
+                kernel[j] = exp_in_range(max(row[j] * -half_inv_h, EXP_MIN_ARG))
+            row = kernel
         else:
             for j in range(m):
                 row[j] = 1.0 if row[j] == 0.0 else 0.0
@@ -298,7 +299,7 @@ def _stein_force_kernel(xt, gt, h, inv_temperature, out):
     blocks = min(n, ROW_BLOCKS)
     parts = np.zeros((blocks, d, n))
     for b in prange(blocks):
-        _stein_block(xt, gt, b, blocks, h, inv_temperature, parts[b], np.empty(n), np.empty(n, dtype=np.int64))
+        _stein_block(xt, gt, b, blocks, h, inv_temperature, parts[b], np.empty(n), np.empty(n))
     _sum_blocks(parts, out)
 
 
@@ -309,7 +310,7 @@ def _stein_force_serial(xt, gt, h, inv_temperature, out):
     blocks = min(n, ROW_BLOCKS)
     parts = np.zeros((blocks, d, n))
     kernel_row = np.empty(n)
-    scratch = np.empty(n, dtype=np.int64)
+    scratch = np.empty(n)
     for b in range(blocks):
         _stein_block(xt, gt, b, blocks, h, inv_temperature, parts[b], kernel_row, scratch)
     _sum_blocks(parts, out)
@@ -410,8 +411,8 @@ def _stein_row(xt, gt, i, h, inv_temperature, out_row, kernel_row, scratch):
             kernel_row[j] += t * t
     if h > 0.0:
         for j in range(n):
-            kernel_row[j] *= -0.5 * inv_h
-        exp_nonpositive(kernel_row, scratch)
+            scratch[j] = exp_in_range(max(kernel_row[j] * (-0.5 * inv_h), EXP_MIN_ARG))
+        kernel_row = scratch
     else:
         for j in range(n):
             kernel_row[j] = 1.0 if kernel_row[j] == 0.0 else 0.0
@@ -432,7 +433,7 @@ def _stein_rows_kernel(xt, gt, start, stop, h, inv_temperature, out):
     """Rows start..stop-1 of phi, in parallel over rows (each row's sum is independent of the threads)."""
     d, n = xt.shape
     for r in prange(stop - start):
-        _stein_row(xt, gt, start + r, h, inv_temperature, out[r], np.empty(n), np.empty(n, dtype=np.int64))
+        _stein_row(xt, gt, start + r, h, inv_temperature, out[r], np.empty(n), np.empty(n))
         for k in range(d):
             out[r, k] /= n
 
@@ -442,7 +443,7 @@ def _stein_rows_serial(xt, gt, start, stop, h, inv_temperature, out):
     """The same rows one after the other (small problems; bitwise equal to the parallel kernel)."""
     d, n = xt.shape
     kernel_row = np.empty(n)
-    scratch = np.empty(n, dtype=np.int64)
+    scratch = np.empty(n)
     for r in range(stop - start):
         _stein_row(xt, gt, start + r, h, inv_temperature, out[r], kernel_row, scratch)
         for k in range(d):
