@@ -50,7 +50,7 @@ from nbvi.numerics import (
     log_positive_scratch,
 )
 
-COMPILED_SOURCES_DIGEST = "cd077c83c422efc0"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "ef5465e10707b8ab"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 # -- opcodes -----------------------------------------------------------------------------------------------
 # unary elementwise: out_j = f(a_j)

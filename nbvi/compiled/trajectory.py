@@ -23,7 +23,7 @@ from nbvi.sampling.nuts import (
 )
 from nbvi.sampling.nuts import N_STEPS as N_STEPS_INT
 
-COMPILED_SOURCES_DIGEST = "cd077c83c422efc0"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "ef5465e10707b8ab"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 
 @njit(cache=True, error_model="numpy")

@@ -95,6 +95,14 @@ class Inference:
             return self._parallel.logp_dlogp(theta)
         return self.model.logp_dlogp(theta)
 
+    def _fused(self):
+        """The model's compiled density (the fused kernel or the tape), which runs a whole step in one kernel
+        call, or None (a model that follows only the contract of ARCHITECTURE.md has none)."""
+        if self._parallel is not None:  # under MPI: self._logp_dlogp, summed over the ranks
+            return None
+        find = getattr(self.model, "compiled_density", None)
+        return find() if find is not None else None
+
     def _distribute(self, optimizer=None):
         """Sum the density over the MPI ranks in the fit that starts now (a collective call), or not.
         ``optimizer``: the fit's (SVGD decides by it whether to split its particles over the ranks)."""
@@ -496,14 +504,6 @@ class ADVI(Inference):
     def draws_per_step(self):
         return self.obj_n_mc
 
-    def _fused(self):
-        """The model's compiled density (the fused kernel or the tape), which runs a whole step in one kernel
-        call, or None (a model that follows only the contract of ARCHITECTURE.md has none)."""
-        if self._parallel is not None:  # under MPI: self._logp_dlogp, summed over the ranks
-            return None
-        find = getattr(self.model, "compiled_density", None)
-        return find() if find is not None else None
-
     def _fused_blocks(self, optimizer, state, schedule):
         """Blocks of compiled steps (the model's compiled density's ``advi_steps``), or None.
 
@@ -620,18 +620,14 @@ class SVGD(Inference):
     # are seen within milliseconds
     BLOCK_WORK = 2**24
 
-    def _compiled(self):
-        """The model's compiled density (the fused kernel or the tape), which runs a whole step in one kernel
-        call, or None (under MPI, or a model with only the contract of ARCHITECTURE.md or not compiled)."""
-        if self._parallel is not None or self._particles is not None:
-            return None
-        find = getattr(self.model, "compiled_density", None)
-        return find() if find is not None else None
+    def _fused(self):
+        """As :meth:`Inference._fused`; None under particle-parallel SVGD too (steps over the ranks)."""
+        return None if self._particles is not None else super()._fused()
 
     def _fused_blocks(self, optimizer, state, schedule):
         """Blocks of compiled steps (the compiled density's ``svgd_steps``), or None: only where a block takes
         exactly the steps ``_step`` and ``optimizer.step`` would (as :meth:`ADVI._fused_blocks`)."""
-        compiled = self._compiled()
+        compiled = self._fused()
         if (compiled is None or not compiled.runs_svgd_blocks or not compiled.runs_optimizer(optimizer)
                 or type(self)._step is not SVGD._step or type(optimizer).step is not Optimizer.step):
             return None
@@ -648,7 +644,7 @@ class SVGD(Inference):
         particles = self.approx.histogram
         if self._particles is not None:
             return self._particle_parallel_step(particles, grad)
-        compiled = self._compiled()
+        compiled = self._fused()
         if compiled is not None:  # one kernel call: density, bandwidth and force
             return compiled.svgd_step(particles, self.temperature, grad.reshape(particles.shape))
         logp, dlogp = self._logp_dlogp(particles)

@@ -39,7 +39,7 @@ from numba import njit, prange
 
 from nbvi.numerics import EXP_MIN_ARG, exp_in_range
 
-COMPILED_SOURCES_DIGEST = "cd077c83c422efc0"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "ef5465e10707b8ab"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 __all__ = ["median_bandwidth", "median_sq_distance", "stein_force", "stein_force_rows", "svgd_direction",
            "svgd_step"]
@@ -342,6 +342,32 @@ def svgd_direction(x, g, inv_temperature, xt, gt, out):
     return h
 
 
+def _force_inputs(particles, grad_logp, h, temperature):
+    """The arguments of ``stein_force`` checked: particles and scores as C-contiguous float64 (n, d), h >= 0
+    and temperature > 0 as floats; ValueError naming the one that is wrong."""
+    x = _as_particles(particles)
+    g = np.ascontiguousarray(grad_logp, dtype=np.float64)
+    if g.shape != x.shape:
+        raise ValueError(f"grad_logp must have the shape of particles {x.shape}; got {g.shape}")
+    h = float(h)
+    if not h >= 0.0:
+        raise ValueError(f"h must be >= 0 (or inf); got {h}")
+    temperature = float(temperature)
+    if not (temperature > 0.0 and math.isfinite(temperature)):
+        raise ValueError(f"temperature must be positive and finite; got {temperature}")
+    return x, g, h, temperature
+
+
+def _output(out, shape):
+    """``out`` checked as a writeable C-contiguous float64 array of ``shape``, or a new one when None."""
+    if out is None:
+        return np.empty(shape)
+    if not (isinstance(out, np.ndarray) and out.shape == shape and out.dtype == np.float64
+            and out.flags.c_contiguous and out.flags.writeable):
+        raise ValueError(f"out must be a writeable C-contiguous float64 array of shape {shape}")
+    return out
+
+
 def stein_force(particles, grad_logp, h, temperature=1.0, out=None):
     """The SVGD direction phi of Liu & Wang (2016), eq. (8), with PyMC3's RBF kernel and temperature.
 
@@ -370,21 +396,8 @@ def stein_force(particles, grad_logp, h, temperature=1.0, out=None):
     ndarray, shape (n, d)
         phi; the ascent direction (x <- x + eps * phi).
     """
-    x = _as_particles(particles)
-    g = np.ascontiguousarray(grad_logp, dtype=np.float64)
-    if g.shape != x.shape:
-        raise ValueError(f"grad_logp must have the shape of particles {x.shape}; got {g.shape}")
-    h = float(h)
-    if not h >= 0.0:
-        raise ValueError(f"h must be >= 0 (or inf); got {h}")
-    temperature = float(temperature)
-    if not (temperature > 0.0 and math.isfinite(temperature)):
-        raise ValueError(f"temperature must be positive and finite; got {temperature}")
-    if out is None:
-        out = np.empty_like(x)
-    elif not (isinstance(out, np.ndarray) and out.shape == x.shape and out.dtype == np.float64
-              and out.flags.c_contiguous and out.flags.writeable):
-        raise ValueError(f"out must be a writeable C-contiguous float64 array of shape {x.shape}")
+    x, g, h, temperature = _force_inputs(particles, grad_logp, h, temperature)
+    out = _output(out, x.shape)
     n, d = x.shape
     kernel = _stein_force_kernel if n * n * (d + 4) >= PARALLEL_MIN_WORK else _stein_force_serial
     kernel(np.ascontiguousarray(x.T), np.ascontiguousarray(g.T), h, 1.0 / temperature, out)
@@ -474,26 +487,12 @@ def stein_force_rows(particles, grad_logp, h, start, stop, temperature=1.0, out=
     -------
     ndarray, shape (stop - start, d)
     """
-    x = _as_particles(particles)
-    g = np.ascontiguousarray(grad_logp, dtype=np.float64)
-    if g.shape != x.shape:
-        raise ValueError(f"grad_logp must have the shape of particles {x.shape}; got {g.shape}")
+    x, g, h, temperature = _force_inputs(particles, grad_logp, h, temperature)
     n, d = x.shape
     start, stop = int(start), int(stop)
     if not 0 <= start <= stop <= n:
         raise ValueError(f"start and stop must satisfy 0 <= start <= stop <= n_particles = {n}; got {start}, {stop}")
-    h = float(h)
-    if not h >= 0.0:
-        raise ValueError(f"h must be >= 0 (or inf); got {h}")
-    temperature = float(temperature)
-    if not (temperature > 0.0 and math.isfinite(temperature)):
-        raise ValueError(f"temperature must be positive and finite; got {temperature}")
-    shape = (stop - start, d)
-    if out is None:
-        out = np.empty(shape)
-    elif not (isinstance(out, np.ndarray) and out.shape == shape and out.dtype == np.float64
-              and out.flags.c_contiguous and out.flags.writeable):
-        raise ValueError(f"out must be a writeable C-contiguous float64 array of shape {shape}")
+    out = _output(out, (stop - start, d))
     if stop > start:
         kernel = _stein_rows_kernel if (stop - start) * n * (d + 4) >= PARALLEL_MIN_WORK else _stein_rows_serial
         kernel(np.ascontiguousarray(x.T), np.ascontiguousarray(g.T), start, stop, h, 1.0 / temperature, out)

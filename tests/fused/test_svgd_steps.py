@@ -35,7 +35,7 @@ def test_fused_blocks_steps_and_the_generic_loop_agree(make):
     for compiled, callbacks in [(True, None), (True, [noop]), (False, None)]:
         inference = nbvi.SVGD(n_particles=80, model=make(), random_seed=5)
         if not compiled:
-            inference._compiled = lambda: None  # the generic step: model.logp_dlogp, then the Stein force
+            inference._fused = lambda: None  # the generic step: model.logp_dlogp, then the Stein force
         inference.fit(80, obj_optimizer=nbvi.adam(learning_rate=0.05), callbacks=callbacks, progressbar=False)
         fits.append((np.array(inference.hist), inference.approx.histogram.copy()))
     (blocks, x_blocks), (steps, x_steps), (generic, x_generic) = fits

@@ -58,3 +58,20 @@ def launch(launcher, script, out, timeout=600):
                           env=env, capture_output=True, text=True, timeout=timeout)
     assert done.returncode == 0, f"mpiexec failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
     return [dict(np.load(Path(out) / f"rank{r}.npz")) for r in range(RANKS)], done.stderr
+
+
+class FakeComm:
+    """A stand-in communicator for checks that need no MPI: rank 0 of two, the other rank's allgathered object
+    being ``other(mine)``."""
+
+    def __init__(self, other):
+        self.other = other
+
+    def Get_rank(self):
+        return 0
+
+    def Get_size(self):
+        return 2
+
+    def allgather(self, mine):
+        return [mine, self.other(mine)]

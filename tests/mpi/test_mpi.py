@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from mpi.launch import launch, load, require_mpi
+from mpi.launch import FakeComm, launch, load, require_mpi
 
 import nbvi
 from nbvi import mpi
@@ -130,22 +130,6 @@ def test_more_ranks_than_rows_is_refused(monkeypatch):
         mpi.shard_rows(3)
 
 
-class _FakeComm:
-    """Two ranks, the other one's summary given: enough for DataParallel.check."""
-
-    def __init__(self, other):
-        self.other = other
-
-    def Get_rank(self):
-        return 0
-
-    def Get_size(self):
-        return 2
-
-    def allgather(self, mine):
-        return [mine, self.other(mine)]
-
-
 def _two_variable_model(rows_y, rows_w, total_y=10, total_w=10):
     with nbvi.Model() as model:
         mu = nbvi.Normal("mu", 0.0, 1.0)
@@ -160,7 +144,7 @@ def test_the_weight_is_the_share_of_the_rows():
     def other(mine):  # the other rank holds the remaining 4 rows of each
         return {"ndim": mine["ndim"], "observed": {name: (1 / (10 / 4), None) for name in mine["observed"]}}
 
-    assert mpi.DataParallel(model, _FakeComm(other)).weight == pytest.approx(0.6, rel=1e-15)
+    assert mpi.DataParallel(model, FakeComm(other)).weight == pytest.approx(0.6, rel=1e-15)
 
 
 def test_variables_split_in_different_proportions_are_refused():
@@ -170,7 +154,7 @@ def test_variables_split_in_different_proportions_are_refused():
         return {"ndim": mine["ndim"], "observed": {"y": (4 / 10, None), "w": (5 / 10, None)}}
 
     with pytest.raises(ValueError, match="different proportions"):
-        mpi.DataParallel(model, _FakeComm(other))
+        mpi.DataParallel(model, FakeComm(other))
 
 
 def test_different_models_on_the_ranks_are_refused():
@@ -180,7 +164,7 @@ def test_different_models_on_the_ranks_are_refused():
         return {"ndim": mine["ndim"] + 1, "observed": mine["observed"]}
 
     with pytest.raises(ValueError, match="different models"):
-        mpi.DataParallel(model, _FakeComm(other))
+        mpi.DataParallel(model, FakeComm(other))
 
 
 @pytest.mark.parametrize("call", ["find_MAP", "laplace"])

@@ -9,7 +9,7 @@ tolerance: nothing is summed over ranks). Skipped, saying why, where mpi4py or m
 
 import numpy as np
 import pytest
-from mpi.launch import launch, load, require_mpi
+from mpi.launch import FakeComm, launch, load, require_mpi
 
 import nbvi
 from nbvi import mpi
@@ -71,22 +71,6 @@ def test_a_shard_with_total_size_is_refused_on_every_rank(runs):
 
 
 # -- the check, with a stand-in communicator (no MPI) -----------------------------------------------------------
-class _FakeComm:
-    """Rank 0 of two; the other rank's allgathered object is ``other(mine)``."""
-
-    def __init__(self, other):
-        self.other = other
-
-    def Get_rank(self):
-        return 0
-
-    def Get_size(self):
-        return 2
-
-    def allgather(self, mine):
-        return [mine, self.other(mine)]
-
-
 def _normal_model(y):
     with nbvi.Model() as model:
         mu = nbvi.Normal("mu", 0.0, 10.0)
@@ -95,7 +79,7 @@ def _normal_model(y):
 
 
 def _sample_with(monkeypatch, other, **kwargs):
-    monkeypatch.setattr(mpi, "comm", lambda: _FakeComm(other))
+    monkeypatch.setattr(mpi, "comm", lambda: FakeComm(other))
     with _normal_model(np.arange(4.0)):
         nbvi.sample(10, tune=10, chains=2, progressbar=False, **kwargs)
 
@@ -137,10 +121,10 @@ def test_without_a_seed_every_rank_takes_rank_0s(monkeypatch):
     """random_seed=None: rank 0's fresh seeds go to every rank (the ranks' own would differ)."""
     fixed = np.random.SeedSequence(11).spawn(2)
     with _normal_model(np.arange(4.0)) as model:
-        assert mpi.same_model(model, _FakeComm(lambda mine: mine), call=(), shared=fixed) is fixed
+        assert mpi.same_model(model, FakeComm(lambda mine: mine), call=(), shared=fixed) is fixed
     gathered = []
 
-    class Rank1(_FakeComm):
+    class Rank1(FakeComm):
         def Get_rank(self):
             return 1
 
