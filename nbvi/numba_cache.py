@@ -76,14 +76,14 @@ def ensure_cache_location(package_directory=None, user_directory=None):
 # (COMPILED_SOURCES_DIGEST = "..."): a change of a callee changes the digest, a test
 # (tests/test_numba_cache.py) fails until the modules carry the new one (`python scripts/update_digest.py`
 # writes it), and that edit of the modules makes numba compile them afresh.
-COMPILED_SOURCES = ("compiled/interpreter.py", "compiled/addresses.py", "fused/kernel.py", "fused/families.py", "fused/transforms.py",
+COMPILED_SOURCES = ("compiled/interpreter.py", "compiled/axis_ops.py", "compiled/addresses.py", "fused/kernel.py", "fused/families.py", "fused/transforms.py",
                     "fused/optimizers.py", "numerics.py", "variational/advi.py", "variational/optimizers.py",
                     "variational/stein.py", "sampling/nuts.py", "distributions/*.py")
 # every module whose kernels call njit functions of another module above, but the helpers of
 # distributions/layout.py and special.py, which are not expected to change (tests/test_numba_cache.py finds
 # them: the generated distributions/elementwise.py calls every family's scalar function, the zero-inflated
 # families their count family's, ...)
-DIGEST_HOLDERS = ("compiled/interpreter.py", "compiled/advi_steps.py", "compiled/svgd_steps.py", "compiled/trajectory.py",
+DIGEST_HOLDERS = ("compiled/interpreter.py", "compiled/axis_ops.py", "compiled/advi_steps.py", "compiled/svgd_steps.py", "compiled/trajectory.py",
                   "fused/kernel.py", "fused/svgd_steps.py",
                   "distributions/elementwise.py", "distributions/betabinomial.py", "distributions/binomial.py",
                   "distributions/categorical.py", "distributions/exgaussian.py", "distributions/geometric.py",

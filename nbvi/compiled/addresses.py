@@ -13,7 +13,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-__all__ = ["call_with_int64s", "float64_pointer", "int64_pointer"]
+__all__ = ["call_float64_with_int64s", "call_with_int64s", "float64_pointer", "int64_pointer"]
 
 
 @intrinsic
@@ -32,19 +32,38 @@ def int64_pointer(typingctx, address):
     return types.CPointer(types.int64)(types.int64), codegen
 
 
-@intrinsic
-def call_with_int64s(typingctx, address, arguments):
-    """Call the C function ``void f(int64, ..., int64)`` at ``address`` with the integers of the tuple
-    ``arguments`` (addresses, ``arr.ctypes.data``, and sizes), each converted to int64."""
-    if not (isinstance(arguments, types.BaseTuple) and all(isinstance(t, types.Integer) for t in arguments.types)):
-        return None
+def _int64_call(arguments, return_ir):
+    """The code generator of a call of the C function at an address with the integers of the tuple
+    ``arguments`` (a numba type), each converted to int64, returning ``return_ir`` (an llvmlite type)."""
     count = len(arguments.types)
 
     def codegen(context, builder, signature, args):
         values = [context.cast(builder, value, kind, types.int64)
                   for value, kind in zip(cgutils.unpack_tuple(builder, args[1], count), arguments.types)]
         address = context.cast(builder, args[0], signature.args[0], types.int64)
-        function_type = ir.FunctionType(ir.VoidType(), [ir.IntType(64)] * count)
-        builder.call(builder.inttoptr(address, function_type.as_pointer()), values)
-        return context.get_dummy_value()
-    return types.void(address, arguments), codegen
+        function_type = ir.FunctionType(return_ir, [ir.IntType(64)] * count)
+        result = builder.call(builder.inttoptr(address, function_type.as_pointer()), values)
+        return context.get_dummy_value() if isinstance(return_ir, ir.VoidType) else result
+    return codegen
+
+
+def _integers(arguments):
+    return isinstance(arguments, types.BaseTuple) and all(isinstance(t, types.Integer) for t in arguments.types)
+
+
+@intrinsic
+def call_with_int64s(typingctx, address, arguments):
+    """Call the C function ``void f(int64, ..., int64)`` at ``address`` with the integers of the tuple
+    ``arguments`` (addresses, ``arr.ctypes.data``, and sizes), each converted to int64."""
+    if not _integers(arguments):
+        return None
+    return types.void(address, arguments), _int64_call(arguments, ir.VoidType())
+
+
+@intrinsic
+def call_float64_with_int64s(typingctx, address, arguments):
+    """Call the C function ``double f(int64, ..., int64)`` at ``address`` as :func:`call_with_int64s` does;
+    returns its float64."""
+    if not _integers(arguments):
+        return None
+    return types.float64(address, arguments), _int64_call(arguments, ir.DoubleType())

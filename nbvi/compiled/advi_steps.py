@@ -19,11 +19,11 @@ from nbvi.variational.advi import (
     meanfield_loss_grad_given_sigma,
 )
 
-COMPILED_SOURCES_DIGEST = "ef5465e10707b8ab"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "5c249674b80fe147"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 
 @njit(cache=True, error_model="numpy")
-def tape_meanfield_step(params, eps, stl, theta, interpreter, transform, lower, upper, code, fparams, micro, mparams, index,
+def tape_meanfield_step(params, eps, stl, theta, functions, transform, lower, upper, code, fparams, micro, mparams, index,
                         n_registers, w, n_dynamic, grad):
     """:func:`~nbvi.variational.advi.meanfield_step` of a tape (the plan after theta: see
     :func:`~nbvi.compiled.interpreter.tape_logp_dlogp`); returns the loss, its gradient in ``grad``."""
@@ -33,30 +33,30 @@ def tape_meanfield_step(params, eps, stl, theta, interpreter, transform, lower, 
     sum_log_sigma = meanfield_draws(params, eps, theta, sigma, dsigma_drho)
     logp = np.empty(draws)
     dlogp = np.empty(theta.shape)
-    tape_logp_dlogp(theta, interpreter, transform, lower, upper, code, fparams, micro, mparams, index, n_registers, w, n_dynamic,
+    tape_logp_dlogp(theta, functions, transform, lower, upper, code, fparams, micro, mparams, index, n_registers, w, n_dynamic,
                     logp, dlogp)
     return meanfield_loss_grad_given_sigma(sigma, dsigma_drho, sum_log_sigma, eps, logp, dlogp, stl, grad)
 
 
 @njit(cache=True, error_model="numpy")
-def tape_fullrank_step(params, eps, stl, theta, interpreter, transform, lower, upper, code, fparams, micro, mparams, index,
+def tape_fullrank_step(params, eps, stl, theta, functions, transform, lower, upper, code, fparams, micro, mparams, index,
                        n_registers, w, n_dynamic, grad):
     """:func:`~nbvi.variational.advi.fullrank_step` of a tape, in one call."""
     logp = np.empty(theta.shape[0])
     dlogp = np.empty(theta.shape)
     fullrank_theta(params, eps, theta)
-    tape_logp_dlogp(theta, interpreter, transform, lower, upper, code, fparams, micro, mparams, index, n_registers, w, n_dynamic,
+    tape_logp_dlogp(theta, functions, transform, lower, upper, code, fparams, micro, mparams, index, n_registers, w, n_dynamic,
                     logp, dlogp)
     return fullrank_loss_grad(params, eps, logp, dlogp, stl, grad)
 
 
 @njit(cache=True, error_model="numpy")
-def tape_meanfield_steps(params, noise, stl, theta, interpreter, transform, lower, upper, code, fparams, micro, mparams, index,
+def tape_meanfield_steps(params, noise, stl, theta, functions, transform, lower, upper, code, fparams, micro, mparams, index,
                          n_registers, w, n_dynamic, optimizer, state, hyper, grad, previous, losses):
     """Up to ``noise.shape[0]`` mean-field ADVI steps with their optimizer updates; the arguments and the
     result as :func:`~nbvi.fused.advi_steps.fused_advi_steps` (a tape reads no minibatch statistics)."""
     for k in range(noise.shape[0]):
-        loss = tape_meanfield_step(params, noise[k], stl, theta, interpreter, transform, lower, upper, code, fparams, micro,
+        loss = tape_meanfield_step(params, noise[k], stl, theta, functions, transform, lower, upper, code, fparams, micro,
                                    mparams, index, n_registers, w, n_dynamic, grad)
         if not math.isfinite(loss):
             return k
@@ -67,11 +67,11 @@ def tape_meanfield_steps(params, noise, stl, theta, interpreter, transform, lowe
 
 
 @njit(cache=True, error_model="numpy")
-def tape_fullrank_steps(params, noise, stl, theta, interpreter, transform, lower, upper, code, fparams, micro, mparams, index,
+def tape_fullrank_steps(params, noise, stl, theta, functions, transform, lower, upper, code, fparams, micro, mparams, index,
                         n_registers, w, n_dynamic, optimizer, state, hyper, grad, previous, losses):
     """As :func:`tape_meanfield_steps`, for full-rank ADVI (two functions, so that a fit compiles one)."""
     for k in range(noise.shape[0]):
-        loss = tape_fullrank_step(params, noise[k], stl, theta, interpreter, transform, lower, upper, code, fparams, micro,
+        loss = tape_fullrank_step(params, noise[k], stl, theta, functions, transform, lower, upper, code, fparams, micro,
                                   mparams, index, n_registers, w, n_dynamic, grad)
         if not math.isfinite(loss):
             return k

@@ -11,7 +11,8 @@ import numba
 import numpy as np
 
 from nbvi.compiled import advi_steps, svgd_steps
-from nbvi.compiled.interpreter import interpreter_address, tape_logp_dlogp
+from nbvi.compiled.axis_ops import axis_ops_address
+from nbvi.compiled.interpreter import interpreter_address, needs_axis_ops, tape_logp_dlogp
 from nbvi.compiled.lowering import Tape, Unsupported
 from nbvi.fused.density import Refusal
 from nbvi.fused.optimizers import optimizer_code
@@ -46,8 +47,10 @@ class CompiledDensity:
         self._workspaces = None  # one workspace per thread, made at the first call with many points
         self._point_seconds = None  # the least seconds a point took in a serial call of many points (not the first)
         self._serial_calls = 0
-        # (the interpreter's address first: the compiled callers take it as the plan's first entry)
-        self._plan = (interpreter_address(), tape.transform, tape.lower, tape.upper, tape.code, tape.fparams,
+        # (the addresses of the C functions that run the tape first: the compiled callers take them as the plan's
+        # first entry; the second is compiled only for a model that has its instructions)
+        functions = np.array([interpreter_address(), axis_ops_address() if needs_axis_ops(tape.code) else 0], dtype=np.int64)
+        self._plan = (functions, tape.transform, tape.lower, tape.upper, tape.code, tape.fparams,
                       tape.micro, tape.mparams, tape.index, tape.n_registers)
 
     @classmethod

@@ -13,11 +13,11 @@ from nbvi.compiled.interpreter import tape_logp_dlogp
 from nbvi.fused.optimizers import optimizer_step
 from nbvi.variational.stein import svgd_direction
 
-COMPILED_SOURCES_DIGEST = "ef5465e10707b8ab"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "5c249674b80fe147"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 
 @njit(cache=True, error_model="numpy")
-def tape_svgd_step(particles, inv_temperature, interpreter, transform, lower, upper, code, fparams, micro, mparams, index,
+def tape_svgd_step(particles, inv_temperature, functions, transform, lower, upper, code, fparams, micro, mparams, index,
                    n_registers, w, n_dynamic, constant, logp, dlogp, xt, gt, direction):
     """One SVGD step's loss and direction.
 
@@ -36,7 +36,7 @@ def tape_svgd_step(particles, inv_temperature, interpreter, transform, lower, up
     -------
     The loss, minus the mean log-density of the particles (``SVGD``'s recorded loss).
     """
-    tape_logp_dlogp(particles, interpreter, transform, lower, upper, code, fparams, micro, mparams, index, n_registers, w,
+    tape_logp_dlogp(particles, functions, transform, lower, upper, code, fparams, micro, mparams, index, n_registers, w,
                     n_dynamic, logp, dlogp)
     total = 0.0
     for i in range(logp.size):
@@ -47,7 +47,7 @@ def tape_svgd_step(particles, inv_temperature, interpreter, transform, lower, up
 
 
 @njit(cache=True, error_model="numpy")
-def tape_svgd_steps(params, ndim, inv_temperature, interpreter, transform, lower, upper, code, fparams, micro, mparams, index,
+def tape_svgd_steps(params, ndim, inv_temperature, functions, transform, lower, upper, code, fparams, micro, mparams, index,
                     n_registers, w, n_dynamic, constant, logp, dlogp, xt, gt, optimizer, state, hyper, grad,
                     previous, losses):
     """Up to ``losses.size`` SVGD steps with their optimizer updates, as the fitting loop takes them one by one.
@@ -61,7 +61,7 @@ def tape_svgd_steps(params, ndim, inv_temperature, interpreter, transform, lower
     particles = params.reshape((params.size // ndim, ndim))
     direction = grad.reshape(particles.shape)
     for k in range(losses.size):
-        loss = tape_svgd_step(particles, inv_temperature, interpreter, transform, lower, upper, code, fparams, micro, mparams,
+        loss = tape_svgd_step(particles, inv_temperature, functions, transform, lower, upper, code, fparams, micro, mparams,
                               index, n_registers, w, n_dynamic, constant, logp, dlogp, xt, gt, direction)
         if not math.isfinite(loss):
             return k

@@ -23,11 +23,11 @@ from nbvi.sampling.nuts import (
 )
 from nbvi.sampling.nuts import N_STEPS as N_STEPS_INT
 
-COMPILED_SOURCES_DIGEST = "ef5465e10707b8ab"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "5c249674b80fe147"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 
 @njit(cache=True, error_model="numpy")
-def tape_trajectory(vecs, stack_v, stack_s, fs, ints, q_eval, uniforms, interpreter, transform, lower, upper, code, fparams, micro,
+def tape_trajectory(vecs, stack_v, stack_s, fs, ints, q_eval, uniforms, functions, transform, lower, upper, code, fparams, micro,
                     mparams, index, n_registers, w, n_dynamic, constant, logp, grad):
     """Run the trajectory that :func:`~nbvi.sampling.nuts.begin_trajectory` began until it ends: the loop of
     :func:`~nbvi.sampling.nuts.transition`, with the tape's log-density (``constant``: its terms without
@@ -35,7 +35,7 @@ def tape_trajectory(vecs, stack_v, stack_s, fs, ints, q_eval, uniforms, interpre
     (1, ndim) are scratch."""
     going = True
     while going:
-        tape_logp_dlogp(q_eval, interpreter, transform, lower, upper, code, fparams, micro, mparams, index, n_registers, w,
+        tape_logp_dlogp(q_eval, functions, transform, lower, upper, code, fparams, micro, mparams, index, n_registers, w,
                         n_dynamic, logp, grad)
         logp[0] += constant
         going = extend(vecs, stack_v, stack_s, fs, ints, uniforms, logp, grad)
@@ -52,7 +52,7 @@ AVG_COUNTER, AVG_S_BAR, AVG_X_BAR, AVG_MU = range(4)
 
 @njit(cache=True, error_model="numpy")
 def tape_draws(vecs, stack_v, stack_s, fs, ints, q_eval, q, logp, grad, step_size, inv_mass, normals, row, uniforms,
-               pos, need, theta, stats, averaging, target_accept, interpreter, transform, lower, upper, code, fparams, micro,
+               pos, need, theta, stats, averaging, target_accept, functions, transform, lower, upper, code, fparams, micro,
                mparams, index, n_registers, w, n_dynamic, constant, logp_scratch, grad_scratch):
     """NUTS transitions as :func:`~nbvi.sampling.nuts.transition` takes them one by one from
     ``(q, logp, grad)``: at a fixed step size and metric, or, during warm-up, with the step size of
@@ -73,7 +73,7 @@ def tape_draws(vecs, stack_v, stack_s, fs, ints, q_eval, q, logp, grad, step_siz
     k = 0
     while k < theta.shape[0] and row < normals.shape[0] and pos + need <= uniforms.shape[0]:
         begin_trajectory(vecs, fs, ints, q, logp, grad, step_size, inv_mass, normals[row], uniforms[pos:])
-        tape_trajectory(vecs, stack_v, stack_s, fs, ints, q_eval, uniforms[pos:], interpreter, transform, lower, upper, code,
+        tape_trajectory(vecs, stack_v, stack_s, fs, ints, q_eval, uniforms[pos:], functions, transform, lower, upper, code,
                         fparams, micro, mparams, index, n_registers, w, n_dynamic, constant, logp_scratch,
                         grad_scratch)
         n_steps = ints[N_STEPS_INT]

@@ -4,7 +4,7 @@ from numba import njit
 from nbvi.fused.kernel import fused_logp_dlogp
 from nbvi.sampling.nuts import extend
 
-COMPILED_SOURCES_DIGEST = "ef5465e10707b8ab"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "5c249674b80fe147"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 
 @njit(cache=True, error_model="numpy")
