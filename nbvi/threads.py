@@ -85,28 +85,54 @@ def _machine_busy_seconds(cores=None):
     return busy / os.sysconf("SC_CLK_TCK") if busy else None
 
 
+def _others_running():
+    """How many threads of other processes are running or waiting for a core right now: /proc/stat's
+    ``procs_running`` less this process's own threads in state R; None where there is no /proc. (One
+    instant: a first guess, until :class:`FreeCores` has measured busy time over an interval.)"""
+    try:
+        with open("/proc/stat") as stat:
+            running = next(int(line.split()[1]) for line in stat if line.startswith("procs_running"))
+        own = 0
+        for task in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{task}/stat") as task_stat:
+                own += task_stat.read().rsplit(")", 1)[1].split()[0] == "R"  # (the name may hold spaces)
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+    return max(0, running - own)
+
+
 class FreeCores:
     """The thread count a parallel fit should use now: numba's threads, fewer while other processes keep
     cores busy.
 
     Every ``LOAD_INTERVAL`` seconds (at most), :meth:`check` compares the machine's busy CPU time with this
     process's own: the difference, per second of wall time, is the load of other processes in cores, and
-    each full core of it (rounded from ``BUSY_CORE``) takes a thread away, down to one.
+    each full core of it (rounded from ``BUSY_CORE``) takes a thread away, down to one. Until the first
+    interval has passed, the count follows the other processes' threads running at the start (a fit of a
+    fraction of a second would otherwise run all of it on a core that another process holds).
 
     Parameters
     ----------
     threads : int
         The most threads to use.
-    busy_seconds, own_seconds, clock : callables, optional
-        The machine's busy CPU seconds, this process's CPU seconds and the wall clock (for tests).
+    busy_seconds, own_seconds, clock, others_running : callables, optional
+        The machine's busy CPU seconds, this process's CPU seconds, the wall clock and the other processes'
+        threads running now (for tests).
     """
 
     def __init__(self, threads, busy_seconds=_machine_busy_seconds, own_seconds=time.process_time,
-                 clock=time.perf_counter):
+                 clock=time.perf_counter, others_running=_others_running):
         self.most = threads
         self.threads = threads
         self._busy, self._own, self._clock = busy_seconds, own_seconds, clock
         self._last = self._reading()
+        others = others_running() if self._last is not None and threads > 1 else None
+        if others is not None:
+            self.threads = self._free(others)
+
+    def _free(self, others):
+        """The threads to use while other processes keep ``others`` cores busy."""
+        return max(1, min(self.most, len(_usable_cores()) - int(others + 1.0 - BUSY_CORE)))
 
     def _reading(self):
         busy = self._busy()
@@ -122,8 +148,7 @@ class FreeCores:
         reading = self._reading()
         wall, busy, own = (b - a for a, b in zip(self._last, reading))
         self._last = reading
-        others = max(0.0, (busy - own) / wall)  # cores other processes kept busy
-        self.threads = max(1, min(self.most, len(_usable_cores()) - int(others + 1.0 - BUSY_CORE)))
+        self.threads = self._free(max(0.0, (busy - own) / wall))  # (cores other processes kept busy)
         return self.threads
 
 

@@ -1,4 +1,10 @@
-"""threads_for: one numba thread for small work per step, numba's threads otherwise, restored after."""
+"""threads_for: one numba thread for small work per step, numba's threads otherwise, restored after;
+FreeCores: fewer threads while other processes hold cores."""
+import os
+import subprocess
+import sys
+import time
+
 import numba
 import pytest
 
@@ -8,6 +14,7 @@ from nbvi.threads import (
     PARALLEL_MIN_ELEMENTS,
     FreeCores,
     _machine_busy_seconds,
+    _others_running,
     threads_following_load,
     threads_for,
 )
@@ -65,10 +72,11 @@ def test_a_large_fit_inside_a_small_one_gets_the_threads_back():
 
 
 class FakeMachine:
-    """Readings of a machine whose other processes keep ``others`` cores busy while this one uses ``own``."""
+    """Readings of a machine whose other processes keep ``others`` cores busy while this one uses ``own``, and
+    have ``running`` threads running at the instant a fit starts."""
 
-    def __init__(self, others, own=1.0):
-        self.t, self.others, self.own = 0.0, others, own
+    def __init__(self, others, own=1.0, running=0):
+        self.t, self.others, self.own, self.running = 0.0, others, own, running
 
     def advance(self, seconds):
         self.t += seconds
@@ -81,7 +89,8 @@ class FakeMachine:
 
 
 def cores_on(machine, threads):
-    return FreeCores(threads, busy_seconds=machine.busy, own_seconds=machine.own_seconds, clock=lambda: machine.t)
+    return FreeCores(threads, busy_seconds=machine.busy, own_seconds=machine.own_seconds, clock=lambda: machine.t,
+                     others_running=lambda: machine.running)
 
 
 @pytest.mark.parametrize("others, expected", [(0.0, 2), (0.3, 2), (0.7, 1), (1.0, 1), (1.9, 1)])
@@ -104,6 +113,27 @@ def test_free_cores_come_back_when_the_load_goes(monkeypatch):
     machine.others = 0.0
     machine.advance(LOAD_INTERVAL)
     assert cores.check() == 2
+
+
+@pytest.mark.parametrize("running, expected", [(0, 2), (1, 1), (3, 1)])
+def test_free_cores_start_from_the_threads_running_at_the_start(running, expected, monkeypatch):
+    monkeypatch.setattr("nbvi.threads._usable_cores", lambda: [0, 1])
+    machine = FakeMachine(0.0, running=running)
+    cores = cores_on(machine, 2)
+    assert cores.check() == expected  # at once: no interval measured yet
+    machine.advance(LOAD_INTERVAL)
+    assert cores.check() == 2  # then the busy time over the interval decides (the load went)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/stat"), reason="reads /proc")
+def test_another_process_running_is_seen_at_once():
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.3)  # (it has started its loop)
+        assert _others_running() >= 1
+    finally:
+        busy.kill()
+        busy.wait()
 
 
 def test_without_proc_stat_the_threads_stay():
