@@ -12,8 +12,9 @@ from llvmlite import ir
 from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
+from numba.np.arrayobj import populate_array
 
-__all__ = ["call_float64_with_int64s", "call_with_int64s", "float64_pointer", "int64_pointer"]
+__all__ = ["call_float64_with_int64s", "call_with_int64s", "float64_pointer", "int64_pointer", "unmanaged"]
 
 
 @intrinsic
@@ -67,3 +68,22 @@ def call_float64_with_int64s(typingctx, address, arguments):
     if not _integers(arguments):
         return None
     return types.float64(address, arguments), _int64_call(arguments, ir.DoubleType())
+
+
+@intrinsic
+def unmanaged(typingctx, array):
+    """The same array without numba's reference count: a view of the same memory, shape and strides whose
+    meminfo is null. numba changes the count of an array it allocated or was given, atomically, at every
+    view it takes (``vecs[Q]``) and every call of a helper it does not inline that gets the array; on a
+    view of this one, each of those is a test of a null pointer. The caller must keep ``array`` alive while
+    the view is in use (a kernel's arguments are, for the whole call)."""
+    if not isinstance(array, types.Array):
+        return None
+
+    def codegen(context, builder, signature, args):
+        source = context.make_array(array)(context, builder, value=args[0])
+        view = context.make_array(array)(context, builder)
+        populate_array(view, data=source.data, shape=source.shape, strides=source.strides,
+                       itemsize=source.itemsize, meminfo=None)
+        return view._getvalue()
+    return array(array), codegen

@@ -51,7 +51,7 @@ from nbvi.numerics import (
     log_positive_scratch,
 )
 
-COMPILED_SOURCES_DIGEST = "5c249674b80fe147"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "585822c5c26a46ef"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 # -- opcodes -----------------------------------------------------------------------------------------------
 # unary elementwise: out_j = f(a_j)
@@ -1019,8 +1019,8 @@ def tape_logp_dlogp(theta, functions, transform, lower, upper, code, fparams, mi
     n_registers : int
         The most registers a loop uses.
     w : (W,)
-        The workspace: x in ``w[:ndim]``, computed values up to ``n_dynamic``, constants after; the
-        constants are read, everything before ``n_dynamic`` is overwritten.
+        The workspace: x in ``w[:ndim]``, computed values up to ``n_dynamic``, constants after, and last the
+        scratch of a call (:func:`call_scratch_size`); the constants are read, the rest is overwritten.
     n_dynamic : int
         Size of the computed part of the workspace (the part with a gradient).
     logp : (D,), grad : (D, ndim)
@@ -1080,6 +1080,12 @@ def interpreter_address():
     return _INTERPRETER[0].address
 
 
+def call_scratch_size(n_dynamic, ndim, n_registers):
+    """The numbers at the end of the workspace that a call uses as scratch (:func:`_draws`): d logp / d w of
+    the computed part, dx/du and d log|J| / du, the registers and their adjoints."""
+    return n_dynamic + 2 * ndim + 2 * n_registers * BLOCK
+
+
 @njit(cache=True, error_model="numpy", inline="always")
 def _draws(first, stop, theta, transform, lower, upper, code, fparams, micro, mparams, index, n_registers, w,
            n_dynamic, logp, grad, axis_ops):
@@ -1087,7 +1093,10 @@ def _draws(first, stop, theta, transform, lower, upper, code, fparams, micro, mp
     address of :mod:`nbvi.compiled.axis_ops`'s C function (0 for a tape without its instructions)."""
     ndim = theta.shape[1]
     size = n_registers * BLOCK
-    scratch = np.empty(n_dynamic + 2 * ndim + 2 * size)  # (one allocation: a call at one point is short)
+    # the scratch at the end of the workspace (call_scratch_size), not an allocation: an array numba allocates
+    # carries a reference count, which every helper call that gets a view of it changes atomically (a third
+    # of a small model's call went into those), where the views of the caller's memory have none
+    scratch = w[w.size - (n_dynamic + 2 * ndim + 2 * size):]
     gw = scratch[:n_dynamic]
     dx_du = scratch[n_dynamic:n_dynamic + ndim]
     dlog_jac = scratch[n_dynamic + ndim:n_dynamic + 2 * ndim]

@@ -132,7 +132,8 @@ class Tape:
     micro : int64 (U, MICRO_COLUMNS), mparams : (U, 2): the loops' micro rows; ``n_registers``: the most
         registers a loop uses (scratch rows included)
     index : int64 (P,): the positions of operands laid out otherwise than contiguously
-    workspace : (W,) with the constants in place; ``n_dynamic`` : size of its computed part
+    workspace : (W,) the computed part (``n_dynamic`` numbers), the constants in place, then the scratch of a
+        call (:func:`~nbvi.compiled.interpreter.call_scratch_size`)
     watched : dict id -> (Data, value array): the data values the tape copied
     refresh : (Program, [offset]) or None: values reading a Minibatch, recomputed before each call; the
         program's outputs are those values (copied to the offsets), then the terms that read a Minibatch
@@ -1002,12 +1003,6 @@ class Tape:
         self.n_dynamic = n_dynamic
         offsets = {key: offset + (n_dynamic if part == "const" else 0)
                    for key, (part, offset, _size) in self.regions.items()}
-        self.workspace = np.zeros(n_dynamic + self._const_size)
-        while self._consts:  # (each folded array is let go once it is in the workspace: not held twice)
-            slot, array = self._consts.popitem()
-            self.workspace[offsets[slot]:offsets[slot] + array.size] = array
-            del array
-        self._consts = None
         index = [np.zeros(1, dtype=np.int64)]
 
         def encode(operand):
@@ -1042,6 +1037,14 @@ class Tape:
                 code[t, column:column + 3] = encode(operand)
         self.n_registers += 3  # three scratch registers for the vectorised exp and log of terms and EXP
         self.n_registers = max(self.n_registers, self._registers_needed)
+        # the workspace: the computed part, the constants, then the scratch of a call (ins.call_scratch_size)
+        self.workspace = np.zeros(n_dynamic + self._const_size
+                                  + ins.call_scratch_size(n_dynamic, self.ndim, self.n_registers))
+        while self._consts:  # (each folded array is let go once it is in the workspace: not held twice)
+            slot, array = self._consts.popitem()
+            self.workspace[offsets[slot]:offsets[slot] + array.size] = array
+            del array
+        self._consts = None
         self.code, self.fparams = code, fparams
         self.micro = np.array(micro, dtype=np.int64).reshape(-1, ins.MICRO_COLUMNS)
         self.mparams = np.array(mparams, dtype=np.float64).reshape(-1, 2)

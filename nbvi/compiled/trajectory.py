@@ -7,6 +7,7 @@ import math
 
 from numba import njit
 
+from nbvi.compiled.addresses import unmanaged
 from nbvi.compiled.interpreter import tape_logp_dlogp
 from nbvi.sampling.nuts import (
     DEPTH,
@@ -23,7 +24,7 @@ from nbvi.sampling.nuts import (
 )
 from nbvi.sampling.nuts import N_STEPS as N_STEPS_INT
 
-COMPILED_SOURCES_DIGEST = "5c249674b80fe147"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "585822c5c26a46ef"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 
 @njit(cache=True, error_model="numpy")
@@ -70,6 +71,15 @@ def tape_draws(vecs, stack_v, stack_s, fs, ints, q_eval, q, logp, grad, step_siz
     (transitions made, row, pos, logp, step size) after them; ``theta[k]`` and ``stats[k]`` (columns
     STEP_SIZE ... ACCEPT) describe transition k.
     """
+    # (views without reference counts: the trajectory takes many views of these arrays, each a pair of atomic
+    # operations on an array numba counts)
+    vecs, stack_v, stack_s, fs, ints, q_eval = (unmanaged(vecs), unmanaged(stack_v), unmanaged(stack_s), unmanaged(fs),
+                                                unmanaged(ints), unmanaged(q_eval))
+    q, grad, inv_mass, normals, uniforms = unmanaged(q), unmanaged(grad), unmanaged(inv_mass), unmanaged(normals), unmanaged(uniforms)
+    theta, stats, averaging = unmanaged(theta), unmanaged(stats), unmanaged(averaging)
+    functions, transform, lower, upper = unmanaged(functions), unmanaged(transform), unmanaged(lower), unmanaged(upper)
+    code, fparams, micro, mparams, index = unmanaged(code), unmanaged(fparams), unmanaged(micro), unmanaged(mparams), unmanaged(index)
+    w, logp_scratch, grad_scratch = unmanaged(w), unmanaged(logp_scratch), unmanaged(grad_scratch)
     k = 0
     while k < theta.shape[0] and row < normals.shape[0] and pos + need <= uniforms.shape[0]:
         begin_trajectory(vecs, fs, ints, q, logp, grad, step_size, inv_mass, normals[row], uniforms[pos:])
