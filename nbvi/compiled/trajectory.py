@@ -3,28 +3,13 @@
 :func:`~nbvi.sampling.nuts.transition` alternates a gradient and a compiled ``extend`` of the trajectory;
 here both run in one loop, so a transition of a small model costs no Python per leapfrog step.
 """
-import math
-
 from numba import njit
 
 from nbvi.compiled.addresses import unmanaged
 from nbvi.compiled.interpreter import tape_logp_dlogp
-from nbvi.sampling.nuts import (
-    DEPTH,
-    DIVERGENT,
-    G_SAMPLE,
-    H0,
-    H_SAMPLE,
-    LOGP_SAMPLE,
-    Q_SAMPLE,
-    SUM_ACCEPT,
-    U_NEXT,
-    begin_trajectory,
-    extend,
-)
-from nbvi.sampling.nuts import N_STEPS as N_STEPS_INT
+from nbvi.sampling.nuts import U_NEXT, begin_trajectory, extend, finish_transition
 
-COMPILED_SOURCES_DIGEST = "585822c5c26a46ef"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "e4d5ef8a57591a75"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 
 @njit(cache=True, error_model="numpy")
@@ -40,15 +25,6 @@ def tape_trajectory(vecs, stack_v, stack_s, fs, ints, q_eval, uniforms, function
                         n_dynamic, logp, grad)
         logp[0] += constant
         going = extend(vecs, stack_v, stack_s, fs, ints, uniforms, logp, grad)
-
-
-# columns of the statistics a block of draws writes per transition (nbvi.sampling.sample.STAT_DTYPES)
-STEP_SIZE, LP, TREE_DEPTH, N_STEPS, DIVERGING, ENERGY, ENERGY_ERROR, ACCEPT = range(8)
-STAT_COLUMNS = 8
-
-
-# the dual averaging of log(step size) during warm-up, as nbvi.sampling.adaptation.DualAverageState
-AVG_COUNTER, AVG_S_BAR, AVG_X_BAR, AVG_MU = range(4)
 
 
 @njit(cache=True, error_model="numpy")
@@ -69,7 +45,7 @@ def tape_draws(vecs, stack_v, stack_s, fs, ints, q_eval, q, logp, grad, step_siz
     Returns
     -------
     (transitions made, row, pos, logp, step size) after them; ``theta[k]`` and ``stats[k]`` (columns
-    STEP_SIZE ... ACCEPT) describe transition k.
+    :data:`~nbvi.sampling.sample.STAT_COLUMNS`) describe transition k.
     """
     # (views without reference counts: the trajectory takes many views of these arrays, each a pair of atomic
     # operations on an array numba counts)
@@ -86,25 +62,8 @@ def tape_draws(vecs, stack_v, stack_s, fs, ints, q_eval, q, logp, grad, step_siz
         tape_trajectory(vecs, stack_v, stack_s, fs, ints, q_eval, uniforms[pos:], functions, transform, lower, upper, code,
                         fparams, micro, mparams, index, n_registers, w, n_dynamic, constant, logp_scratch,
                         grad_scratch)
-        n_steps = ints[N_STEPS_INT]
-        q[:] = vecs[Q_SAMPLE]
-        grad[:] = vecs[G_SAMPLE]
-        logp = fs[LOGP_SAMPLE]
-        theta[k] = q
-        accept = fs[SUM_ACCEPT] / n_steps
-        stats[k, STEP_SIZE], stats[k, LP], stats[k, TREE_DEPTH] = step_size, logp, ints[DEPTH]
-        stats[k, N_STEPS], stats[k, DIVERGING] = n_steps, ints[DIVERGENT]
-        stats[k, ENERGY], stats[k, ENERGY_ERROR] = fs[H_SAMPLE], fs[H_SAMPLE] - fs[H0]
-        stats[k, ACCEPT] = accept
-        if averaging.shape[0] == 4:  # dual_average_update (gamma 0.05, t0 10, kappa 0.75), the same operations
-            t = averaging[AVG_COUNTER] + 1.0
-            eta = 1.0 / (t + 10.0)
-            s_bar = (1.0 - eta) * averaging[AVG_S_BAR] + eta * (target_accept - min(accept, 1.0))
-            x = averaging[AVG_MU] - s_bar * math.sqrt(t) / 0.05
-            x_eta = t ** -0.75
-            averaging[AVG_X_BAR] = (1.0 - x_eta) * averaging[AVG_X_BAR] + x_eta * x
-            averaging[AVG_COUNTER], averaging[AVG_S_BAR] = t, s_bar
-            step_size = math.exp(x)
+        logp, step_size = finish_transition(vecs, fs, ints, q, grad, theta, stats, k, step_size, averaging,
+                                            target_accept)
         pos += ints[U_NEXT]
         row += 1
         k += 1

@@ -264,6 +264,24 @@ class FusedDensity:
 
         return run
 
+    def nuts_draws(self):
+        """A function ``run(ws, q, logp, grad, step_size, inv_mass, normals, row, uniforms, pos, need, theta,
+        stats, averaging, target_accept)`` that makes NUTS transitions in one compiled call
+        (:func:`~nbvi.fused.trajectory.fused_draws`), or None for a model with minibatches."""
+        if self._step_stats:
+            return None
+        from nbvi.fused.trajectory import fused_draws
+
+        logp_scratch, grad_scratch = np.empty(1), np.empty((1, self.ndim))
+
+        def run(ws, q, logp, grad, step_size, inv_mass, normals, row, uniforms, pos, need, theta, stats, averaging,
+                target_accept):
+            return fused_draws(ws.vecs, ws.stack_v, ws.stack_s, ws.fs, ws.ints, ws.q_eval, q, logp, grad, step_size,
+                               inv_mass, normals, row, uniforms, pos, need, theta, stats, averaging, target_accept,
+                               *self.plan, logp_scratch, grad_scratch)
+
+        return run
+
     def runs_optimizer(self, optimizer):
         """Whether :meth:`advi_steps` can run ``optimizer`` (an nbvi optimizer with a fixed learning rate) in its
         blocks."""

@@ -387,6 +387,41 @@ def extend(vecs, stack_v, stack_s, fs, ints, uniforms, logp_new, grad_new):
     return True
 
 
+# -- a transition's record, in compiled blocks of draws (nbvi.compiled.trajectory, nbvi.fused.trajectory) ----
+# columns of the statistics a block of draws writes per transition (nbvi.sampling.sample.STAT_COLUMNS)
+STAT_STEP_SIZE, STAT_LP, STAT_TREE_DEPTH, STAT_N_STEPS, STAT_DIVERGING, STAT_ENERGY, STAT_ENERGY_ERROR, STAT_ACCEPT = range(8)
+# the dual averaging of log(step size) during warm-up, as nbvi.sampling.adaptation.DualAverageState
+AVG_COUNTER, AVG_S_BAR, AVG_X_BAR, AVG_MU = range(4)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def finish_transition(vecs, fs, ints, q, grad, theta, stats, k, step_size, averaging, target_accept):
+    """After a trajectory has ended: its sample into ``q``, ``grad`` and ``theta[k]``, its statistics into
+    ``stats[k]``, and, during warm-up (``averaging``, the float state (counter, s_bar, x_bar, mu), has 4
+    entries; updated in place), the step size of :func:`~nbvi.sampling.adaptation.dual_average_update`
+    with the same operations (gamma 0.05, t0 10, kappa 0.75). Returns (the sample's logp, the step size)."""
+    n_steps = ints[N_STEPS]
+    q[:] = vecs[Q_SAMPLE]
+    grad[:] = vecs[G_SAMPLE]
+    logp = fs[LOGP_SAMPLE]
+    theta[k] = q
+    accept = fs[SUM_ACCEPT] / n_steps
+    stats[k, STAT_STEP_SIZE], stats[k, STAT_LP], stats[k, STAT_TREE_DEPTH] = step_size, logp, ints[DEPTH]
+    stats[k, STAT_N_STEPS], stats[k, STAT_DIVERGING] = n_steps, ints[DIVERGENT]
+    stats[k, STAT_ENERGY], stats[k, STAT_ENERGY_ERROR] = fs[H_SAMPLE], fs[H_SAMPLE] - fs[H0]
+    stats[k, STAT_ACCEPT] = accept
+    if averaging.shape[0] == 4:
+        t = averaging[AVG_COUNTER] + 1.0
+        eta = 1.0 / (t + 10.0)
+        s_bar = (1.0 - eta) * averaging[AVG_S_BAR] + eta * (target_accept - min(accept, 1.0))
+        x = averaging[AVG_MU] - s_bar * math.sqrt(t) / 0.05
+        x_eta = t ** -0.75
+        averaging[AVG_X_BAR] = (1.0 - x_eta) * averaging[AVG_X_BAR] + x_eta * x
+        averaging[AVG_COUNTER], averaging[AVG_S_BAR] = t, s_bar
+        step_size = math.exp(x)
+    return logp, step_size
+
+
 # -- the transition, as Python sees it ------------------------------------------------------------------
 def transition(ws, logp_dlogp, state, step_size, inv_mass, normal, uniforms, trajectory=None):
     """One NUTS transition from ``state``.

@@ -1,5 +1,5 @@
 """NUTS with a whole trajectory per compiled call (a compiled density's ``nuts_trajectory``), and the draws
-after warm-up in compiled blocks of transitions (``nuts_draws``, the tape), draw exactly what the loop from
+and warm-up in compiled blocks of transitions (``nuts_draws``, tape and fused), draw exactly what the loop from
 Python draws with the same seed, statistics included."""
 import signal
 
@@ -30,6 +30,7 @@ def eight_schools(centered):
 def test_compiled_trajectories_draw_what_the_python_loop_draws(centered, path, init, monkeypatch):
     model = eight_schools(centered)
     assert nbvi.explain(model).path == path and model.compiled_density().nuts_trajectory() is not None
+    assert model.compiled_density().nuts_draws() is not None
     options = dict(draws=600, tune=150, chains=1, random_seed=5, progressbar=False, model=model, init=init)
     with np.errstate(over="ignore"):
         compiled = nbvi.sample(**options)
