@@ -244,6 +244,21 @@ class Model:
         self._plan = None
         self._density = None  # the compiled density logp_dlogp runs, a false NoCompiledDensity, None before
 
+    # -- pickling ---------------------------------------------------------------------------------------
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        # the plan and the compiled density are made again at the first call: a compiled density holds
+        # addresses of compiled code valid in this process only
+        state["_plan"] = state["_density"] = None
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        for rv in self.observed_RVs:  # a copy's Data checks new values against the copy's variables again
+            storage = rv.observed.shared if isinstance(rv.observed, Minibatch) else rv.observed
+            if isinstance(storage, Data):
+                storage._readers.append(weakref.ref(rv))
+
     # -- context ----------------------------------------------------------------------------------------
     def __enter__(self):
         stack = getattr(_context, "stack", None)

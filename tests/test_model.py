@@ -1,4 +1,6 @@
 """The Model: registration rules, the flat layout, logp_dlogp checked by finite differences on whole models."""
+import copy
+
 import numpy as np
 import pytest
 from gradcheck import assert_grad_close
@@ -301,3 +303,56 @@ def test_initial_point_reads_an_observed_variable_whose_data_is_an_expression():
     assert model.initial_point()["level"] == pytest.approx(2.5)
     logp, grad = model.logp_dlogp(np.zeros((1, 2)))
     np.testing.assert_allclose(logp, model._graph_logp_dlogp(np.zeros((1, 2)))[0], rtol=1e-12)
+
+
+# -- pickling -------------------------------------------------------------------------------------------------
+
+def _pickled(obj):
+    import pickle
+
+    return pickle.loads(pickle.dumps(obj))
+
+
+def _regression_with_data():
+    x = np.linspace(0.0, 1.0, 20)
+    with nbvi.Model(coords={"obs": range(20)}) as model:
+        a = nbvi.Normal("a", 0.0, 1.0)
+        sigma = nbvi.HalfNormal("sigma", 1.0)
+        data = nbvi.Data("x", x, dims="obs")
+        nbvi.Deterministic("mu", a * data, dims="obs")
+        nbvi.Normal("y", a * data, sigma, observed=2.0 * x, dims="obs")
+    return model
+
+
+def test_a_pickled_model_has_the_same_density_and_is_a_separate_copy():
+    model = _regression_with_data()
+    theta = model.initial_point_flat()[None] + 0.3
+    expected = model.logp_dlogp(theta)  # (its compiled density does not travel: it is made again)
+    duplicate = _pickled(model)
+    np.testing.assert_array_equal(duplicate.logp_dlogp(theta)[0], expected[0])
+    np.testing.assert_array_equal(duplicate.logp_dlogp(theta)[1], expected[1])
+    assert duplicate.named_vars_to_dims["y"] == ("obs",) and list(duplicate.coords) == ["obs"]
+    duplicate["x"].set_value(np.linspace(0.0, 2.0, 20))
+    assert not np.array_equal(duplicate.logp_dlogp(theta)[0], expected[0])
+    np.testing.assert_array_equal(model.logp_dlogp(theta)[0], expected[0])  # the original keeps its data
+
+
+@pytest.mark.parametrize("copied", [_pickled, copy.deepcopy])
+def test_a_copied_models_data_still_checks_the_support_of_its_observed_variables(copied):
+    with nbvi.Model() as model:
+        counts = nbvi.Data("counts", np.array([1.0, 2.0, 0.0]))
+        nbvi.Poisson("y", nbvi.HalfNormal("rate", 2.0), observed=counts)
+    model.logp_dlogp(model.initial_point_flat()[None])
+    duplicate = copied(model)
+    with pytest.raises(ValueError, match="Poisson variable 'y'"):
+        duplicate["counts"].set_value(np.array([1.0, -2.0, 0.0]))
+    assert duplicate._density is None  # made again at the first call
+
+
+def test_a_pickled_model_samples_and_fits_and_so_do_its_results():
+    duplicate = _pickled(_regression_with_data())
+    approx = nbvi.fit(200, model=duplicate, progressbar=False, random_seed=1)
+    np.testing.assert_array_equal(_pickled(approx).params, approx.params)
+    with pytest.warns(RuntimeWarning, match="divergent"):  # (a short warm-up)
+        trace = nbvi.sample(50, tune=50, chains=1, model=duplicate, progressbar=False, random_seed=1)
+    np.testing.assert_array_equal(_pickled(trace)["a"], trace["a"])

@@ -91,6 +91,11 @@ class Distribution:
             model.named_vars_to_dims[name] = dims
         return rv
 
+    def __reduce__(self):
+        # pickling rebuilds the object from its state, not through __new__ (which registers a variable in the
+        # model of the ``with`` block)
+        return object.__new__, (type(self),), self.__dict__
+
     @classmethod
     def dist(cls, *args, shape=None, size=None, name=None, **kwargs):
         """Create the distribution without registering a variable.
