@@ -44,7 +44,7 @@ from nbvi.distributions.zeroinflatedbinomial import zeroinflatedbinomial_logp_gr
 from nbvi.distributions.zeroinflatednegativebinomial import zeroinflatednegativebinomial_logp_grad
 from nbvi.distributions.zeroinflatedpoisson import zeroinflatedpoisson_logp_grad
 
-COMPILED_SOURCES_DIGEST = "a3c468600e46ac2b"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "14736a7ae9b0ff39"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 ASYMMETRICLAPLACE = 1
 BERNOULLI = 2

@@ -37,10 +37,14 @@ def meanfield_init(model):
     return np.concatenate([model.initial_point_flat(), np.zeros(model.ndim)])
 
 
+def softplus_inverse(sigma):
+    return np.log(np.expm1(sigma))
+
+
 def fullrank_init(model):
-    """[mu, L_tril]: mu at the model's initial point, L = I."""
+    """[mu, L_tril]: mu at the model's initial point, L = I (diagonal entries lambda with softplus(lambda) = 1)."""
     rows, cols = np.tril_indices(model.ndim)
-    return np.concatenate([model.initial_point_flat(), (rows == cols).astype(float)])
+    return np.concatenate([model.initial_point_flat(), np.where(rows == cols, softplus_inverse(1.0), 0.0)])
 
 
 def meanfield_loss_grad(model, params, eps, stl=False):
@@ -62,15 +66,18 @@ def meanfield_loss_grad(model, params, eps, stl=False):
 
 
 def fullrank_loss_grad(model, params, eps, stl=False):
-    """Negative ELBO and its gradient with respect to [mu, L_tril], for the draws eps (S, ndim)."""
+    """Negative ELBO and its gradient with respect to [mu, L_tril], for the draws eps (S, ndim); the diagonal
+    entries of L_tril are lambda_i, L_ii = softplus(lambda_i)."""
     ndim = model.ndim
     rows, cols = np.tril_indices(ndim)
+    diagonal = rows == cols
     mu = params[:ndim]
+    packed = params[ndim:]
     L = np.zeros((ndim, ndim))
-    L[rows, cols] = params[ndim:]
+    L[rows, cols] = np.where(diagonal, softplus(packed), packed)
     theta = mu + eps @ L.T                                     # theta_s = mu + L eps_s
     logp, dlogp = model.logp_dlogp(theta)
-    entropy = np.sum(np.log(np.abs(np.diag(L)))) + ndim * HALF_LOG_2PI_E
+    entropy = np.sum(np.log(np.diag(L))) + ndim * HALF_LOG_2PI_E
     loss = -np.mean(logp) - entropy
     if stl:
         dlogp = dlogp + np.linalg.solve(L.T, eps.T).T          # -grad_theta log q(theta) = L^-T eps
@@ -78,7 +85,9 @@ def fullrank_loss_grad(model, params, eps, stl=False):
     grad_L = -dlogp.T @ eps / len(eps)                         # d theta_i / d L_ij = eps_j
     if not stl:
         grad_L -= np.diag(1.0 / np.diag(L))                    # dH / dL = L^-T, whose lower triangle is diag(1/L_ii)
-    return loss, np.concatenate([grad_mu, grad_L[rows, cols]])
+    grad_packed = grad_L[rows, cols]
+    grad_packed[diagonal] *= sigmoid(packed[diagonal])         # d L_ii / d lambda_i = sigmoid(lambda_i)
+    return loss, np.concatenate([grad_mu, grad_packed])
 
 
 # -- optimizers: (init, update); state = init(params), params, state = update(params, grad, state). Both

@@ -24,7 +24,7 @@ from numba import njit
 from nbvi.numerics import EXP_MIN_ARG, exp_nonpositive, log_positive
 from nbvi.variational.approximations import HALF_LOG_2PI_E
 
-COMPILED_SOURCES_DIGEST = "a3c468600e46ac2b"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "14736a7ae9b0ff39"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 # -- mean field: params = [mu (ndim), rho (ndim)], sigma = softplus(rho) ------------------------------------
 
@@ -149,18 +149,33 @@ def meanfield_step(logp_dlogp, params, eps, theta, grad, stl=False):
     return meanfield_loss_grad(params, eps, logp, dlogp, stl, grad)
 
 
-# -- full rank: params = [mu (ndim), L_tril (ndim (ndim + 1) / 2)], L lower triangular, row-major packing ------
+# -- full rank: params = [mu (ndim), L_tril (ndim (ndim + 1) / 2)], L lower triangular, row-major packing;
+#    the diagonal entries of L_tril are lambda_i, with L_ii = softplus(lambda_i) > 0 --------------------------
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
+def fullrank_diagonal(params, ndim, diagonal, ddiagonal):
+    """L_ii = softplus(lambda_i) and d L_ii / d lambda_i = sigmoid(lambda_i) into the (ndim,) outputs, for
+    lambda_i = params[ndim + i (i + 3) / 2] (as :func:`meanfield_sigma`, from one e = exp(-|lambda|))."""
+    for i in range(ndim):
+        lam = params[ndim + i * (i + 3) // 2]
+        e = math.exp(-abs(lam))
+        diagonal[i] = max(lam, 0.0) + math.log1p(e)
+        ddiagonal[i] = (1.0 if lam >= 0.0 else e) / (1.0 + e)
+
+
+@njit(cache=True, error_model="numpy")
 def fullrank_theta(params, eps, theta):
-    """theta_s = mu + L eps_s, with L[i, j] = params[ndim + i (i + 1) / 2 + j] for j <= i."""
+    """theta_s = mu + L eps_s, with L[i, j] = params[ndim + i (i + 1) / 2 + j] for j < i and
+    L[i, i] = softplus(params[ndim + i (i + 3) / 2])."""
     draws, ndim = eps.shape
+    diagonal, ddiagonal = np.empty(ndim), np.empty(ndim)
+    fullrank_diagonal(params, ndim, diagonal, ddiagonal)
     for s in range(draws):
         for i in range(ndim):
             row = ndim + i * (i + 1) // 2
-            acc = params[i]
-            for j in range(i + 1):
+            acc = params[i] + diagonal[i] * eps[s, i]
+            for j in range(i):
                 acc += params[row + j] * eps[s, j]
             theta[s, i] = acc
 
@@ -169,10 +184,13 @@ def fullrank_theta(params, eps, theta):
 def fullrank_loss_grad(params, eps, logp, dlogp, stl, grad):
     """Negative ELBO and its gradient with respect to [mu, L_tril], written into ``grad``.
 
-    d theta_i / d L_ij = eps_j (j <= i); H[q] = sum_i log|L_ii| + const, dH/dL_ii = 1 / L_ii.
+    d theta_i / d L_ij = eps_j (j <= i); H[q] = sum_i log L_ii + const, dH/dL_ii = 1 / L_ii; on the
+    diagonal, d/d lambda_i = d/dL_ii * sigmoid(lambda_i) (L_ii = softplus(lambda_i)).
     With STL, -grad_theta log q(theta_s) = L^-T L^-1 (theta_s - mu) = L^-T eps_s (a back substitution).
     """
     draws, ndim = eps.shape
+    diagonal, ddiagonal = np.empty(ndim), np.empty(ndim)
+    fullrank_diagonal(params, ndim, diagonal, ddiagonal)
     loss = 0.0
     for s in range(draws):
         loss -= logp[s]
@@ -188,7 +206,7 @@ def fullrank_loss_grad(params, eps, logp, dlogp, stl, grad):
                 acc = w[i]
                 for r in range(i + 1, ndim):
                     acc -= params[ndim + r * (r + 1) // 2 + i] * w[r]
-                w[i] = acc / params[ndim + i * (i + 1) // 2 + i]
+                w[i] = acc / diagonal[i]
             for i in range(ndim):
                 g_theta[s, i] += w[i]
     for s in range(draws):
@@ -199,10 +217,11 @@ def fullrank_loss_grad(params, eps, logp, dlogp, stl, grad):
             for j in range(i + 1):
                 grad[row + j] -= g * eps[s, j]
     for i in range(ndim):
-        diag = params[ndim + i * (i + 1) // 2 + i]
-        loss -= math.log(abs(diag))
+        at = ndim + i * (i + 3) // 2
+        loss -= math.log(diagonal[i])
         if not stl:
-            grad[ndim + i * (i + 1) // 2 + i] -= 1.0 / diag
+            grad[at] -= 1.0 / diagonal[i]
+        grad[at] *= ddiagonal[i]
     return loss - ndim * HALF_LOG_2PI_E
 
 

@@ -250,21 +250,37 @@ class MeanField(Approximation):
 class FullRank(Approximation):
     """A correlated Gaussian: theta = mu + L eps with L lower triangular, packed row-major in ``L_tril``.
 
-    ``mu`` starts at the initial point and L at the identity.
+    The diagonal of L is kept positive: the diagonal entries of ``L_tril`` are lambda_i, with
+    L_ii = softplus(lambda_i) (as mean-field's rho); the others are L's own entries. ``mu`` starts at the
+    initial point and L at the identity. :meth:`L` unpacks L; :meth:`set_L` packs one.
     """
 
     def __init__(self, model, start=None, random_seed=None):
         ndim = model.ndim
         mu = model.initial_point_flat() if start is None else _flat_start(model, start)
         rows, cols = np.tril_indices(ndim)  # the packed lower triangle, row-major
-        super().__init__(model, {"mu": mu, "L_tril": (rows == cols).astype(np.float64)}, random_seed)
+        packed = np.where(rows == cols, softplus_inverse(1.0), 0.0)
+        super().__init__(model, {"mu": mu, "L_tril": packed}, random_seed)
         self.rows, self.cols = rows, cols
 
     def L(self):
-        """The lower-triangular factor, (ndim, ndim)."""
+        """The lower-triangular factor, (ndim, ndim), with its positive diagonal."""
         out = np.zeros((self.ndim, self.ndim))
-        out[self.rows, self.cols] = self.shared_params["L_tril"]
+        packed = self.shared_params["L_tril"]
+        out[self.rows, self.cols] = np.where(self.rows == self.cols, softplus(packed), packed)
         return out
+
+    def set_L(self, L):
+        """Set q's factor to the lower triangle of ``L`` (ndim, ndim), whose diagonal must be positive
+        (ValueError otherwise, and nothing is changed)."""
+        L = np.asarray(L, dtype=np.float64)
+        if L.shape != (self.ndim, self.ndim):
+            raise ValueError(f"L must have shape ({self.ndim}, {self.ndim}), got {L.shape}")
+        diagonal = np.diag(L)
+        if not np.all(diagonal > 0.0):
+            raise ValueError(f"the diagonal of L must be positive, got {diagonal}")
+        packed = L[self.rows, self.cols]
+        self.shared_params["L_tril"][:] = np.where(self.rows == self.cols, softplus_inverse(packed), packed)
 
     def cov(self):
         L = self.L()
@@ -281,15 +297,14 @@ class FullRank(Approximation):
         return self.shared_params["mu"] + eps @ self.L().T
 
     def entropy(self):
-        """``H[q] = sum_i log |L_ii| + ndim (1 + log 2 pi) / 2``."""
-        return float(np.sum(np.log(np.abs(np.diag(self.L()))))) + self.ndim * HALF_LOG_2PI_E
+        """``H[q] = sum_i log L_ii + ndim (1 + log 2 pi) / 2``."""
+        return float(np.sum(np.log(np.diag(self.L())))) + self.ndim * HALF_LOG_2PI_E
 
     def logq(self, theta):
         """log q(theta) for theta (D, ndim) -> (D,)."""
         L = self.L()
         z = np.linalg.solve(L, (np.atleast_2d(theta) - self.shared_params["mu"]).T).T
-        return (-0.5 * np.sum(z * z, axis=1) - np.sum(np.log(np.abs(np.diag(L))))
-                - 0.5 * self.ndim * math.log(2 * math.pi))
+        return -0.5 * np.sum(z * z, axis=1) - np.sum(np.log(np.diag(L))) - 0.5 * self.ndim * math.log(2 * math.pi)
 
     def param_slice(self, name, where, values=None):
         if name == "L_tril":

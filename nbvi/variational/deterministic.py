@@ -98,8 +98,8 @@ class DeterministicObjective:
         """x of the approximation's current parameters."""
         mu = self.approx.shared_params["mu"]
         if self.fullrank:
-            packed = self.approx.shared_params["L_tril"].copy()
-            packed[self.diagonal] = np.log(np.abs(packed[self.diagonal]))
+            packed = self.approx.L()[self.rows, self.cols]
+            packed[self.diagonal] = np.log(packed[self.diagonal])  # log C_ii (C_ii > 0)
             return np.concatenate([mu, packed])
         return np.concatenate([mu, np.log(self.approx.std_array())])
 
@@ -109,7 +109,7 @@ class DeterministicObjective:
         params["mu"][:] = x[:self.ndim]
         if self.fullrank:
             packed = x[self.ndim:].copy()
-            packed[self.diagonal] = np.exp(packed[self.diagonal])
+            packed[self.diagonal] = softplus_inverse(np.exp(packed[self.diagonal]))  # L_ii = e^x = softplus(lambda)
             params["L_tril"][:] = packed
         else:
             sigma = np.exp(x[self.ndim:])
@@ -238,7 +238,7 @@ def minimise(approx, logp_dlogp, rng, max_iterations, n_draws=None, starts=1, to
         if isinstance(approx, LowRank):
             approx.start_from_mean_field(mean_field, rng)
         else:
-            approx.shared_params["L_tril"][:] = np.where(approx.rows == approx.cols, mean_field.std_array()[approx.rows], 0.0)
+            approx.set_L(np.diag(mean_field.std_array()))
         starts = 1
     losses, converged, draws, _ = _minimise(approx, logp_dlogp, rng, max_iterations, n_draws, starts, tolerance,
                                             on_iteration, draws, should_stop)

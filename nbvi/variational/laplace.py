@@ -70,8 +70,8 @@ def hessian(logp_dlogp, theta):
 
 
 class LaplaceApproximation(FullRank):
-    """q = N(mu, (-H)^{-1}) over the flat unconstrained space, a FullRank whose ``L_tril`` packs the Cholesky
-    factor of the covariance: ``mean``, ``std``, ``cov()``, ``sample``, ``sample_node``, ``logq``,
+    """q = N(mu, (-H)^{-1}) over the flat unconstrained space, a FullRank whose L is the Cholesky factor of
+    the covariance: ``mean``, ``std``, ``cov()``, ``sample``, ``sample_node``, ``logq``,
     ``entropy`` as FullRank.
 
     Before a fit, ``mu`` is the start and L the identity. ``hessian`` is H at ``mu`` after a fit (else None);
@@ -89,8 +89,8 @@ class LaplaceApproximation(FullRank):
         inverse_factor = np.linalg.inv(precision_factor)
         cov = inverse_factor.T @ inverse_factor  # (-H)^{-1} = C^{-T} C^{-1}
         factor = np.linalg.cholesky(0.5 * (cov + cov.T))
+        self.set_L(factor)
         self.shared_params["mu"][:] = mode
-        self.shared_params["L_tril"][:] = factor[self.rows, self.cols]
         self.hessian = hessian
 
 

@@ -26,7 +26,7 @@ STEPS, DRAWS = 4, 3
 MODELS = base_models()
 FAMILIES = {"meanfield": nbvi.ADVI, "fullrank": nbvi.FullRankADVI}
 OPTIMIZERS = {  # (fast, reference), the same settings
-    "sgd": (lambda: nbvi.sgd(learning_rate=1e-3), lambda: ref.sgd(learning_rate=1e-3)),
+    "sgd": (lambda: nbvi.sgd(learning_rate=1e-4), lambda: ref.sgd(learning_rate=1e-4)),
     "adagrad_window": (lambda: nbvi.adagrad_window(learning_rate=0.1), lambda: ref.adagrad_window(learning_rate=0.1)),
 }
 

@@ -68,10 +68,17 @@ def test_shared_params_are_views_of_the_flat_parameters():
 def test_fullrank_parameters():
     approx = FullRank(MODEL, start=np.array([0.5, -0.5]))
     assert set(approx.shared_params) == {"mu", "L_tril"}
-    np.testing.assert_array_equal(approx.L(), np.eye(2))
-    approx.shared_params["L_tril"][:] = [2.0, 0.6, 0.5]  # row-major packing: L00, L10, L11
-    L = np.array([[2.0, 0.0], [0.6, 0.5]])
-    np.testing.assert_array_equal(approx.L(), L)
+    np.testing.assert_allclose(approx.L(), np.eye(2), rtol=1e-15)
+    # row-major packing: lambda_0, L10, lambda_1, with L_ii = softplus(lambda_i)
+    approx.shared_params["L_tril"][:] = [2.0, 0.6, -0.5]
+    L = np.array([[np.log1p(np.exp(2.0)), 0.0], [0.6, np.log1p(np.exp(-0.5))]])
+    np.testing.assert_allclose(approx.L(), L, rtol=1e-15)
+    approx.set_L(np.array([[1.5, 9.0], [-0.3, 0.2]]))  # (the upper triangle is ignored)
+    np.testing.assert_allclose(approx.L(), [[1.5, 0.0], [-0.3, 0.2]], rtol=1e-14)
+    with pytest.raises(ValueError, match="diagonal of L must be positive"):
+        approx.set_L(np.array([[1.5, 0.0], [-0.3, -0.2]]))
+    np.testing.assert_allclose(approx.L(), [[1.5, 0.0], [-0.3, 0.2]], rtol=1e-14)  # unchanged
+    approx.set_L(L)
     np.testing.assert_allclose(approx.cov(), L @ L.T)
     np.testing.assert_allclose(approx.std.eval(), np.sqrt(np.diag(L @ L.T)))
     np.testing.assert_array_equal(approx.mean.eval(), [0.5, -0.5])
@@ -120,7 +127,7 @@ def test_fullrank_draws_logq_and_entropy():
     approx = FullRank(MODEL)
     mu = np.array([0.5, -1.0])
     approx.shared_params["mu"][:] = mu
-    approx.shared_params["L_tril"][:] = [0.8, -0.9, 0.4]
+    approx.set_L(np.array([[0.8, 0.0], [-0.9, 0.4]]))
     cov = approx.cov()
     draws = approx.draw(20000, np.random.default_rng(0))
     # sample covariance entries have standard errors below sqrt(2 / n) max|cov| ~ 0.01; 4 of them
