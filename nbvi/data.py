@@ -65,6 +65,7 @@ class Data(Leaf):
         super().__init__(array.shape, array.dtype, name=name)
         self.mutable = mutable is not False
         self._readers = []  # weak references to the observed variables whose value this is
+        self._index_uses = []  # weak references to the indexing ops (x[self]) that read its values as positions
         self._store(array)
         model = _model_in_context() if type(self) is Data else None  # (not a Minibatch's storage)
         if dims is not None and (model is None or name is None):
@@ -118,6 +119,7 @@ class Data(Leaf):
                             f"make it with nbvi.Data(name, value) to replace it later")
         array = self._checked(value, self.name)
         self._check_sizes(array)
+        self._check_index_uses(array)
         if (array.dtype.kind == "f") != (self.dtype.kind == "f"):
             raise TypeError(f"{self._label()}: new value has dtype {array.dtype}, the graph was built for "
                             f"{self.dtype}")
@@ -137,9 +139,18 @@ class Data(Leaf):
                                  f"'{rv.name}', which it is observed data of: {err}. The old value is kept"
                                  ) from None
 
+    def _check_index_uses(self, array):
+        """Refuse a new value that is not integer positions inside the axis of every node indexed by this Data
+        (``a[group]``); the error names both."""
+        for ref in getattr(self, "_index_uses", ()):
+            op = ref()
+            if op is not None:  # (None: its node is gone)
+                op.check_positions(self, array)
+
     def __getstate__(self):
         state = self.__dict__.copy()
         state["_readers"] = []  # weak references do not pickle; a copy is read by no variable yet
+        state["_index_uses"] = []  # (a copy's values are checked when a node reads them)
         return state
 
     def value(self):

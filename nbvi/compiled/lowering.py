@@ -376,8 +376,11 @@ class Tape:
             self._dot(k, op, inputs, shape)
             return
         if kind is GetItem:
-            source = self._shape(inputs[0])
-            positions = np.arange(_size(source)).reshape((1,) + source)[op.batched_index].ravel()
+            positions = self._gathered_positions(op, inputs)
+            if positions is None:
+                readers = ", ".join(label for node, label, _axis, _n in op.index_checks if depends_on_minibatch(node))
+                raise Unsupported(f"{op.x_label}[...] indexed by {readers}: its positions change at every call, "
+                                  f"and the tape lays out the positions it reads once")
             out = self._new_region(k, n)
             self._emit(ins.COPY, n, Operand(out), [Operand(self._region(inputs[0]), 0, positions)])
             return
@@ -486,9 +489,19 @@ class Tape:
         step = self._steps.get(k)
         if step is None or type(step[0].op) is not GetItem or not self.depends[step[1][0]]:
             return k
-        source = step[1][0]
-        positions = np.arange(_size(self._shape(source))).reshape((1,) + self._shape(source))[step[0].op.batched_index]
-        return source, int(positions.ravel()[0])
+        positions = self._gathered_positions(step[0].op, step[1])
+        return k if positions is None else (step[1][0], int(positions[0]))
+
+    def _gathered_positions(self, op, inputs):
+        """The flat positions in x = ``inputs[0]`` that the GetItem ``op`` reads, in the order of its output;
+        integer nodes in the index (``a[group]``, group a Data) give their values of the walk (the tape is
+        built again after their ``set_value``). None when such a node reads a Minibatch: its positions are
+        drawn anew at every call, and the tape's index map is laid out once."""
+        if any(depends_on_minibatch(self.program.nodes[i]) for i in inputs[1:]):
+            return None
+        source = self._shape(inputs[0])
+        flat = np.arange(_size(source)).reshape((1,) + source)
+        return flat[op.batched_index_of(flat, [self.values[i] for i in inputs[1:]])].ravel()
 
     def _affine_gather(self, k, op, source):
         """The form of ``v[index]`` of a vector v that depends on the free variables: element p of v (the key
@@ -497,7 +510,9 @@ class Tape:
         if not self.depends[source] or self.program.nodes[source].dtype.kind != "f":
             return None
         shape = self._shape(k)
-        positions = np.arange(_size(self._shape(source))).reshape((1,) + self._shape(source))[op.batched_index].ravel()
+        positions = self._gathered_positions(op, self._steps[k][1])
+        if positions is None:
+            return None
         read = np.unique(positions)
         if len(read) * positions.size > GATHER_MAX_ELEMENTS:
             return None

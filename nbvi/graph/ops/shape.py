@@ -2,17 +2,49 @@
 
 Their VJPs move the gradient back where the elements came from.
 """
+import weakref
+
 import numpy as np
 
+from nbvi.graph.node import Node
 from nbvi.graph.op import Op, normalize_axis
 
 
+class _FromInput:
+    """Stands in an index for the value of the op's input ``position`` (an integer node: ``a[group]`` with
+    ``group`` a Data), read at every evaluation."""
+
+    __slots__ = ("position",)
+
+    def __init__(self, position):
+        self.position = position
+
+    def __repr__(self):
+        return f"<index input {self.position}>"
+
+
+def _label(node):
+    """A node as messages name it: ``Data 'g'``, ``Minibatch 'g'``, ``'a'`` or its repr."""
+    if node.op is None and node.name and hasattr(node, "set_value"):  # (the graph does not import nbvi.data)
+        return f"{'Minibatch' if hasattr(node, 'shared') else 'Data'} '{node.name}'"
+    return f"'{node.name}'" if node.name else repr(node)
+
+
 def _static_index(index):
-    """Check an index and turn lists into integer arrays; return it as a tuple."""
+    """Check an index and turn lists into integer arrays and integer nodes into :class:`_FromInput`
+    markers; return (the index as a tuple, the nodes in the order of their markers)."""
     if not isinstance(index, tuple):
         index = (index,)
-    out = []
+    out, nodes = [], []
     for item in index:
+        if isinstance(item, Node):
+            if item.dtype.kind not in "iu":
+                kind = "booleans (a mask)" if item.dtype.kind == "b" else f"{item.dtype} values"
+                raise TypeError(f"index {_label(item)} holds {kind}: a node used as an index must hold integer "
+                                f"positions (e.g. nbvi.Data(name, np.asarray(values, dtype=int)))")
+            out.append(_FromInput(len(nodes)))
+            nodes.append(item)
+            continue
         if isinstance(item, (list, np.ndarray)):
             item = np.asarray(item)
             if item.dtype == bool:
@@ -24,27 +56,65 @@ def _static_index(index):
             item = item.astype(np.int64)
         elif not (isinstance(item, (int, np.integer, slice)) or item is None or item is Ellipsis):
             raise TypeError(
-                f"unsupported index {item!r}: use ints, slices, None, Ellipsis or integer arrays"
+                f"unsupported index {item!r}: use ints, slices, None, Ellipsis, integer arrays or integer nodes "
+                f"(Data, Minibatch)"
             )
         out.append(item)
-    return tuple(out)
+    return tuple(out), nodes
+
+
+def _indexed_axes(index, ndim):
+    """The axis of x that each entry of ``index`` reads (None for None and Ellipsis)."""
+    used = sum(1 for item in index if item is not None and item is not Ellipsis)
+    axes, axis = [], 0
+    for item in index:
+        if item is Ellipsis:
+            axes.append(None)
+            axis += max(ndim - used, 0)
+        elif item is None:
+            axes.append(None)
+        else:
+            axes.append(axis)
+            axis += 1
+    return axes
+
+
+def _reads_data(node):
+    """Whether ``node`` is or reads a Data (a leaf that checks its index uses), whose rows may change."""
+    seen, stack = set(), [node]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if current.op is None and hasattr(current, "_index_uses"):
+            return True
+        stack.extend(current.inputs)
+    return False
 
 
 class GetItem(Op):
-    """``x[index]`` with ints, slices, None, Ellipsis and integer arrays (numpy semantics).
+    """``x[index]`` with ints, slices, None, Ellipsis, integer arrays and integer nodes (numpy semantics).
 
-    The gradient scatters ``g`` back with ``np.add.at`` so that repeated indices add up.
+    An integer node in the index (``a[group]`` with ``group`` a Data or a Minibatch of positions) is an input
+    of the op, read at every evaluation: after ``group.set_value(...)`` the node reads the new positions
+    (another number of them too). Its positions must lie in ``0 .. n-1`` (n: the length of the axis it
+    indexes; no wraparound of negatives): a value outside is refused by ``set_value`` and by the evaluation,
+    with both nodes named.
+
+    The gradient scatters ``g`` back with ``np.add.at`` so that repeated indices add up; an index gets none.
     """
 
     name = "getitem"
 
     def __init__(self, index):
-        self.index = _static_index(index)
+        self.index, self.index_nodes = _static_index(index)
         self.batched_index = (slice(None),) + self.index
-        arrays = [i for i in self.index if isinstance(i, np.ndarray)]
+        arrays = [i for i in self.index if isinstance(i, (np.ndarray, _FromInput))]
         self.advanced = bool(arrays)
         if self.advanced:
-            positions = [k for k, i in enumerate(self.index) if isinstance(i, np.ndarray) or isinstance(i, (int, np.integer))]
+            positions = [k for k, i in enumerate(self.index)
+                         if isinstance(i, (np.ndarray, _FromInput)) or isinstance(i, (int, np.integer))]
             if positions != list(range(positions[0], positions[-1] + 1)):
                 # numpy moves the result axes of separated advanced indices to the front, which would
                 # swap them with the draw axis
@@ -52,24 +122,102 @@ class GetItem(Op):
                     f"index {index!r}: integer-array indices must be next to each other (no slice between them)"
                 )
 
-    def infer(self, x):
+    def __call__(self, x, *index_nodes):
+        # (clone calls a copy of the op with all its inputs, the index nodes included)
+        return super().__call__(x, *(index_nodes or self.index_nodes))
+
+    def infer(self, x, *index_nodes):
         probe = np.broadcast_to(np.empty(()), x.shape)  # (numpy's message then counts the node's axes)
+        static = tuple(np.zeros(index_nodes[i.position].shape, dtype=np.int64) if isinstance(i, _FromInput) else i
+                       for i in self.index)
         try:
-            shape = probe[self.index].shape
+            shape = probe[static].shape
         except IndexError as err:
             raise IndexError(f"index {self.index!r} does not fit a node of shape {x.shape}: {err}") from None
+        if index_nodes:
+            self._watch_index_nodes(x, index_nodes)
         return shape, x.dtype
 
-    def forward(self, x):
-        return x[self.batched_index]
+    # -- integer nodes in the index ----------------------------------------------------------------------
+    def _watch_index_nodes(self, x, index_nodes):
+        """Note what checks the index nodes' positions need, check the current ones, and have the Data they
+        come from check any new value (``Data.set_value`` asks :meth:`check_positions`)."""
+        self.x_label = _label(x)
+        axes = _indexed_axes(self.index, x.ndim)
+        by_position = {i.position: axis for i, axis in zip(self.index, axes) if isinstance(i, _FromInput)}
+        fixed_sizes = not _reads_data(x)
+        self.index_checks = []  # (node, label, axis of x, its length when static else None)
+        for position, node in enumerate(index_nodes):
+            axis = by_position[position]
+            self.index_checks.append((node, _label(node), axis, x.shape[axis] if fixed_sizes else None))
+            storage = getattr(node, "shared", node)  # a Minibatch's positions come from its storage
+            if hasattr(storage, "_index_uses"):  # a Data (or a Minibatch's): its current and future values
+                self.check_positions(storage, storage._value)
+                self._register_with(storage)
+
+    def _register_with(self, data):
+        """Have ``data`` ask this op to check its new values (once; uses whose node is gone are dropped)."""
+        uses = [ref for ref in data._index_uses if ref() is not None]
+        if not any(ref() is self for ref in uses):
+            uses.append(weakref.ref(self))
+        data._index_uses[:] = uses
+
+    def __setstate__(self, state):
+        # an unpickled Data has forgotten its uses (weak references do not pickle): tell it again
+        self.__dict__.update(state)
+        for node, *_rest in getattr(self, "index_checks", ()):
+            storage = getattr(node, "shared", node)
+            if hasattr(storage, "_index_uses"):
+                self._register_with(storage)
+
+    def check_positions(self, data, array):
+        """Raise TypeError or IndexError, naming ``data`` and x, unless ``array`` (a value of ``data``, an index
+        node of this op or a Minibatch's storage) holds integer positions inside the axis it indexes."""
+        for node, label, axis, length in self.index_checks:
+            if node is data or getattr(node, "shared", None) is data:
+                self._check(array, label, axis, length, "the new value", after="; the old value is kept")
+
+    def _check(self, positions, label, axis, length, what, after=""):
+        if positions.dtype.kind not in "iu":
+            kind = "booleans" if positions.dtype.kind == "b" else f"{positions.dtype} values"
+            raise TypeError(f"{label}, the index of {self.x_label} along axis {axis}: {what} holds {kind}, "
+                            f"not integer positions{after}")
+        if positions.size == 0:
+            return
+        low, high = positions.min(), positions.max()
+        if low < 0 or (length is not None and high >= length):
+            bad, why = (low, " (negative positions do not wrap around)") if low < 0 else (high, "")
+            raise IndexError(f"{label}, the index of {self.x_label} along axis {axis}: {what} holds the position "
+                             f"{bad}, outside 0..{'n-1' if length is None else length - 1}{why}{after}")
+
+    def batched_index_of(self, x, index_values):
+        """The numpy index of the batched ``x`` (D, *shape): the draw axis, then the index with the values of
+        the index nodes (batched, a draw axis of length 1) checked and put in."""
+        if not self.index_nodes:
+            return self.batched_index
+        index = list(self.batched_index)
+        for k, item in enumerate(self.index):
+            if isinstance(item, _FromInput):
+                value = index_values[item.position]
+                _node, label, axis, _length = self.index_checks[item.position]
+                if value.shape[0] != 1:
+                    raise ValueError(f"{label}, the index of {self.x_label}: its positions differ between "
+                                     f"draws; an index must be the same at every point")
+                self._check(value, label, axis, x.shape[1 + axis], "the value")
+                index[1 + k] = value[0]
+        return tuple(index)
+
+    def forward(self, x, *index_values):
+        return x[self.batched_index_of(x, index_values)]
 
     def vjp(self, g, out, values, needs):
+        index = self.batched_index_of(values[0], values[1:])
         grad = np.zeros(values[0].shape)
         if self.advanced:
-            np.add.at(grad, self.batched_index, g)  # repeated indices accumulate
+            np.add.at(grad, index, g)  # repeated indices accumulate: d/dx_p sum_j g_j [index_j = p]
         else:
-            grad[self.batched_index] = g
-        return [grad]
+            grad[index] = g  # each element of x read at most once
+        return [grad] + [None] * len(self.index_nodes)  # positions are not differentiable
 
 
 class Reshape(Op):
