@@ -264,6 +264,15 @@ class Model:
         stack = getattr(_context, "stack", None)
         if stack is None:
             stack = _context.stack = []
+        if stack and stack[-1] is not self and self.name:
+            # PyMC makes a named model entered inside another a submodel, whose variables join the outer model
+            # as "inner::name"; here they would silently be left out of the outer model's density. (An unnamed
+            # model entered inside another is a model of its own, e.g. one a helper function builds.)
+            raise TypeError(
+                f"model {self.name!r} is entered inside the `with` block of another model: nbvi has no nested "
+                f"models (submodels). Create the variables in the outer model, with prefixed names (e.g. "
+                f"'{self.name}::y') if you want them"
+            )
         stack.append(self)
         return self
 
@@ -272,12 +281,13 @@ class Model:
 
     @staticmethod
     def get_context(what="this"):
-        """The innermost model of the ``with`` blocks in force; TypeError when there is none."""
+        """The innermost model of the ``with`` blocks in force, for creating ``what`` in it; TypeError when
+        there is none."""
         stack = getattr(_context, "stack", None)
         if not stack:
             raise TypeError(
-                f"{what} was created outside a model: create variables inside `with nbvi.Model():`, "
-                f"or use Family.dist(...) for a distribution without a variable"
+                f"{what} was created outside a model: create variables inside `with nbvi.Model():` (or pass "
+                f"model=...), or use Family.dist(...) for a distribution without a variable"
             )
         return stack[-1]
 
@@ -727,13 +737,13 @@ class Model:
         return out
 
 
-def Deterministic(name, node, dims=None):
+def Deterministic(name, node, dims=None, model=None):
     """Register ``node`` under ``name`` so that traces and ``unravel`` report its value.
 
     ``dims`` (a dim name or a tuple of them) names its axes, as for a variable; they must fit its shape.
-    Returns the node (with its name set).
+    ``model``: the model (by default that of the ``with`` block). Returns the node (with its name set).
     """
-    model = Model.get_context(f"Deterministic '{name}'")
+    model = Model.get_context(f"Deterministic '{name}'") if model is None else modelcontext(model)
     if dims is not None:
         dims = model.shape_from_dims(dims, name, node.shape if isinstance(node, Node) else np.shape(node))[0]
     node = model.add_deterministic(name, node)
@@ -743,10 +753,15 @@ def Deterministic(name, node, dims=None):
 
 
 def modelcontext(model=None):
-    """``model`` if given, else the model of the innermost ``with`` block; TypeError for something that is
-    not a model (neither an nbvi Model nor an object with its ``ndim`` and ``logp_dlogp``)."""
+    """``model`` if given, else the model of the innermost ``with`` block; TypeError when there is none, and
+    for something that is not a model (neither an nbvi Model nor an object with its ``ndim`` and
+    ``logp_dlogp``)."""
     if model is None:
-        return Model.get_context("the call")
+        stack = getattr(_context, "stack", None)
+        if not stack:
+            raise TypeError("no model given and none in context: pass model=... or call this inside "
+                            "`with model:`")
+        return stack[-1]
     if not isinstance(model, Model) and not (hasattr(model, "ndim") and hasattr(model, "logp_dlogp")):
         raise TypeError(f"model must be an nbvi.Model, got {model!r}")
     return model

@@ -59,9 +59,9 @@ def Potential(name, expr, model=None):
     every element. It is evaluated on every path of ``logp_dlogp`` but the fused kernel: the tape and
     the graph walk (see docs/compiled.md). Traces do not record it (as in PyMC).
     """
-    from nbvi.model import modelcontext
+    from nbvi.model import Model, modelcontext
 
-    model = modelcontext(model)
+    model = Model.get_context(f"Potential '{name}'") if model is None else modelcontext(model)
     model._check_name(name)
     if not isinstance(expr, Node):
         array = arguments.real_array(expr, f"Potential '{name}': the expression (a graph node or numbers)")

@@ -27,6 +27,9 @@ def declarations():
     return [DECLARED[name] for name in sorted(DECLARED)]
 
 
+LINE_LENGTH = 110  # ruff.toml's
+
+
 def imports(families, extra=None):
     """``from <module> import <function>, ...`` lines for the scalar functions (and ``extra``, module ->
     names), one per module, sorted."""
@@ -34,7 +37,13 @@ def imports(families, extra=None):
     for family in families:
         function = family.logp_grad.py_func
         by_module.setdefault(function.__module__, []).append(function.__name__)
-    return [f"from {module} import {', '.join(sorted(names))}" for module, names in sorted(by_module.items())]
+    lines = []
+    for module, names in sorted(by_module.items()):
+        line = f"from {module} import {', '.join(sorted(names))}"
+        if len(line) > LINE_LENGTH:  # (as ruff's isort wraps it: one name a line, in parentheses)
+            line = "\n".join([f"from {module} import ("] + [f"    {name}," for name in sorted(names)] + [")"])
+        lines.append(line)
+    return lines
 
 
 def _partials(family):

@@ -356,3 +356,39 @@ def test_a_pickled_model_samples_and_fits_and_so_do_its_results():
     with pytest.warns(RuntimeWarning, match="divergent"):  # (a short warm-up)
         trace = nbvi.sample(50, tune=50, chains=1, model=duplicate, progressbar=False, random_seed=1)
     np.testing.assert_array_equal(_pickled(trace)["a"], trace["a"])
+
+
+# -- the model in context ---------------------------------------------------------------------------------------
+
+def test_a_variable_or_deterministic_takes_its_model_as_an_argument():
+    model = nbvi.Model()
+    x = nbvi.Normal("x", 0.0, 1.0, model=model)
+    nbvi.Deterministic("double", 2.0 * x, model=model)
+    assert model.free_RVs == [x] and "double" in model.named_vars
+    with pytest.raises(TypeError, match="model must be an nbvi.Model"):
+        nbvi.Normal("y", 0.0, 1.0, model="model")
+
+
+def test_calls_outside_a_model_say_there_is_no_model():
+    with pytest.raises(TypeError, match="no model given and none in context"):
+        nbvi.fit(10, progressbar=False)
+    with pytest.raises(TypeError, match="no model given and none in context"):
+        nbvi.sample(10, tune=10, progressbar=False)
+    with pytest.raises(TypeError, match="Normal variable 'x' was created outside a model"):
+        nbvi.Normal("x", 0.0, 1.0)
+
+
+def test_a_named_model_entered_inside_another_is_refused_rather_than_left_out():
+    """PyMC makes it a submodel whose variables join the outer model; nbvi has none, and says so."""
+    with nbvi.Model() as outer:
+        nbvi.Normal("a", 0.0, 1.0)
+        inner = nbvi.Model(name="inner")
+        with pytest.raises(TypeError, match="no nested models"):
+            with inner:
+                pass
+        with outer:  # entering the same model again is fine
+            nbvi.Normal("b", 0.0, 1.0)
+        with nbvi.Model() as separate:  # an unnamed one is a model of its own
+            nbvi.Normal("c", 0.0, 1.0)
+    assert [rv.name for rv in outer.free_RVs] == ["a", "b"]
+    assert [rv.name for rv in separate.free_RVs] == ["c"]

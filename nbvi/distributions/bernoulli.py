@@ -2,15 +2,22 @@
 
     log p(y | p)       = y log p + (1 - y) log(1 - p)
     log p(y | logit_p) = y log sigmoid(l) + (1 - y) log sigmoid(-l)      (l = logit_p, stable form)
+
+A ``p`` that is the graph node ``sigmoid(l)`` (``nbvi.math.sigmoid`` or ``invlogit``) is taken as
+``logit_p = l`` (PyMC rewrites log(1 - sigmoid(l)) to -softplus(l) alike): the same distribution, whose
+log-probability stays finite where sigmoid(l) rounds to 0 or 1 (|l| > 37).
 """
 import math
 
 import numpy as np
 from numba import njit, prange
+from scipy import special
 
 from nbvi.distributions.distribution import Distribution, require
 from nbvi.distributions.family import ScalarFamily
 from nbvi.distributions.layout import at, row_blocks, spot
+from nbvi.graph.node import Node
+from nbvi.graph.ops.elementwise import Sigmoid
 
 
 @njit(cache=True)
@@ -28,6 +35,23 @@ def sigmoid(u):
         return 1.0 / (1.0 + math.exp(-u))
     e = math.exp(u)
     return e / (1.0 + e)
+
+
+def sigmoid_input(p):
+    """``l`` when ``p`` is the graph node ``sigmoid(l)``, else None: the logit a family with a ``logit_p``
+    parametrisation takes instead of ``p``."""
+    if isinstance(p, Node) and isinstance(p.op, Sigmoid):
+        return p.inputs[0]
+    return None
+
+
+def probability_or_logit(family, p, logit_p):
+    """``(p, logit_p)`` with exactly one given: ``(None, l)`` when ``p`` is ``sigmoid(l)``, else as given.
+    ``family`` names the variable in the error."""
+    if (p is None) == (logit_p is None):
+        raise ValueError(f"{family}: give exactly one of p and logit_p")
+    logit = sigmoid_input(p)
+    return (p, logit_p) if logit is None else (None, logit)
 
 
 @njit(cache=True)
@@ -140,6 +164,7 @@ class Bernoulli(Distribution):
     Parameters
     ----------
     p : float, array or node in [0, 1]
+        A node ``sigmoid(l)`` is taken as ``logit_p = l`` (then ``params`` is ``("logit_p",)``).
     logit_p : float, array or node: p = sigmoid(logit_p)
     """
 
@@ -151,8 +176,7 @@ class Bernoulli(Distribution):
     rows_kernel = staticmethod(bernoulli_rows_kernel)
 
     def __init__(self, p=None, logit_p=None):
-        if (p is None) == (logit_p is None):
-            raise ValueError(f"{self.describe()}: give exactly one of p and logit_p")
+        p, logit_p = probability_or_logit(self.describe(), p, logit_p)
         if p is None:
             self.params = ("logit_p",)
             self.family = BERNOULLI_LOGIT
@@ -173,7 +197,7 @@ class Bernoulli(Distribution):
 
     @staticmethod
     def probability(p=None, logit_p=None):
-        return p if logit_p is None else 1.0 / (1.0 + np.exp(-logit_p))
+        return p if logit_p is None else special.expit(logit_p)
 
     def moment(self, p=None, logit_p=None):
         return (self.probability(p, logit_p) >= 0.5).astype(np.int64)  # the mode

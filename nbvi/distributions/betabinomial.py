@@ -16,7 +16,7 @@ from nbvi.distributions.family import ScalarFamily
 from nbvi.distributions.poisson import is_count
 from nbvi.distributions.special import digamma, lbeta
 
-COMPILED_SOURCES_DIGEST = "14736a7ae9b0ff39"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "fe0ee376efb6192d"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 
 @njit(cache=True)

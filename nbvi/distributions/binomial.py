@@ -1,20 +1,25 @@
-"""Binomial(n, p): the number of successes in n trials, observed only.
+"""Binomial(n, p) or Binomial(n, logit_p): the number of successes in n trials, observed only.
 
-    log p(y | n, p) = log C(n, y) + y log p + (n - y) log(1 - p),   log C(n, y) = lgamma(n+1) - lgamma(y+1) - lgamma(n-y+1)
+    log p(y | n, p)       = log C(n, y) + y log p + (n - y) log(1 - p)
+    log p(y | n, logit_p) = log C(n, y) + y log sigmoid(l) + (n - y) log sigmoid(-l)   (l = logit_p, stable form)
+    log C(n, y) = lgamma(n+1) - lgamma(y+1) - lgamma(n-y+1)
 
-n is a count fixed by the data (a constant array of non-negative integers): it has no gradient.
+n is a count fixed by the data (a constant array of non-negative integers): it has no gradient. A ``p``
+that is the graph node ``sigmoid(l)`` is taken as ``logit_p = l``, as for Bernoulli.
 """
 import math
 
 import numpy as np
 from numba import njit
+from scipy import special
 
+from nbvi.distributions.bernoulli import log_sigmoid, probability_or_logit, sigmoid
 from nbvi.distributions.distribution import Distribution, require
 from nbvi.distributions.family import ScalarFamily
 from nbvi.distributions.poisson import is_count
 from nbvi.graph.node import Constant, Node
 
-COMPILED_SOURCES_DIGEST = "14736a7ae9b0ff39"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "fe0ee376efb6192d"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 
 @njit(cache=True)
@@ -40,6 +45,26 @@ def binomial_logp_grad(y, n, p):
 BINOMIAL = ScalarFamily("binomial", binomial_logp_grad, params=("n", "p"), discrete=True, gradients=("p",))
 
 
+@njit(cache=True)
+def binomial_logit_logp_grad(y, n, logit_p):
+    """log Binomial(y | n, sigmoid(l)) and its derivative with respect to l; -inf outside y in {0..n}."""
+    if not (is_count(y) and is_count(n) and y <= n and not math.isnan(logit_p)):
+        return -np.inf, 0.0
+    logp = math.lgamma(n + 1.0) - math.lgamma(y + 1.0) - math.lgamma(n - y + 1.0)
+    if y > 0.0:  # (a count of 0 adds nothing, also at l = -inf or inf)
+        logp += y * log_sigmoid(logit_p)
+    if n - y > 0.0:
+        logp += (n - y) * log_sigmoid(-logit_p)
+    if logp == -np.inf:
+        return -np.inf, 0.0
+    # d/dl [y log sigmoid(l) + (n - y) log sigmoid(-l)] = y (1 - sigmoid(l)) - (n - y) sigmoid(l) = y - n sigmoid(l)
+    return logp, y - n * sigmoid(logit_p)
+
+
+BINOMIAL_LOGIT = ScalarFamily("binomial_logit", binomial_logit_logp_grad, params=("n", "logit_p"), discrete=True,
+                              gradients=("logit_p",))
+
+
 def _trials(n, family="Binomial"):
     """The number of trials as a float array, checked: a constant array of non-negative integers.
     ``family`` names the variable in the errors."""
@@ -59,13 +84,21 @@ def _trials(n, family="Binomial"):
     return n
 
 
+def success_probability(p=None, logit_p=None):
+    """p, or sigmoid(logit_p) when the family was given its logit (arrays)."""
+    return p if logit_p is None else special.expit(logit_p)
+
+
 class Binomial(Distribution):
-    """Binomial distribution: successes in ``n`` trials with success probability ``p``.
+    """Binomial distribution: successes in ``n`` trials with success probability ``p`` or its log-odds
+    ``logit_p``.
 
     Parameters
     ----------
     n : int or array of non-negative integers (a constant)
     p : float, array or node in [0, 1]
+        A node ``sigmoid(l)`` is taken as ``logit_p = l`` (then ``params`` is ``("n", "logit_p")``).
+    logit_p : float, array or node: p = sigmoid(logit_p)
     """
 
     params = ("n", "p")
@@ -74,11 +107,19 @@ class Binomial(Distribution):
     observed_only = True
     family = BINOMIAL
 
-    def __init__(self, n, p):
-        self.set_params(n=_trials(n, self.describe()), p=p)
+    def __init__(self, n, p=None, logit_p=None):
+        p, logit_p = probability_or_logit(self.describe(), p, logit_p)
+        n = _trials(n, self.describe())
+        if p is None:
+            self.params = ("n", "logit_p")
+            self.family = BINOMIAL_LOGIT
+            self.set_params(n=n, logit_p=logit_p)
+        else:
+            self.set_params(n=n, p=p)
 
-    def check(self, n, p):
-        require((p >= 0) & (p <= 1), f"p must be in [0, 1], got {p}")
+    def check(self, n, p=None, logit_p=None):
+        if p is not None:
+            require((p >= 0) & (p <= 1), f"p must be in [0, 1], got {p}")
 
     def in_support(self, value):
         return (value >= 0) & (value <= self.param_nodes["n"].data) & (value == np.floor(value))
@@ -86,8 +127,8 @@ class Binomial(Distribution):
     def support_rule(self):
         return f"observed values must be integers in 0..n (n = {self.param_nodes['n'].data})"
 
-    def moment(self, n, p):
-        return np.floor(n * p).astype(np.int64)
+    def moment(self, n, p=None, logit_p=None):
+        return np.floor(n * success_probability(p, logit_p)).astype(np.int64)
 
-    def sample(self, rng, size, n, p):
-        return rng.binomial(n.astype(np.int64), p, size=size)
+    def sample(self, rng, size, n, p=None, logit_p=None):
+        return rng.binomial(n.astype(np.int64), success_probability(p, logit_p), size=size)

@@ -62,15 +62,18 @@ class Distribution:
         return None if self.family is None else self.family.kernel
 
     def __new__(cls, name, *args, shape=None, size=None, dims=None, observed=None, total_size=None,
-                transform="default", **kwargs):
-        from nbvi.model import Model
+                transform="default", model=None, **kwargs):
+        from nbvi.model import Model, modelcontext
 
         if not isinstance(name, str):
             raise TypeError(
                 f"{cls.__name__}(...) inside a model takes the variable's name first, e.g. "
                 f"{cls.__name__}('x', ...); use {cls.__name__}.dist(...) for a distribution without a model"
             )
-        model = Model.get_context(f"{cls.__name__} variable '{name}'")
+        if model is None:
+            model = Model.get_context(f"{cls.__name__} variable '{name}'")
+        else:
+            model = modelcontext(model)
         observed_shape = None
         if observed is not None:
             observed_shape = observed.shape if isinstance(observed, Node) else np.shape(observed)

@@ -12,7 +12,7 @@ from nbvi.distributions.asymmetriclaplace import asymmetriclaplace_logp_grad
 from nbvi.distributions.bernoulli import bernoulli_logit_logp_grad, bernoulli_logp_grad
 from nbvi.distributions.beta import beta_logp_grad
 from nbvi.distributions.betabinomial import betabinomial_logp_grad
-from nbvi.distributions.binomial import binomial_logp_grad
+from nbvi.distributions.binomial import binomial_logit_logp_grad, binomial_logp_grad
 from nbvi.distributions.cauchy import cauchy_logp_grad
 from nbvi.distributions.discreteuniform import discreteuniform_logp_grad
 from nbvi.distributions.exgaussian import exgaussian_logp_grad
@@ -40,11 +40,14 @@ from nbvi.distributions.truncatednormal import truncatednormal_logp_grad
 from nbvi.distributions.uniform import uniform_logp_grad
 from nbvi.distributions.wald import wald_logp_grad
 from nbvi.distributions.weibull import weibull_logp_grad
-from nbvi.distributions.zeroinflatedbinomial import zeroinflatedbinomial_logp_grad
+from nbvi.distributions.zeroinflatedbinomial import (
+    zeroinflatedbinomial_logit_logp_grad,
+    zeroinflatedbinomial_logp_grad,
+)
 from nbvi.distributions.zeroinflatednegativebinomial import zeroinflatednegativebinomial_logp_grad
 from nbvi.distributions.zeroinflatedpoisson import zeroinflatedpoisson_logp_grad
 
-COMPILED_SOURCES_DIGEST = "14736a7ae9b0ff39"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "fe0ee376efb6192d"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 
 @njit(cache=True)
@@ -327,6 +330,52 @@ def binomial_pointwise_grad(x, n, p):
         for j in range(n_elements):
             logp[d, j], g_p[d, j] = binomial_logp_grad(at(x, d, j), at(n, d, j), at(p, d, j))
     return logp, g_x, g_n, g_p
+
+
+@njit(cache=True)
+def binomial_logit_kernel(x, n, logit_p):
+    """binomial_logit: arguments (D_i, n_i), n_i in {1, n}; logp (D,) and the gradient of each argument
+    (D_i, n_i), summed over the elements it is broadcast to (zero for arguments without a derivative)."""
+    n_draws = max(x.shape[0], n.shape[0], logit_p.shape[0])
+    n_elements = max(x.shape[1], n.shape[1], logit_p.shape[1])
+    logp = np.zeros(n_draws)
+    g_x = np.zeros((n_draws, x.shape[1]))
+    g_n = np.zeros((n_draws, n.shape[1]))
+    g_logit_p = np.zeros((n_draws, logit_p.shape[1]))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            lp, d_logit_p = binomial_logit_logp_grad(at(x, d, j), at(n, d, j), at(logit_p, d, j))
+            logp[d] += lp
+            g_logit_p[d, spot(logit_p, j)] += d_logit_p
+    return logp, g_x, g_n, g_logit_p
+
+
+@njit(cache=True)
+def binomial_logit_pointwise(x, n, logit_p):
+    """binomial_logit: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element, (D, n)."""
+    n_draws = max(x.shape[0], n.shape[0], logit_p.shape[0])
+    n_elements = max(x.shape[1], n.shape[1], logit_p.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j] = binomial_logit_logp_grad(at(x, d, j), at(n, d, j), at(logit_p, d, j))[0]
+    return logp
+
+
+@njit(cache=True)
+def binomial_logit_pointwise_grad(x, n, logit_p):
+    """binomial_logit: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element and the partial
+    derivative with respect to each argument at each element, each (D, n)."""
+    n_draws = max(x.shape[0], n.shape[0], logit_p.shape[0])
+    n_elements = max(x.shape[1], n.shape[1], logit_p.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    g_x = np.zeros((n_draws, n_elements))
+    g_n = np.zeros((n_draws, n_elements))
+    g_logit_p = np.zeros((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j], g_logit_p[d, j] = binomial_logit_logp_grad(at(x, d, j), at(n, d, j), at(logit_p, d, j))
+    return logp, g_x, g_n, g_logit_p
 
 
 @njit(cache=True)
@@ -1654,6 +1703,55 @@ def zeroinflatedbinomial_pointwise_grad(x, psi, n, p):
         for j in range(n_elements):
             logp[d, j], g_psi[d, j], g_p[d, j] = zeroinflatedbinomial_logp_grad(at(x, d, j), at(psi, d, j), at(n, d, j), at(p, d, j))
     return logp, g_x, g_psi, g_n, g_p
+
+
+@njit(cache=True)
+def zeroinflatedbinomial_logit_kernel(x, psi, n, logit_p):
+    """zeroinflatedbinomial_logit: arguments (D_i, n_i), n_i in {1, n}; logp (D,) and the gradient of each argument
+    (D_i, n_i), summed over the elements it is broadcast to (zero for arguments without a derivative)."""
+    n_draws = max(x.shape[0], psi.shape[0], n.shape[0], logit_p.shape[0])
+    n_elements = max(x.shape[1], psi.shape[1], n.shape[1], logit_p.shape[1])
+    logp = np.zeros(n_draws)
+    g_x = np.zeros((n_draws, x.shape[1]))
+    g_psi = np.zeros((n_draws, psi.shape[1]))
+    g_n = np.zeros((n_draws, n.shape[1]))
+    g_logit_p = np.zeros((n_draws, logit_p.shape[1]))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            lp, d_psi, d_logit_p = zeroinflatedbinomial_logit_logp_grad(at(x, d, j), at(psi, d, j), at(n, d, j), at(logit_p, d, j))
+            logp[d] += lp
+            g_psi[d, spot(psi, j)] += d_psi
+            g_logit_p[d, spot(logit_p, j)] += d_logit_p
+    return logp, g_x, g_psi, g_n, g_logit_p
+
+
+@njit(cache=True)
+def zeroinflatedbinomial_logit_pointwise(x, psi, n, logit_p):
+    """zeroinflatedbinomial_logit: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element, (D, n)."""
+    n_draws = max(x.shape[0], psi.shape[0], n.shape[0], logit_p.shape[0])
+    n_elements = max(x.shape[1], psi.shape[1], n.shape[1], logit_p.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j] = zeroinflatedbinomial_logit_logp_grad(at(x, d, j), at(psi, d, j), at(n, d, j), at(logit_p, d, j))[0]
+    return logp
+
+
+@njit(cache=True)
+def zeroinflatedbinomial_logit_pointwise_grad(x, psi, n, logit_p):
+    """zeroinflatedbinomial_logit: arguments (D_i, n_i), n_i in {1, n}; the log-density of each element and the partial
+    derivative with respect to each argument at each element, each (D, n)."""
+    n_draws = max(x.shape[0], psi.shape[0], n.shape[0], logit_p.shape[0])
+    n_elements = max(x.shape[1], psi.shape[1], n.shape[1], logit_p.shape[1])
+    logp = np.empty((n_draws, n_elements))
+    g_x = np.zeros((n_draws, n_elements))
+    g_psi = np.zeros((n_draws, n_elements))
+    g_n = np.zeros((n_draws, n_elements))
+    g_logit_p = np.zeros((n_draws, n_elements))
+    for d in range(n_draws):
+        for j in range(n_elements):
+            logp[d, j], g_psi[d, j], g_logit_p[d, j] = zeroinflatedbinomial_logit_logp_grad(at(x, d, j), at(psi, d, j), at(n, d, j), at(logit_p, d, j))
+    return logp, g_x, g_psi, g_n, g_logit_p
 
 
 @njit(cache=True)

@@ -253,10 +253,12 @@ class Mixture(Distribution):
     Parameters
     ----------
     w : array or node (..., K)
-        Mixture weights along the last axis, >= 0, summing to 1.
+        Mixture weights along the last axis, >= 0, summing to 1; leading axes give weights per element
+        (e.g. (N, K) for N observations).
     comp_dists : list of K distributions, or one distribution
         Scalar families made with ``.dist(...)`` (e.g. ``[nbvi.Normal.dist(0, 1), nbvi.StudentT.dist(3, 0,
-        5)]``), or one whose last axis is the K components (``nbvi.Poisson.dist(mu=[1.0, 10.0])``).
+        5)]``), or one whose last axis is the K components (``nbvi.Poisson.dist(mu=[1.0, 10.0])``); its
+        parameters (..., K) broadcast with ``w``, and the variable's shape is the broadcast batch shape (...).
 
     Notes
     -----
@@ -311,10 +313,13 @@ class Mixture(Distribution):
 
     def in_support(self, value):
         value = np.asarray(value)
-        inside = [c.in_support(value[..., None] if self.single else value) for c in self.components]
+        if self.single:  # the value against the component axis (..., K); a family without a rule: all inside
+            inside = self.components[0].in_support(value[..., None])
+            if inside is None:
+                return None
+            return np.any(np.broadcast_to(inside, value.shape + (self.n_components,)), axis=-1)
+        inside = [c.in_support(value) for c in self.components]
         inside = [np.ones(value.shape, dtype=bool) if i is None else np.asarray(i) for i in inside]
-        if self.single:
-            return np.any(np.broadcast_to(inside[0], value.shape + (self.n_components,)), axis=-1)
         return np.any(np.stack([np.broadcast_to(i, value.shape) for i in inside]), axis=0)
 
     def support_rule(self):

@@ -5,6 +5,14 @@
 
 The variance is mu + mu^2 / alpha (a Poisson as alpha -> inf). PyMC's (n, p) form, n successes with
 success probability p, is the same family with alpha = n and mu = n (1 - p) / p.
+
+For large alpha the log-Gamma terms are huge and nearly cancel, so the kernel uses the equivalent form
+
+    log p = R(y, alpha) - log y! + y log mu - (y + alpha) log(1 + mu / alpha),
+    R(y, alpha) = log Gamma(y + alpha) - log Gamma(alpha) - y log alpha      (-> 0 as alpha -> inf)
+
+with R from Stirling's series, and beyond alpha = 1e10 (as PyMC) the Poisson limit y log mu - mu - log y!,
+which differs from it by about ((y - mu)^2 - y) / (2 alpha).
 """
 import math
 
@@ -17,21 +25,62 @@ from nbvi.distributions.poisson import is_count
 from nbvi.distributions.special import digamma
 from nbvi.graph.node import Node, as_node
 
-COMPILED_SOURCES_DIGEST = "14736a7ae9b0ff39"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "fe0ee376efb6192d"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+
+
+POISSON_LIMIT = 1e10  # alpha beyond which the log-density is the Poisson's (PyMC's switch)
+STIRLING_FROM = 100.0  # alpha from which R(y, alpha) comes from Stirling's series (4 terms: error < 1e-21)
+
+
+@njit(cache=True)
+def stirling_tail(x):
+    """S(x) = log Gamma(x) - (x - 1/2) log x + x - log(2 pi) / 2 = 1/(12x) - 1/(360x^3) + 1/(1260x^5) - 1/(1680x^7)
+    and its derivative -T(x) = -(1/(12x^2) - 1/(120x^4) + 1/(252x^6) - 1/(240x^8)), for x >= 100."""
+    u = 1.0 / (x * x)
+    s = (1.0 / 12.0 - u * (1.0 / 360.0 - u * (1.0 / 1260.0 - u / 1680.0))) / x
+    t = u * (1.0 / 12.0 - u * (1.0 / 120.0 - u * (1.0 / 252.0 - u / 240.0)))
+    return s, -t
+
+
+@njit(cache=True)
+def log_rising_excess(y, alpha):
+    """R(y, alpha) = log Gamma(y + alpha) - log Gamma(alpha) - y log alpha and its derivative in alpha,
+    R' = psi(y + alpha) - psi(alpha) - y / alpha, both without the cancellation of the log-Gamma terms.
+
+    For alpha >= 100, with x = y + alpha and Stirling's log Gamma(x) = (x - 1/2) log x - x + log(2 pi)/2 + S(x):
+        R  = (x - 1/2) log(1 + y / alpha) - y + S(x) - S(alpha)
+        R' = log(1 + y / alpha) - y / alpha + y / (2 alpha x) + S'(x) - S'(alpha)
+    """
+    if alpha < STIRLING_FROM:
+        return (math.lgamma(y + alpha) - math.lgamma(alpha) - y * math.log(alpha),
+                digamma(y + alpha) - digamma(alpha) - y / alpha)
+    x = y + alpha
+    log_ratio = math.log1p(y / alpha)  # log(x / alpha)
+    s_x, ds_x = stirling_tail(x)
+    s_a, ds_a = stirling_tail(alpha)
+    value = (x - 0.5) * log_ratio - y + (s_x - s_a)
+    slope = (log_ratio - y / alpha) + y / (2.0 * alpha * x) + (ds_x - ds_a)
+    return value, slope
 
 
 @njit(cache=True)
 def negativebinomial_logp_grad(y, mu, alpha):
     """log NegativeBinomial(y | mu, alpha) and its partial derivatives with respect to mu and alpha;
-    -inf outside y in {0, 1, ...}, mu > 0, alpha > 0."""
+    -inf outside y in {0, 1, ...}, mu > 0, alpha > 0. The Poisson's beyond alpha = 1e10."""
     if not (is_count(y) and mu > 0.0 and alpha > 0.0):
         return -np.inf, 0.0, 0.0
-    log_ratio = math.log1p(mu / alpha)  # log((mu + alpha) / alpha)
-    logp = (math.lgamma(y + alpha) - math.lgamma(alpha) - math.lgamma(y + 1.0)
-            - alpha * log_ratio + y * (math.log(mu) - math.log(mu + alpha)))
-    d_mu = y / mu - (y + alpha) / (mu + alpha)  # d/dmu = y / mu - (y + alpha) / (mu + alpha)
-    # d/dalpha = psi(y + alpha) - psi(alpha) - log(1 + mu / alpha) + (mu - y) / (mu + alpha)
-    d_alpha = digamma(y + alpha) - digamma(alpha) - log_ratio + (mu - y) / (mu + alpha)
+    if alpha > POISSON_LIMIT:
+        # log Poisson(y | mu) = y log mu - mu - log y!;  d/dmu = y / mu - 1,  d/dalpha = 0
+        return y * math.log(mu) - mu - math.lgamma(y + 1.0), y / mu - 1.0, 0.0
+    t = mu / alpha
+    log_ratio = math.log1p(t)  # log((mu + alpha) / alpha)
+    rising, d_rising = log_rising_excess(y, alpha)
+    logp = rising - math.lgamma(y + 1.0) + y * math.log(mu) - (y + alpha) * log_ratio
+    excess = (y - mu) / (mu + alpha)  # (y + alpha) / (mu + alpha) = 1 + excess
+    d_mu = y / mu - 1.0 - excess  # d/dmu = y / mu - (y + alpha) / (mu + alpha)
+    # d/dalpha = R' - log(1 + t) + (y + alpha) mu / (alpha (mu + alpha)) = R' + (t - log(1 + t)) + t excess
+    # (= psi(y + alpha) - psi(alpha) - log(1 + mu / alpha) + (mu - y) / (mu + alpha))
+    d_alpha = d_rising + (t - log_ratio) + t * excess
     return logp, d_mu, d_alpha
 
 

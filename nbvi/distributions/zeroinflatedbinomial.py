@@ -3,18 +3,28 @@
     p(0) = (1 - psi) + psi (1 - p)^n,   p(y) = psi Binomial(y | n, p) for y in 1..n
 
 psi is the probability of the binomial component (PyMC v5); see :mod:`nbvi.distributions.zeroinflated`.
-n is a constant array of non-negative integers, as for Binomial: it has no gradient.
+n is a constant array of non-negative integers, as for Binomial: it has no gradient. As for Binomial, the
+log-odds ``logit_p`` may replace ``p``, and a ``p`` that is the graph node ``sigmoid(l)`` is taken as
+``logit_p = l`` (stable where sigmoid(l) rounds to 0 or 1).
 """
+import math
+
 import numpy as np
 from numba import njit
 
-from nbvi.distributions.binomial import _trials, binomial_logp_grad
+from nbvi.distributions.bernoulli import probability_or_logit
+from nbvi.distributions.binomial import (
+    _trials,
+    binomial_logit_logp_grad,
+    binomial_logp_grad,
+    success_probability,
+)
 from nbvi.distributions.distribution import Distribution, require
 from nbvi.distributions.family import ScalarFamily
 from nbvi.distributions.poisson import is_count
 from nbvi.distributions.zeroinflated import zero_inflated
 
-COMPILED_SOURCES_DIGEST = "14736a7ae9b0ff39"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "fe0ee376efb6192d"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 
 @njit(cache=True)
@@ -32,6 +42,21 @@ ZEROINFLATEDBINOMIAL = ScalarFamily("zeroinflatedbinomial", zeroinflatedbinomial
                                     discrete=True, gradients=("psi", "p"))
 
 
+@njit(cache=True)
+def zeroinflatedbinomial_logit_logp_grad(y, psi, n, logit_p):
+    """log ZeroInflatedBinomial(y | psi, n, sigmoid(l)) and its partial derivatives with respect to psi and l;
+    -inf outside y in {0..n}, psi in [0, 1]."""
+    if not (is_count(y) and is_count(n) and y <= n and psi >= 0.0 and psi <= 1.0 and not math.isnan(logit_p)):
+        return -np.inf, 0.0, 0.0
+    log_c, d_l = binomial_logit_logp_grad(y, n, logit_p)
+    logp, d_psi, weight = zero_inflated(y, psi, log_c)
+    return logp, d_psi, weight * d_l  # d/dl = w d/dl log Binomial(y | n, sigmoid(l))
+
+
+ZEROINFLATEDBINOMIAL_LOGIT = ScalarFamily("zeroinflatedbinomial_logit", zeroinflatedbinomial_logit_logp_grad,
+                                          params=("psi", "n", "logit_p"), discrete=True, gradients=("psi", "logit_p"))
+
+
 class ZeroInflatedBinomial(Distribution):
     """Zero-inflated binomial distribution: 0 with probability ``1 - psi``, else the successes in ``n``
     trials with success probability ``p``.
@@ -42,6 +67,8 @@ class ZeroInflatedBinomial(Distribution):
         The probability of the binomial component.
     n : int or array of non-negative integers (a constant)
     p : float, array or node in [0, 1]
+        A node ``sigmoid(l)`` is taken as ``logit_p = l`` (then ``params`` is ``("psi", "n", "logit_p")``).
+    logit_p : float, array or node: p = sigmoid(logit_p)
     """
 
     params = ("psi", "n", "p")
@@ -50,12 +77,20 @@ class ZeroInflatedBinomial(Distribution):
     observed_only = True
     family = ZEROINFLATEDBINOMIAL
 
-    def __init__(self, psi, n, p):
-        self.set_params(psi=psi, n=_trials(n, self.describe()), p=p)
+    def __init__(self, psi, n, p=None, logit_p=None):
+        p, logit_p = probability_or_logit(self.describe(), p, logit_p)
+        n = _trials(n, self.describe())
+        if p is None:
+            self.params = ("psi", "n", "logit_p")
+            self.family = ZEROINFLATEDBINOMIAL_LOGIT
+            self.set_params(psi=psi, n=n, logit_p=logit_p)
+        else:
+            self.set_params(psi=psi, n=n, p=p)
 
-    def check(self, psi, n, p):
+    def check(self, psi, n, p=None, logit_p=None):
         require((psi >= 0) & (psi <= 1), f"psi must be in [0, 1], got {psi}")
-        require((p >= 0) & (p <= 1), f"p must be in [0, 1], got {p}")
+        if p is not None:
+            require((p >= 0) & (p <= 1), f"p must be in [0, 1], got {p}")
 
     def in_support(self, value):
         return (value >= 0) & (value <= self.param_nodes["n"].data) & (value == np.floor(value))
@@ -63,8 +98,9 @@ class ZeroInflatedBinomial(Distribution):
     def support_rule(self):
         return f"observed values must be integers in 0..n (n = {self.param_nodes['n'].data})"
 
-    def moment(self, psi, n, p):
-        return np.floor(psi * n * p).astype(np.int64)  # the floor of the mean
+    def moment(self, psi, n, p=None, logit_p=None):
+        return np.floor(psi * n * success_probability(p, logit_p)).astype(np.int64)  # the floor of the mean
 
-    def sample(self, rng, size, psi, n, p):
+    def sample(self, rng, size, psi, n, p=None, logit_p=None):
+        p = success_probability(p, logit_p)
         return rng.binomial(n.astype(np.int64), p, size=size) * (rng.random(size=size) < psi)

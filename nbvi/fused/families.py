@@ -13,7 +13,7 @@ from nbvi.distributions.asymmetriclaplace import asymmetriclaplace_logp_grad
 from nbvi.distributions.bernoulli import bernoulli_logit_logp_grad, bernoulli_logp_grad
 from nbvi.distributions.beta import beta_logp_grad
 from nbvi.distributions.betabinomial import betabinomial_logp_grad
-from nbvi.distributions.binomial import binomial_logp_grad
+from nbvi.distributions.binomial import binomial_logit_logp_grad, binomial_logp_grad
 from nbvi.distributions.cauchy import cauchy_logp_grad
 from nbvi.distributions.discreteuniform import discreteuniform_logp_grad
 from nbvi.distributions.exgaussian import exgaussian_logp_grad
@@ -40,11 +40,14 @@ from nbvi.distributions.truncatednormal import truncatednormal_logp_grad
 from nbvi.distributions.uniform import uniform_logp_grad
 from nbvi.distributions.wald import wald_logp_grad
 from nbvi.distributions.weibull import weibull_logp_grad
-from nbvi.distributions.zeroinflatedbinomial import zeroinflatedbinomial_logp_grad
+from nbvi.distributions.zeroinflatedbinomial import (
+    zeroinflatedbinomial_logit_logp_grad,
+    zeroinflatedbinomial_logp_grad,
+)
 from nbvi.distributions.zeroinflatednegativebinomial import zeroinflatednegativebinomial_logp_grad
 from nbvi.distributions.zeroinflatedpoisson import zeroinflatedpoisson_logp_grad
 
-COMPILED_SOURCES_DIGEST = "14736a7ae9b0ff39"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "fe0ee376efb6192d"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 ASYMMETRICLAPLACE = 1
 BERNOULLI = 2
@@ -52,36 +55,38 @@ BERNOULLI_LOGIT = 3
 BETA = 4
 BETABINOMIAL = 5
 BINOMIAL = 6
-CAUCHY = 7
-DISCRETEUNIFORM = 8
-EXGAUSSIAN = 9
-EXPONENTIAL = 10
-FLAT = 11
-GAMMA = 12
-GEOMETRIC = 13
-GUMBEL = 14
-HALFCAUCHY = 15
-HALFFLAT = 16
-HALFNORMAL = 17
-HALFSTUDENTT = 18
-INVERSEGAMMA = 19
-KUMARASWAMY = 20
-LAPLACE = 21
-LOGISTIC = 22
-LOGNORMAL = 23
-NEGATIVEBINOMIAL = 24
-NORMAL = 25
-PARETO = 26
-POISSON = 27
-SKEWNORMAL = 28
-STUDENTT = 29
-TRUNCATEDNORMAL = 30
-UNIFORM = 31
-WALD = 32
-WEIBULL = 33
-ZEROINFLATEDBINOMIAL = 34
-ZEROINFLATEDNEGATIVEBINOMIAL = 35
-ZEROINFLATEDPOISSON = 36
+BINOMIAL_LOGIT = 7
+CAUCHY = 8
+DISCRETEUNIFORM = 9
+EXGAUSSIAN = 10
+EXPONENTIAL = 11
+FLAT = 12
+GAMMA = 13
+GEOMETRIC = 14
+GUMBEL = 15
+HALFCAUCHY = 16
+HALFFLAT = 17
+HALFNORMAL = 18
+HALFSTUDENTT = 19
+INVERSEGAMMA = 20
+KUMARASWAMY = 21
+LAPLACE = 22
+LOGISTIC = 23
+LOGNORMAL = 24
+NEGATIVEBINOMIAL = 25
+NORMAL = 26
+PARETO = 27
+POISSON = 28
+SKEWNORMAL = 29
+STUDENTT = 30
+TRUNCATEDNORMAL = 31
+UNIFORM = 32
+WALD = 33
+WEIBULL = 34
+ZEROINFLATEDBINOMIAL = 35
+ZEROINFLATEDBINOMIAL_LOGIT = 36
+ZEROINFLATEDNEGATIVEBINOMIAL = 37
+ZEROINFLATEDPOISSON = 38
 
 # family name -> (number, number of parameters)
 NUMBERS = {
@@ -91,6 +96,7 @@ NUMBERS = {
     "beta": (BETA, 2),
     "betabinomial": (BETABINOMIAL, 3),
     "binomial": (BINOMIAL, 2),
+    "binomial_logit": (BINOMIAL_LOGIT, 2),
     "cauchy": (CAUCHY, 2),
     "discreteuniform": (DISCRETEUNIFORM, 2),
     "exgaussian": (EXGAUSSIAN, 3),
@@ -119,6 +125,7 @@ NUMBERS = {
     "wald": (WALD, 2),
     "weibull": (WEIBULL, 2),
     "zeroinflatedbinomial": (ZEROINFLATEDBINOMIAL, 3),
+    "zeroinflatedbinomial_logit": (ZEROINFLATEDBINOMIAL_LOGIT, 3),
     "zeroinflatednegativebinomial": (ZEROINFLATEDNEGATIVEBINOMIAL, 3),
     "zeroinflatedpoisson": (ZEROINFLATEDPOISSON, 2),
 }
@@ -157,6 +164,9 @@ def family_logp_grad(family, x, a, b, c, e):
         return lp, 0.0, d_a, d_b, 0.0, 0.0
     if family == BINOMIAL:
         lp, d_b = binomial_logp_grad(x, a, b)
+        return lp, 0.0, 0.0, d_b, 0.0, 0.0
+    if family == BINOMIAL_LOGIT:
+        lp, d_b = binomial_logit_logp_grad(x, a, b)
         return lp, 0.0, 0.0, d_b, 0.0, 0.0
     if family == CAUCHY:
         lp, d_x, d_a, d_b = cauchy_logp_grad(x, a, b)
@@ -241,6 +251,9 @@ def family_logp_grad(family, x, a, b, c, e):
         return lp, d_x, d_a, d_b, 0.0, 0.0
     if family == ZEROINFLATEDBINOMIAL:
         lp, d_a, d_c = zeroinflatedbinomial_logp_grad(x, a, b, c)
+        return lp, 0.0, d_a, 0.0, d_c, 0.0
+    if family == ZEROINFLATEDBINOMIAL_LOGIT:
+        lp, d_a, d_c = zeroinflatedbinomial_logit_logp_grad(x, a, b, c)
         return lp, 0.0, d_a, 0.0, d_c, 0.0
     if family == ZEROINFLATEDNEGATIVEBINOMIAL:
         lp, d_a, d_b, d_c = zeroinflatednegativebinomial_logp_grad(x, a, b, c)

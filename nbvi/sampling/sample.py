@@ -63,8 +63,9 @@ def sample(draws=1000, tune=1000, chains=2, random_seed=None, target_accept=0.8,
     tune : int
         Warm-up transitions per chain (adapting step size and metric); discarded.
     chains : int
-    random_seed : int, sequence of int or None
-        One seed for all chains (each chain gets a child of ``np.random.SeedSequence(random_seed)``), or a
+    random_seed : int, sequence of int, numpy Generator, RandomState, SeedSequence or None
+        One seed for all chains (each chain gets a child of ``np.random.SeedSequence(random_seed)``; a
+        Generator or RandomState gives one seed drawn from it, and moves on), or a
         list of one seed per chain.
     target_accept : float in (0, 1)
         Mean acceptance statistic that the step-size adaptation aims for.
@@ -118,8 +119,12 @@ def sample(draws=1000, tune=1000, chains=2, random_seed=None, target_accept=0.8,
     if not 0.0 < arguments.number(target_accept, "target_accept") < 1.0:
         raise ValueError(f"target_accept must lie strictly between 0 and 1, got {target_accept!r}")
     arguments.flag(progressbar, "progressbar")
+    if isinstance(random_seed, np.random.RandomState):  # (PyMC takes one: a seed drawn from it, as from a Generator)
+        random_seed = int(random_seed.randint(0, 2**63 - 1, dtype=np.int64))
     if not isinstance(random_seed, (list, tuple)):
         arguments.seed(random_seed)
+    if isinstance(random_seed, np.random.Generator):  # the chains' seeds drawn from it (it moves on)
+        random_seed = int(random_seed.integers(2**63))
     if init not in INITS:
         raise ValueError(f"init must be one of {INITS}, got {init!r}")
     max_treedepth = arguments.integer(max_treedepth, "max_treedepth", minimum=1)
@@ -131,6 +136,8 @@ def sample(draws=1000, tune=1000, chains=2, random_seed=None, target_accept=0.8,
         if len(random_seed) != chains:
             raise ValueError(f"random_seed has {len(random_seed)} seeds for {chains} chains")
         seeds = [np.random.SeedSequence(arguments.seed(s, f"random_seed[{i}]")) for i, s in enumerate(random_seed)]
+    elif isinstance(random_seed, np.random.SeedSequence):
+        seeds = random_seed.spawn(chains)
     else:
         seeds = np.random.SeedSequence(random_seed).spawn(chains)
     starts = list(start) if isinstance(start, (list, tuple)) else [start] * chains

@@ -97,6 +97,11 @@ CASES = {
         [(0.0, 0.7, 2.5, 1.5), (3.0, 0.7, 2.5, 1.5)], (0.0, 0.5, -2.0, 1.0), (1, 2, 3)),
     "zeroinflatedbinomial": (_discrete_slots(d.zeroinflatedbinomial.zeroinflatedbinomial_logp_grad, (1, 3)),
                              [(0.0, 0.7, 10.0, 0.3), (4.0, 0.7, 10.0, 0.3)], (11.0, 0.5, 10.0, 0.3), (1, 3)),
+    "binomial_logit": (_discrete_slots(d.binomial.binomial_logit_logp_grad, (2,)),
+                       [(3.0, 10.0, -0.4), (0.0, 5.0, -40.0), (5.0, 5.0, 40.0)], (6.0, 5.0, 0.5), (2,)),
+    "zeroinflatedbinomial_logit": (
+        _discrete_slots(d.zeroinflatedbinomial.zeroinflatedbinomial_logit_logp_grad, (1, 3)),
+        [(0.0, 0.7, 10.0, -0.8), (4.0, 0.7, 10.0, -0.8)], (11.0, 0.5, 10.0, -0.8), (1, 3)),
     "geometric": (_discrete_slots(d.geometric.geometric_logp_grad, (1,)), [(1.0, 0.3), (4.0, 0.3)], (0.0, 0.3), (1,)),
     "discreteuniform": (_discrete_slots(d.discreteuniform.discreteuniform_logp_grad, ()),
                         [(0.0, -2.0, 5.0), (5.0, -2.0, 5.0)], (6.0, -2.0, 5.0), ()),

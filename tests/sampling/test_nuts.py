@@ -157,6 +157,19 @@ def test_same_seed_same_draws_and_stats():
     np.testing.assert_array_equal(per_chain["mu"][:50], sample(random_seed=[7, 3], **kw)["mu"][:50])
 
 
+@pytest.mark.parametrize("make", [np.random.default_rng, np.random.RandomState, np.random.SeedSequence])
+def test_a_generator_randomstate_or_seedsequence_seeds_the_chains(make):
+    """As PyMC: a numpy Generator or RandomState gives the chains' seeds (drawing from it, so it moves on)."""
+    model = eight_schools()
+    kw = dict(draws=30, tune=30, chains=2, progressbar=False, model=model)
+    first, again = sample(random_seed=make(5), **kw), sample(random_seed=make(5), **kw)
+    np.testing.assert_array_equal(first["mu"], again["mu"])
+    if make is not np.random.SeedSequence:
+        generator = make(5)
+        sample(random_seed=generator, **kw)
+        assert not np.array_equal(sample(random_seed=generator, **kw)["mu"], first["mu"])
+
+
 def test_trace_layout_and_stats():
     with nbvi.Model() as model:
         s = nbvi.HalfNormal("s", 1.0, shape=2)
