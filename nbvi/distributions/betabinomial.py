@@ -10,13 +10,13 @@ import math
 import numpy as np
 from numba import njit
 
-from nbvi.distributions.binomial import _trials
+from nbvi.distributions.binomial import _trials, trials_value
 from nbvi.distributions.distribution import Distribution, require
 from nbvi.distributions.family import ScalarFamily
 from nbvi.distributions.poisson import is_count
 from nbvi.distributions.special import digamma, lbeta
 
-COMPILED_SOURCES_DIGEST = "fe0ee376efb6192d"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "6d2581fbe3db65a8"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 
 @njit(cache=True)
@@ -61,10 +61,10 @@ class BetaBinomial(Distribution):
         require(beta > 0, f"beta must be > 0, got {beta}")
 
     def in_support(self, value):
-        return (value >= 0) & (value <= self.param_nodes["n"].data) & (value == np.floor(value))
+        return (value >= 0) & (value <= trials_value(self.param_nodes["n"])) & (value == np.floor(value))
 
     def support_rule(self):
-        return f"observed values must be integers in 0..n (n = {self.param_nodes['n'].data})"
+        return f"observed values must be integers in 0..n (n = {trials_value(self.param_nodes['n'])})"
 
     def moment(self, alpha, beta, n):
         return np.floor(n * alpha / (alpha + beta)).astype(np.int64)  # the floor of the mean

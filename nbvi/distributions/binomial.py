@@ -19,7 +19,7 @@ from nbvi.distributions.family import ScalarFamily
 from nbvi.distributions.poisson import is_count
 from nbvi.graph.node import Constant, Node
 
-COMPILED_SOURCES_DIGEST = "fe0ee376efb6192d"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "6d2581fbe3db65a8"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 
 @njit(cache=True)
@@ -66,15 +66,25 @@ BINOMIAL_LOGIT = ScalarFamily("binomial_logit", binomial_logit_logp_grad, params
 
 
 def _trials(n, family="Binomial"):
-    """The number of trials as a float array, checked: a constant array of non-negative integers.
-    ``family`` names the variable in the errors."""
+    """The number of trials, checked: a constant array of non-negative integers (returned as a float array),
+    or a Data node holding them (returned as it is: ``set_value`` may change the trials, e.g. to predict
+    for other numbers of trials). ``family`` names the variable in the errors."""
     if isinstance(n, Node):
-        if not isinstance(n, Constant):
+        if isinstance(n, Constant):
+            n = n.data
+        elif n.op is None and hasattr(n, "set_value"):  # a Data: no gradient, its value read at every call
+            _counts(n.get_value(), family)
+            return n
+        else:
             raise TypeError(
-                f"{family}: n must be a constant array of non-negative integers (the number of trials), "
-                f"not a graph node ({n!r}); it has no gradient"
+                f"{family}: n must be a constant array or a Data of non-negative integers (the number of "
+                f"trials), not a graph node ({n!r}); it has no gradient"
             )
-        n = n.data
+    return _counts(n, family)
+
+
+def _counts(n, family):
+    """``n`` as a float array of non-negative integers; TypeError or ValueError naming ``family``."""
     n = np.asarray(n)
     if n.dtype.kind not in "iufb":
         raise TypeError(f"{family}: n must be an array of non-negative integers, got dtype {n.dtype}")
@@ -82,6 +92,11 @@ def _trials(n, family="Binomial"):
     if not np.all(np.isfinite(n) & (n >= 0) & (n == np.floor(n))):
         raise ValueError(f"{family}: n must be non-negative integers (the number of trials), got {n}")
     return n
+
+
+def trials_value(node):
+    """The current number of trials of a family's ``n`` node (a Constant or a Data), as a float array."""
+    return np.asarray(node.eval(), dtype=np.float64)
 
 
 def success_probability(p=None, logit_p=None):
@@ -122,10 +137,10 @@ class Binomial(Distribution):
             require((p >= 0) & (p <= 1), f"p must be in [0, 1], got {p}")
 
     def in_support(self, value):
-        return (value >= 0) & (value <= self.param_nodes["n"].data) & (value == np.floor(value))
+        return (value >= 0) & (value <= trials_value(self.param_nodes["n"])) & (value == np.floor(value))
 
     def support_rule(self):
-        return f"observed values must be integers in 0..n (n = {self.param_nodes['n'].data})"
+        return f"observed values must be integers in 0..n (n = {trials_value(self.param_nodes['n'])})"
 
     def moment(self, n, p=None, logit_p=None):
         return np.floor(n * success_probability(p, logit_p)).astype(np.int64)

@@ -18,13 +18,14 @@ from nbvi.distributions.binomial import (
     binomial_logit_logp_grad,
     binomial_logp_grad,
     success_probability,
+    trials_value,
 )
 from nbvi.distributions.distribution import Distribution, require
 from nbvi.distributions.family import ScalarFamily
 from nbvi.distributions.poisson import is_count
 from nbvi.distributions.zeroinflated import zero_inflated
 
-COMPILED_SOURCES_DIGEST = "fe0ee376efb6192d"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "6d2581fbe3db65a8"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 
 @njit(cache=True)
@@ -93,10 +94,10 @@ class ZeroInflatedBinomial(Distribution):
             require((p >= 0) & (p <= 1), f"p must be in [0, 1], got {p}")
 
     def in_support(self, value):
-        return (value >= 0) & (value <= self.param_nodes["n"].data) & (value == np.floor(value))
+        return (value >= 0) & (value <= trials_value(self.param_nodes["n"])) & (value == np.floor(value))
 
     def support_rule(self):
-        return f"observed values must be integers in 0..n (n = {self.param_nodes['n'].data})"
+        return f"observed values must be integers in 0..n (n = {trials_value(self.param_nodes['n'])})"
 
     def moment(self, psi, n, p=None, logit_p=None):
         return np.floor(psi * n * success_probability(p, logit_p)).astype(np.int64)  # the floor of the mean

@@ -77,3 +77,73 @@ def test_moment_and_random():
     assert draws.shape == (20_000, 2)
     # standard error of the mean: sqrt(n p (1 - p) / 20_000) <= 0.01; allow 4 of them
     np.testing.assert_allclose(draws.mean(axis=0), [2.5, 1.5], atol=0.04)
+
+
+# -- the number of trials as Data ----------------------------------------------------------------------------
+
+def _trials_model(trials, y, family="Binomial"):
+    import nbvi
+
+    with nbvi.Model() as model:
+        n = nbvi.Data("n", trials)
+        p = nbvi.Beta("p", 2.0, 2.0)
+        if family == "Binomial":
+            nbvi.Binomial("y", n=n, p=p, observed=y)
+        elif family == "ZeroInflatedBinomial":
+            nbvi.ZeroInflatedBinomial("y", psi=0.8, n=n, p=p, observed=y)
+        else:
+            nbvi.BetaBinomial("y", alpha=2.0 * p, beta=3.0, n=n, observed=y)
+    return model, n
+
+
+@pytest.mark.parametrize("family", ["Binomial", "ZeroInflatedBinomial", "BetaBinomial"])
+def test_trials_from_data_give_the_same_density_as_constant_trials(family):
+    import nbvi
+
+    rng = np.random.default_rng(4)
+    trials = rng.integers(3, 15, 25)
+    y = rng.binomial(trials, 0.4)
+    model, _ = _trials_model(trials, y, family)
+    with nbvi.Model() as constant:
+        p = nbvi.Beta("p", 2.0, 2.0)
+        if family == "Binomial":
+            nbvi.Binomial("y", n=trials, p=p, observed=y)
+        elif family == "ZeroInflatedBinomial":
+            nbvi.ZeroInflatedBinomial("y", psi=0.8, n=trials, p=p, observed=y)
+        else:
+            nbvi.BetaBinomial("y", alpha=2.0 * p, beta=3.0, n=trials, observed=y)
+    theta = np.array([[-0.4], [0.3]])
+    for a, b in zip(model.logp_dlogp(theta), constant.logp_dlogp(theta)):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    for a, b in zip(model.logp_dlogp(theta), model._graph_logp_dlogp(theta)):
+        np.testing.assert_allclose(a, b, rtol=1e-10)
+
+
+def test_trials_from_data_follow_set_value_and_predict_for_new_trials():
+    import nbvi
+
+    trials = np.array([10, 10, 10, 10])
+    model, n = _trials_model(trials, np.array([3, 4, 2, 5]))
+    theta = np.array([[0.2]])
+    before = model.logp_dlogp(theta)[0]
+    n.set_value(np.array([20, 20, 20, 20]))
+    p = 1.0 / (1.0 + np.exp(-0.2))
+    expected = (stats.binom.logpmf([3, 4, 2, 5], 20, p).sum() + stats.beta(2.0, 2.0).logpdf(p)
+                + np.log(p * (1.0 - p)))  # the logit transform's Jacobian
+    np.testing.assert_allclose(model.logp_dlogp(theta)[0], expected, rtol=1e-12)
+    assert model.logp_dlogp(theta)[0] != before
+    n.set_value(np.array([1000, 2000]))  # predictions for two new rows with other numbers of trials
+    pp = nbvi.sample_posterior_predictive({"p": np.full(400, 0.25)}, model=model, random_seed=0, progressbar=False)
+    assert pp["y"].shape == (400, 2)
+    np.testing.assert_allclose(pp["y"].mean(axis=0) / [1000, 2000], 0.25, atol=0.005)
+
+
+def test_trials_must_be_a_constant_or_a_data_of_counts():
+    import nbvi
+
+    with pytest.raises(ValueError, match="non-negative integers"):
+        _trials_model(np.array([3.5, 4.0]), np.array([1, 2]))
+    with nbvi.Model():
+        k = nbvi.Poisson("k", 3.0, observed=np.array([2.0]))
+        with pytest.raises(TypeError, match="constant array or a Data"):
+            nbvi.Binomial("y", n=k + 1.0, p=0.3, observed=np.array([1]))
