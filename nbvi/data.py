@@ -8,7 +8,7 @@ same batch and a seeded fit is reproducible.
 import numpy as np
 
 from nbvi import arguments
-from nbvi.graph.node import Leaf
+from nbvi.graph.node import Leaf, reads
 from nbvi.threads import threads_for
 
 _UNSET = object()
@@ -674,16 +674,7 @@ class BatchSchedule:
 
 def depends_on_minibatch(node):
     """Whether ``node`` reads a Minibatch that batches some axis."""
-    seen, stack = set(), [node]
-    while stack:
-        current = stack.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, Minibatch) and current._axes:
-            return True
-        stack.extend(current.inputs)
-    return False
+    return reads(node, lambda current: isinstance(current, Minibatch) and bool(current._axes))
 
 
 __all__ = ["BatchSchedule", "Data", "Minibatch"]

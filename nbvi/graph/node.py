@@ -253,3 +253,17 @@ def as_node(x):
     if isinstance(x, Node):
         return x
     return Constant(x)
+
+
+def reads(node, predicate):
+    """Whether ``node`` or a node it is computed from satisfies ``predicate`` (each node visited once)."""
+    seen, stack = set(), [node]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if predicate(current):
+            return True
+        stack.extend(current.inputs)
+    return False

@@ -6,7 +6,7 @@ import weakref
 
 import numpy as np
 
-from nbvi.graph.node import Node
+from nbvi.graph.node import Node, reads
 from nbvi.graph.op import Op, normalize_axis
 
 
@@ -81,16 +81,7 @@ def _indexed_axes(index, ndim):
 
 def _reads_data(node):
     """Whether ``node`` is or reads a Data (a leaf that checks its index uses), whose rows may change."""
-    seen, stack = set(), [node]
-    while stack:
-        current = stack.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        if current.op is None and hasattr(current, "_index_uses"):
-            return True
-        stack.extend(current.inputs)
-    return False
+    return reads(node, lambda current: current.op is None and hasattr(current, "_index_uses"))
 
 
 class GetItem(Op):
