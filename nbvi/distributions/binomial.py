@@ -11,15 +11,14 @@ import math
 
 import numpy as np
 from numba import njit
-from scipy import special
 
-from nbvi.distributions.bernoulli import log_sigmoid, probability_or_logit, sigmoid
+from nbvi.distributions.bernoulli import expit, log_sigmoid, probability_or_logit, sigmoid
 from nbvi.distributions.distribution import Distribution, require
 from nbvi.distributions.family import ScalarFamily
 from nbvi.distributions.poisson import is_count
 from nbvi.graph.node import Constant, Node
 
-COMPILED_SOURCES_DIGEST = "6d2581fbe3db65a8"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "1ffbe48acb9a78a8"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 
 @njit(cache=True)
@@ -101,7 +100,7 @@ def trials_value(node):
 
 def success_probability(p=None, logit_p=None):
     """p, or sigmoid(logit_p) when the family was given its logit (arrays)."""
-    return p if logit_p is None else special.expit(logit_p)
+    return p if logit_p is None else expit(logit_p)
 
 
 class Binomial(Distribution):
