@@ -51,7 +51,7 @@ from nbvi.numerics import (
     log_positive_scratch,
 )
 
-COMPILED_SOURCES_DIGEST = "1ffbe48acb9a78a8"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "f95f7b9f3e70ec8a"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 # -- opcodes -----------------------------------------------------------------------------------------------
 # unary elementwise: out_j = f(a_j)

@@ -163,7 +163,7 @@ def _coordinates_name(name):
     return f"{name}_cholesky_corr__"
 
 
-def LKJCorr(name, n, eta, *, return_matrix=False):
+def LKJCorr(name, n, eta, *, return_matrix=False, model=None):
     """An LKJ(eta) prior on an n x n correlation matrix, as PyMC v5's ``pm.LKJCorr(name, n, eta)``.
 
     Parameters
@@ -177,6 +177,8 @@ def LKJCorr(name, n, eta, *, return_matrix=False):
         1 is uniform over correlation matrices; larger values concentrate on the identity.
     return_matrix : bool
         Return the n x n correlation matrix (a node, not stored) instead of the packed correlations.
+    model : Model, optional
+        By default the model of the innermost ``with`` block.
 
     Returns
     -------
@@ -189,17 +191,17 @@ def LKJCorr(name, n, eta, *, return_matrix=False):
     the correlation matrix's Cholesky factor (:class:`LKJCorrCoordinates`). Each correlation has the
     marginal Beta(eta - 1 + n/2, eta - 1 + n/2) on (r + 1)/2.
     """
-    from nbvi.model import Deterministic, Model
+    from nbvi.model import Deterministic, Model, modelcontext
 
     if not isinstance(name, str):
         raise TypeError(f"LKJCorr takes the variable's name first, e.g. LKJCorr('corr', n=3, eta=2), got {name!r}")
-    model = Model.get_context(f"LKJCorr variable '{name}'")
+    model = Model.get_context(f"LKJCorr variable '{name}'") if model is None else modelcontext(model)
     n = _dimension(n, f"LKJCorr variable '{name}'")
     return_matrix = arguments.flag(return_matrix, f"LKJCorr variable '{name}': return_matrix")
     _names_are_free(model, [name, _coordinates_name(name)])
-    z = LKJCorrCoordinates(_coordinates_name(name), eta=eta, n=n)
+    z = LKJCorrCoordinates(_coordinates_name(name), eta=eta, n=n, model=model)
     corr = correlation(cholesky_corr(z, n), n)
-    packed = Deterministic(name, corr[np.triu_indices(n, 1)])
+    packed = Deterministic(name, corr[np.triu_indices(n, 1)], model=model)
     return corr if return_matrix else packed
 
 
@@ -230,7 +232,7 @@ def _stds_distribution(sd_dist, n, name, what):
     return dist
 
 
-def LKJCholeskyCov(name, eta, n, sd_dist, *, compute_corr=True, store_in_trace=True):
+def LKJCholeskyCov(name, eta, n, sd_dist, *, compute_corr=True, store_in_trace=True, model=None):
     """A covariance matrix with LKJ(eta) correlations and standard deviations from ``sd_dist``, as PyMC v5's
     ``pm.LKJCholeskyCov(name, eta, n, sd_dist)``.
 
@@ -249,6 +251,8 @@ def LKJCholeskyCov(name, eta, n, sd_dist, *, compute_corr=True, store_in_trace=T
         Return ``(chol, corr, stds)``; else only the packed Cholesky factor.
     store_in_trace : bool
         With ``compute_corr``: the correlation matrix is the Deterministic ``{name}_corr``.
+    model : Model, optional
+        By default the model of the innermost ``with`` block.
 
     Returns
     -------
@@ -263,29 +267,29 @@ def LKJCholeskyCov(name, eta, n, sd_dist, *, compute_corr=True, store_in_trace=T
     times ``sd_dist``'s on the standard deviations, as in PyMC. The standard deviations are in traces
     whatever ``store_in_trace`` says: they are a free variable.
     """
-    from nbvi.model import Deterministic, Model
+    from nbvi.model import Deterministic, Model, modelcontext
 
     if not isinstance(name, str):
         raise TypeError(f"LKJCholeskyCov takes the variable's name first, e.g. LKJCholeskyCov('chol', eta=2, n=3, "
                         f"sd_dist=...), got {name!r}")
     what = f"LKJCholeskyCov variable '{name}'"
-    model = Model.get_context(what)
+    model = Model.get_context(what) if model is None else modelcontext(model)
     n = _dimension(n, what)
     compute_corr = arguments.flag(compute_corr, f"{what}: compute_corr")
     store_in_trace = arguments.flag(store_in_trace, f"{what}: store_in_trace")
     stds_dist = _stds_distribution(sd_dist, n, f"{name}_stds", what)
     names = [name, _coordinates_name(name), f"{name}_stds"] + ([f"{name}_corr"] if compute_corr and store_in_trace else [])
     _names_are_free(model, names)
-    z = LKJCorrCoordinates(_coordinates_name(name), eta=eta, n=n)
+    z = LKJCorrCoordinates(_coordinates_name(name), eta=eta, n=n, model=model)
     stds = model.register_rv(f"{name}_stds", stds_dist)
     chol_corr = cholesky_corr(z, n)
     chol = ops.reshape(stds, (n, 1)) * chol_corr
-    packed = Deterministic(name, chol[np.tril_indices(n)])
+    packed = Deterministic(name, chol[np.tril_indices(n)], model=model)
     if not compute_corr:
         return packed
     corr = correlation(chol_corr, n)
     if store_in_trace:
-        corr = Deterministic(f"{name}_corr", corr)
+        corr = Deterministic(f"{name}_corr", corr, model=model)
     return chol, corr, stds
 
 

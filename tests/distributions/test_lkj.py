@@ -324,3 +324,11 @@ def test_errors_name_the_problem():
     assert [rv.name for rv in model.free_RVs] == ["s", "chol_corr"]  # nothing half-made
     with pytest.raises(TypeError, match="outside a model"):
         nbvi.LKJCorr("c", n=3, eta=1.0)
+
+
+def test_lkj_takes_its_model_as_an_argument():
+    model = nbvi.Model()
+    chol, corr, stds = nbvi.LKJCholeskyCov("chol", eta=2.0, n=2, sd_dist=nbvi.HalfNormal.dist(1.0), model=model)
+    nbvi.LKJCorr("c", n=3, eta=1.0, model=model)
+    assert [rv.name for rv in model.free_RVs] == ["chol_cholesky_corr__", "chol_stds", "c_cholesky_corr__"]
+    assert {"chol", "chol_corr", "c"} <= set(model.named_vars)
