@@ -18,6 +18,7 @@ from nbvi.config import floatX_array as floatX
 from nbvi.data import ConstantData, Data, Minibatch, MutableData
 from nbvi.distributions import *  # noqa: F401,F403 - every family under nbvi.<Name>
 from nbvi.distributions import __all__ as _families
+from nbvi.functions import draw, logp
 from nbvi.graph import Constant, Node
 from nbvi.graph.clone import clone
 from nbvi.inference_data import compute_log_likelihood
@@ -37,7 +38,7 @@ from nbvi.variational.psis import PSISResult, PSISWarning, psis_diagnostic
 __version__ = "0.1.0"
 
 __all__ = ["Constant", "ConstantData", "Data", "Deterministic", "Minibatch", "Model", "MutableData", "NoCacheWarning", "Node", "NotCompiledWarning", "PSISResult", "PSISWarning", "Potential", "RandomVariable", "SamplingError", "Trace", "callbacks", "clone",
-           "compute_log_likelihood", "config", "draw_model_graph", "effective_sample_size", "explain", "find_MAP", "floatX", "math", "model_to_graphviz", "mpi", "modelcontext", "psis_diagnostic", "rhat", "sample", "sample_posterior_predictive", "sample_prior_predictive", "set_data", "summary", "testing", *_families, *_variational]
+           "compute_log_likelihood", "config", "draw", "draw_model_graph", "effective_sample_size", "explain", "find_MAP", "floatX", "logp", "math", "model_to_graphviz", "mpi", "modelcontext", "psis_diagnostic", "rhat", "sample", "sample_posterior_predictive", "sample_prior_predictive", "set_data", "summary", "testing", *_families, *_variational]
 
 
 def __getattr__(name):

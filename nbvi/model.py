@@ -72,7 +72,11 @@ class RandomVariable(Leaf):
     observed : Node or None
     transform : Transform or None
     total_size : int, tuple or None
+    initval : ndarray of shape ``shape`` or None
+        The initial (constrained) value given with ``initval=``; None: the family's moment.
     """
+
+    initval = None
 
     def __init__(self, name, dist, model, observed=None, transform=None, total_size=None):
         super().__init__(dist.shape, np.float64, name=name)
@@ -167,6 +171,43 @@ def total_size_scale(total_size, name, shape, batched=None):
         return factor
 
     return scale
+
+
+def _checked_initval(rv, initval, what=None):
+    """``initval`` of the free variable ``rv`` as a float64 array of its shape, or None (the family's moment).
+    ``what`` names it in errors (default: "initval of '<name>'").
+
+    PyMC's ``initval="support_point"`` (or ``"moment"``) is the default, None. A value must broadcast to the
+    variable's shape and lie inside its support: the family's own check, and a round trip through the
+    variable's transform (a value outside the support has no unconstrained image)."""
+    if initval is None or (isinstance(initval, str) and initval in ("support_point", "moment")):
+        return None
+    what = what or f"initval of '{rv.name}'"
+    if isinstance(initval, str):
+        raise ValueError(f"{what} must be numbers, None or \"support_point\", got {initval!r}")
+    if isinstance(initval, Node):
+        raise TypeError(f"{what} must be numbers, not a graph node (evaluate it first with .eval())")
+    value = arguments.real_array(initval, what).astype(np.float64)
+    try:
+        value = np.array(np.broadcast_to(value, rv.shape))
+    except ValueError:
+        raise ValueError(f"{what} has shape {value.shape}, which does not broadcast to the variable's shape "
+                         f"{rv.shape}") from None
+    if not np.all(np.isfinite(value)):
+        raise ValueError(f"{what} contains NaN or inf")
+    inside = rv.dist.in_support(value)
+    if inside is not None and not np.all(inside):
+        first = tuple(int(i) for i in np.argwhere(~np.broadcast_to(inside, value.shape))[0])
+        raise ValueError(f"{what}: {float(value[first])} at index {first} is outside the support {rv.dist.support} "
+                         f"of {rv.dist.describe()}")
+    if rv.transform is not None:
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            u = np.asarray(rv.transform.forward(value[None]))
+            back = np.asarray(rv.transform.backward(u)) if np.all(np.isfinite(u)) else None
+        if back is None or not np.allclose(back[0], value, rtol=1e-6, atol=1e-12):
+            raise ValueError(f"{what} lies outside the support {rv.dist.support} of {rv.dist.describe()} (got "
+                             f"{value.tolist()}): its {type(rv.transform).__name__} has no unconstrained image of it")
+    return value
 
 
 def _check_batched_axes(total_size, name, shape, totals, batched):
@@ -375,8 +416,10 @@ class Model:
         if name in self.named_vars:
             raise ValueError(f"the model already has a variable named '{name}'")
 
-    def register_rv(self, name, dist, observed=None, total_size=None, transform="default"):
-        """Add a variable; called by ``Family("name", ...)``. Returns its :class:`RandomVariable` node."""
+    def register_rv(self, name, dist, observed=None, total_size=None, transform="default", initval=None):
+        """Add a variable; called by ``Family("name", ...)``. Returns its :class:`RandomVariable` node.
+
+        ``initval`` (free variables only) is its initial constrained value, see :meth:`initial_point`."""
         self._check_name(name)
         family = type(dist).__name__
         if observed is None:
@@ -395,8 +438,12 @@ class Model:
                 raise TypeError(f"transform of '{name}' must be None, \"default\" or a transform of nbvi.transforms "
                                 f"(e.g. nbvi.transforms.log), got {transform!r}")
             rv = RandomVariable(name, dist, self, transform=transform)
+            rv.initval = _checked_initval(rv, initval)
             self.free_RVs.append(rv)
         else:
+            if initval is not None:
+                raise ValueError(f"initval of '{name}' applies to free variables only; '{name}' is observed "
+                                 f"(its value is data), so leave initval out")
             if not (transform is None or isinstance(transform, str) and transform == "default"):
                 raise ValueError(f"transform of '{name}' applies to free variables only; '{name}' is observed "
                                  f"(its value is data), so leave transform out")
@@ -502,11 +549,17 @@ class Model:
         return self._constrained(self._as_theta(theta, ndim), layout)[1]
 
     def initial_point(self):
-        """Initial constrained value of every free variable: {name: array of its shape}."""
+        """Initial constrained value of every free variable: {name: array of its shape}.
+
+        A variable's ``initval=`` if it was given one, else its family's moment (mean, median or mode) at
+        the initial values of the variables its parameters read."""
         values = {}
         # an observed variable whose data is an expression (not a leaf) stands for that expression's value
         expressions = [rv for rv in self.observed_RVs if not isinstance(rv.observed, Leaf)]
         for rv in self.free_RVs:
+            if rv.initval is not None:
+                values[rv] = rv.initval.copy()
+                continue
             known = dict(values)
             for observed in expressions:
                 try:
@@ -712,6 +765,317 @@ class Model:
                 if rv.transform is not None:
                     value += float(rv.transform.log_jac_det(rv.transform.forward(x))[0])
         return value
+
+    # -- PyMC's views of the variables and its point functions ------------------------------------------
+    @property
+    def value_vars(self):
+        """The free variables, whose values a point holds (PyMC's value variables), in ``free_RVs`` order."""
+        return list(self.free_RVs)
+
+    @property
+    def basic_RVs(self):
+        """Free then observed variables (PyMC's ``basic_RVs``)."""
+        return self.free_RVs + self.observed_RVs
+
+    @property
+    def unobserved_RVs(self):
+        """Free variables then deterministics (PyMC's ``unobserved_RVs``)."""
+        return self.free_RVs + self.deterministics
+
+    @property
+    def continuous_value_vars(self):
+        """The free variables: all of nbvi's are continuous."""
+        return list(self.free_RVs)
+
+    @property
+    def discrete_value_vars(self):
+        """An empty list: nbvi has no discrete free variables."""
+        return []
+
+    def _factors(self, vars, what):
+        """The free and observed variables and potentials named by ``vars`` (nodes or names; None: all)."""
+        everything = self.free_RVs + self.observed_RVs + self.potentials
+        if vars is None:
+            return everything
+        if isinstance(vars, (str, Node)):
+            vars = [vars]
+        if not isinstance(vars, (list, tuple)):
+            raise TypeError(f"{what}: vars must be a list of variables, potentials or their names, got "
+                            f"{type(vars).__name__}")
+        factors = []
+        for var in vars:
+            node = self.named_vars.get(var) if isinstance(var, str) else var
+            if not any(node is factor for factor in everything):
+                shown = var if isinstance(var, str) else getattr(var, "name", None) or var
+                raise ValueError(f"{what}: vars: {shown!r} is not a free or observed variable or a potential of the "
+                                 f"model; those are {[factor.name for factor in everything]}")
+            if not any(node is factor for factor in factors):
+                factors.append(node)
+        return factors
+
+    def _factor_term(self, factor):
+        """The log-density term (a 0-d node) of a free or observed variable or a potential."""
+        if any(factor is potential for potential in self.potentials):
+            from nbvi.potential import PotentialTerm
+
+            return PotentialTerm()(factor)
+        if factor.observed is None:
+            terms = factor.dist.logp_terms(factor)
+        else:
+            terms = factor.dist.logp_terms(factor.observed, factor.scale)
+        return terms[0] if len(terms) == 1 else add_n(*terms)
+
+    def _swaps(self):
+        """Observed variables whose data is an expression stand for that expression in every Program."""
+        return {rv: rv.observed for rv in self.observed_RVs if not isinstance(rv.observed, Leaf)}
+
+    def _point_values(self, point, what):
+        """Constrained values ``(1, *shape)`` of the free variables at ``point``, in ``free_RVs`` order.
+
+        A point holds each free variable's constrained value under its name (as :meth:`initial_point`), or a
+        transformed variable's unconstrained value under PyMC's name ``<name>_<transform>__``
+        (``sigma_log__``, as ``find_MAP`` reports it); other entries are ignored. None: the initial point.
+        """
+        if point is None:
+            point = self.initial_point()
+        if not isinstance(point, dict):
+            raise TypeError(f"{what}: the point must be a dict name -> value, got {type(point).__name__}")
+        xs, missing = [], []
+        for rv in self.free_RVs:
+            pymc_name = f"{rv.name}_{rv.transform.name}__" if rv.transform is not None else None
+            if rv.name in point:
+                x = arguments.real_array(point[rv.name], f"{what}: value of '{rv.name}'").astype(np.float64)
+                if x.shape != rv.shape:
+                    raise ValueError(f"{what}: value of '{rv.name}' has shape {x.shape}, the variable has shape "
+                                     f"{rv.shape}")
+                xs.append(x[None])
+            elif pymc_name is not None and pymc_name in point:
+                u = arguments.real_array(point[pymc_name], f"{what}: value of '{pymc_name}'").astype(np.float64)
+                ushape = tuple(rv.transform.unconstrained_shape(rv.shape))
+                if u.shape != ushape:
+                    raise ValueError(f"{what}: value of '{pymc_name}' has shape {u.shape}, the unconstrained "
+                                     f"shape of '{rv.name}' is {ushape}")
+                with np.errstate(over="ignore"):  # (an infinite value is named where it is used)
+                    xs.append(np.asarray(rv.transform.backward(u[None]), dtype=np.float64))
+            else:
+                missing.append(rv.name)
+        if missing:
+            raise ValueError(f"{what}: the point has no value of the free variable(s) {missing}; give each "
+                             f"constrained value by its name (as model.initial_point() does)")
+        return xs
+
+    @staticmethod
+    def _log_jacobian(rv, x):
+        """log|det dx/du| of ``rv``'s transform at constrained ``x`` (1, *shape); -inf outside the support."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            value = float(rv.transform.log_jac_det(rv.transform.forward(x))[0])
+        return value if np.isfinite(value) else -np.inf
+
+    def _factor_logps(self, factors, jacobian):
+        """A function of the free values (see :meth:`_point_values`) giving each factor's log-density (floats),
+        with the log-Jacobian of a transformed free variable's transform added to its own term."""
+        program = Program([self._factor_term(f) for f in factors], list(self.free_RVs), self._swaps()) if factors else None
+        position = {id(rv): i for i, rv in enumerate(self.free_RVs)}
+
+        def factor_logps(xs):
+            values = [float(np.asarray(v).reshape(-1)[0]) for v in program.run(xs)] if factors else []
+            if jacobian:
+                for k, factor in enumerate(factors):
+                    i = position.get(id(factor))
+                    if i is not None and factor.transform is not None:
+                        values[k] += self._log_jacobian(factor, xs[i])
+            return values
+
+        return factor_logps
+
+    def compile_logp(self, vars=None, jacobian=True, sum=True):
+        """PyMC's ``model.compile_logp``: a function of a point giving the log-density.
+
+        Parameters
+        ----------
+        vars : list of variables, potentials or their names, optional
+            The terms to add (free and observed variables, potentials); default: all of them.
+        jacobian : bool
+            Add the log-Jacobians of the transforms of the free variables among ``vars`` (the density of the
+            unconstrained values, which the samplers see).
+        sum : bool
+            True: one float. False: a list with one array per term, the log-density of each element (event)
+            of a variable, of shape its batch shape (``compute_log_likelihood``'s), or a potential's values.
+
+        Returns
+        -------
+        callable
+            ``point -> float`` (or list of ndarray). ``point``: a dict of every free variable's constrained
+            value by name, as :meth:`initial_point` gives (a transformed one may instead be given
+            unconstrained under PyMC's name, ``sigma_log__``); other entries are ignored. A value outside
+            the support gives -inf.
+        """
+        factors = self._factors(vars, "compile_logp")
+        jacobian = arguments.flag(jacobian, "jacobian")
+        if not arguments.flag(sum, "sum"):
+            return self._elementwise_logp(factors, jacobian)
+        factor_logps = self._factor_logps(factors, jacobian)
+
+        def logp(point):
+            return float(np.sum(factor_logps(self._point_values(point, "compile_logp"))))
+
+        return logp
+
+    def _elementwise_logp(self, factors, jacobian):
+        """``compile_logp(sum=False)``: point -> [elementwise log-density of each factor]."""
+        from nbvi.predictive import family_params, parameter_values
+
+        inputs, swaps = list(self.free_RVs), self._swaps()
+        position = {id(rv): i for i, rv in enumerate(self.free_RVs)}
+        for factor in factors:
+            if isinstance(getattr(factor, "observed", None), Minibatch):
+                raise ValueError(f"compile_logp(sum=False): '{factor.name}' is observed through a Minibatch; its "
+                                 f"elementwise log-density needs the full data (build the model with nbvi.Data)")
+
+        def logp(point):
+            xs = self._point_values(point, "compile_logp")
+            out = []
+            for factor in factors:
+                if not isinstance(factor, RandomVariable):  # a potential: its own values
+                    (value,) = Program([factor], inputs, swaps).run(xs)
+                    out.append(np.array(np.broadcast_to(value[0], factor.shape), dtype=np.float64))
+                    continue
+                i = position.get(id(factor))
+                value = xs[i] if i is not None else Program([factor.observed], inputs, swaps).run(xs)[0]
+                known = {rv.name: x for rv, x in zip(self.free_RVs, xs)}
+                params, _ndims = family_params(factor.dist, parameter_values(self, factor, known))
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    lp = np.asarray(factor.dist.logp_elementwise(value, **params), dtype=np.float64)[0]
+                if factor.observed is not None and factor.scale is not None:
+                    lp = lp * factor.scale(value.shape[1:])
+                if jacobian and i is not None and factor.transform is not None:
+                    lp = lp + self._elementwise_log_jacobian(factor, value, lp.shape)
+                out.append(np.asarray(lp))
+            return out
+
+        return logp
+
+    def _elementwise_log_jacobian(self, rv, x, shape):
+        """The log-Jacobian of ``rv``'s transform at ``x`` (1, *shape) per element (per event), shape ``shape``."""
+        from nbvi.transforms import ElementwiseTransform
+
+        with np.errstate(invalid="ignore", divide="ignore"):
+            u = rv.transform.forward(x)
+            if isinstance(rv.transform, ElementwiseTransform):
+                return np.broadcast_to(rv.transform._log_dx_du(u), u.shape)[0]
+            events = int(np.prod(shape, dtype=np.int64))
+            if u.size != events * u.shape[-1]:
+                raise ValueError(f"compile_logp(sum=False, jacobian=True): the {type(rv.transform).__name__} of "
+                                 f"'{rv.name}' maps events of more than its last axis; use jacobian=False or sum=True")
+            # an event is the last axis (a simplex): each event a row, as the draws of one call
+            return np.reshape(rv.transform.log_jac_det(u.reshape(events, u.shape[-1])), shape)
+
+    def compile_dlogp(self, vars=None, jacobian=True):
+        """PyMC's ``model.compile_dlogp``: a function of a point giving the gradient of the log-density.
+
+        Parameters
+        ----------
+        vars : list of free variables or their names, optional
+            The variables to differentiate with respect to, in this order; default: all free variables.
+        jacobian : bool
+            Include the log-Jacobians of the transforms (as ``logp_dlogp`` does).
+
+        Returns
+        -------
+        callable
+            ``point -> ndarray (n,)``: the gradient with respect to each variable's *unconstrained* value
+            (PyMC's value variables: ``log(sigma)`` for a positive ``sigma``), flattened and concatenated
+            in the order of ``vars``; ``n`` the sum of their unconstrained sizes (``model.ndim`` for all).
+            ``point`` as for :meth:`compile_logp`; a value outside the support is a ValueError.
+        """
+        if vars is None:
+            wrt = list(self.free_RVs)
+        else:
+            wrt = self._factors(vars, "compile_dlogp")
+            observed = [v.name for v in wrt if not any(v is rv for rv in self.free_RVs)]
+            if observed:
+                raise ValueError(f"compile_dlogp: vars: {observed} are not free variables: the gradient is taken "
+                                 f"with respect to free variables only ({[rv.name for rv in self.free_RVs]})")
+        jacobian = arguments.flag(jacobian, "jacobian")
+        where = {id(rv): slot for rv, slot, _ in self.variable_layout()}
+        slots = [where[id(rv)] for rv in wrt]
+
+        def dlogp(point):
+            xs = self._point_values(point, "compile_dlogp")
+            try:
+                theta = self.flat_from_point({rv.name: x[0] for rv, x in zip(self.free_RVs, xs)})
+            except ValueError as err:
+                raise ValueError(f"compile_dlogp: {err}") from None
+            if jacobian:
+                _, grad = self.logp_dlogp(theta[None])
+            else:
+                from nbvi.optimize import jacobian_free
+
+                _, grad = jacobian_free(self)(theta[None])
+            return np.concatenate([grad[0, slot] for slot in slots]) if slots else np.zeros(0)
+
+        return dlogp
+
+    def point_logps(self, point=None, round_vals=2):
+        """PyMC's ``model.point_logps``: the log-density of each variable and potential at a point.
+
+        Parameters
+        ----------
+        point : dict, optional
+            As for :meth:`compile_logp`; default: :meth:`initial_point`.
+        round_vals : int
+            Decimals to round to.
+
+        Returns
+        -------
+        dict name -> float
+            Free variables (log-Jacobian of the transform included, as PyMC), observed variables and
+            potentials, in that order.
+        """
+        round_vals = arguments.integer(round_vals, "round_vals")
+        factors = self.free_RVs + self.observed_RVs + self.potentials
+        values = self._factor_logps(factors, True)(self._point_values(point, "point_logps"))
+        return {factor.name: float(np.round(value, round_vals)) for factor, value in zip(factors, values)}
+
+    def debug(self, point=None, fn="logp", verbose=False):
+        """Print why the log-density or its gradient is not finite at a point (PyMC's ``model.debug``).
+
+        Each free value is checked against its support, then each variable's term, each transform's
+        log-Jacobian and the gradient (the check ``sample`` and ``find_MAP`` run when they cannot start).
+
+        Parameters
+        ----------
+        point : dict, optional
+            As for :meth:`compile_logp`; default: :meth:`initial_point`.
+        fn : {"logp", "dlogp"}
+            Taken as PyMC takes it; both check the log-density and its gradient.
+        verbose : bool
+            Also print every term's log-density (:meth:`point_logps`).
+        """
+        if fn not in ("logp", "dlogp"):
+            raise ValueError(f"debug: fn must be 'logp' or 'dlogp', got {fn!r}")
+        arguments.flag(verbose, "verbose")
+        xs = self._point_values(point, "debug")
+        named = {rv.name: x[0] for rv, x in zip(self.free_RVs, xs)}
+        if verbose:
+            print(f"point_logps: {self.point_logps(named)}")
+        outside = []
+        for rv, x in zip(self.free_RVs, xs):
+            try:
+                _checked_initval(rv, x[0], what=f"the value of '{rv.name}'")
+            except ValueError as err:
+                outside.append(str(err))
+        if outside:
+            print("The point is outside the support: " + "; ".join(outside) + ".")
+            return
+        from nbvi.sampling.sample import support_report
+
+        theta = self.flat_from_point(named)
+        logp, grad = self.logp_dlogp(theta[None])
+        if np.isfinite(logp[0]) and np.all(np.isfinite(grad)):
+            print(f"No problems found: the log-density ({float(logp[0])}) and its gradient are finite at the point.")
+            return
+        print(f"The log-density at the point is {float(logp[0])}. {support_report(self, theta)}")
 
     def unravel(self, theta):
         """Constrained draws of every free variable and deterministic.

@@ -62,7 +62,7 @@ class Distribution:
         return None if self.family is None else self.family.kernel
 
     def __new__(cls, name, *args, shape=None, size=None, dims=None, observed=None, total_size=None,
-                transform="default", model=None, **kwargs):
+                transform="default", model=None, initval=None, **kwargs):
         from nbvi.model import Model, modelcontext
 
         if not isinstance(name, str):
@@ -89,7 +89,8 @@ class Distribution:
         if dims is not None and dist.shape != dims_shape:
             raise ValueError(f"{cls.__name__} variable '{name}': dims {dims} give shape {dims_shape} (from the "
                              f"model's coords), but shape/size give {dist.shape}; give one of them, or make them agree")
-        rv = model.register_rv(name, dist, observed=observed, total_size=total_size, transform=transform)
+        rv = model.register_rv(name, dist, observed=observed, total_size=total_size, transform=transform,
+                               initval=initval)
         if dims is not None:
             model.named_vars_to_dims[name] = dims
         return rv
