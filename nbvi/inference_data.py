@@ -4,7 +4,8 @@ arviz is optional. Groups are built as plain dicts of arrays, sample groups shap
 and data groups ``(*shape)``, then handed to ``arviz.from_dict``, whose signature differs between arviz
 0.x (one keyword per group, returns ``InferenceData``) and arviz 1.x (one dict of groups, returns an
 xarray ``DataTree``); both are supported. Coords and dims come from the model (``model.coords``,
-``model.named_vars_to_dims``); variables without dims get arviz's default ``<name>_dim_<i>``.
+``model.named_vars_to_dims``); variables without dims get arviz's default ``<name>_dim_<i>``. Warm-up draws
+that a Trace keeps (sample stat ``tune``) go to the ``warmup_posterior`` and ``warmup_sample_stats`` groups.
 
 The pointwise log-likelihood of an observed variable holds, at each draw, the log-density of each of
 its elements (each event, for families with an event axis such as MvNormal), without the ``total_size``
@@ -26,7 +27,7 @@ __all__ = ["compute_log_likelihood"]
 # nbvi's NUTS statistics under arviz's names (the others already have them)
 STAT_NAMES = {"mean_tree_accept": "acceptance_rate"}
 SAMPLE_GROUPS = ("posterior", "sample_stats", "log_likelihood", "posterior_predictive", "predictions", "prior",
-                 "prior_predictive")
+                 "prior_predictive", "warmup_posterior", "warmup_sample_stats")
 
 
 # -- arviz, either version ---------------------------------------------------------------------------------
@@ -105,9 +106,12 @@ def idata_request(return_inferencedata, idata_kwargs):
 
 # -- draws in and out ----------------------------------------------------------------------------------------
 def posterior_draws(trace):
-    """Draws of a Trace, an InferenceData's posterior or a dict, flattened: (dict name -> (S, *shape), chain
-    label of each draw (S,))."""
+    """Draws of a Trace (without the warm-up draws that ``sample(discard_tuned_samples=False)`` keeps), an
+    InferenceData's posterior or a dict, flattened: (dict name -> (S, *shape), chain label of each draw (S,))."""
     if isinstance(trace, Trace):
+        if "tune" in trace.sample_stats:
+            kept = ~np.asarray(trace.sample_stats["tune"], dtype=bool)
+            return _rows(dict(trace), kept), trace.chain[kept]
         return dict(trace), trace.chain
     if is_inference_data(trace):
         arrays = group_arrays(trace, "posterior")
@@ -286,6 +290,7 @@ def from_groups(groups, coords, dims):
         kept = _dims_that_fit(group, arrays, coords, dims)
         used = {d for names in kept.values() for d in names}
         args = {"coords": {d: v for d, v in coords.items() if d in used}, "dims": kept}
+        args["save_warmup"] = True  # (warm-up groups are given only when they are to be kept)
         if _arviz_major(arviz) >= 1:
             one = arviz.from_dict({group: arrays}, **args, pred_coords=args["coords"], pred_dims=kept)
         else:
@@ -322,13 +327,26 @@ def trace_to_inference_data(trace, model=None, log_likelihood=False, coords=None
             model = None
     if names is not False and not isinstance(model, Model):
         raise ValueError("log_likelihood needs the model: pass model= or call inside `with model:`")
-    stats = {STAT_NAMES.get(k, k): v for k, v in trace.sample_stats.items()}
-    groups = {"posterior": split_chains(dict(trace), trace.chain), "sample_stats": split_chains(stats, trace.chain)}
+    stats = {STAT_NAMES.get(k, k): v for k, v in trace.sample_stats.items() if k != "tune"}
+    draws = dict(trace)
+    tune = np.asarray(trace.sample_stats.get("tune", np.zeros(trace.n_draws)), dtype=bool)
+    groups = {}
+    for prefix, rows in (("", ~tune), ("warmup_", tune)):  # the warm-up draws kept by sample(), apart
+        if prefix and not rows.any():
+            continue
+        groups[prefix + "posterior"] = split_chains(_rows(draws, rows), trace.chain[rows])
+        groups[prefix + "sample_stats"] = split_chains(_rows(stats, rows), trace.chain[rows])
     if isinstance(model, Model):
         groups.update(data_groups(model))
         if names is not False:
-            groups["log_likelihood"] = split_chains(pointwise_log_likelihood(model, dict(trace), names), trace.chain)
+            kept = _rows(draws, ~tune)
+            groups["log_likelihood"] = split_chains(pointwise_log_likelihood(model, kept, names), trace.chain[~tune])
     return from_groups(groups, *_coords_dims(model, {"coords": coords, "dims": dims}))
+
+
+def _rows(values, rows):
+    """dict name -> array, each cut to the draws where the boolean mask ``rows`` is True."""
+    return {k: np.asarray(v)[rows] for k, v in values.items()}
 
 
 def predictive_inference_data(model, groups, chain, options, extend=None):

@@ -14,7 +14,8 @@ class Trace(Mapping):
     chain : ndarray of int, shape (n_draws,), optional
         The chain each draw came from (MCMC); all zeros for draws from an approximation.
     sample_stats : dict, optional
-        name -> ndarray (n_draws, ...) of per-draw sampler statistics.
+        name -> ndarray (n_draws, ...) of per-draw sampler statistics. A boolean ``tune`` marks warm-up draws
+        (``nbvi.sample(discard_tuned_samples=False)``).
 
     Notes
     -----
@@ -65,7 +66,9 @@ class Trace(Mapping):
         Groups: ``posterior`` (chains kept: ``(chain, draw, *shape)``, chains cut to the shortest),
         ``sample_stats`` (NUTS statistics under arviz's names: ``acceptance_rate`` for nbvi's
         ``mean_tree_accept``), and with a model ``observed_data``, ``constant_data`` (its named Data that
-        are not observed values) and, on request, ``log_likelihood``.
+        are not observed values) and, on request, ``log_likelihood``. Warm-up draws kept by
+        ``nbvi.sample(discard_tuned_samples=False)`` (sample stat ``tune`` True) go to ``warmup_posterior``
+        and ``warmup_sample_stats`` instead, as in PyMC.
 
         Parameters
         ----------

@@ -4,13 +4,18 @@ Each chain: start from the model's initial point plus Uniform(-1, 1) jitter in u
 (PyMC's ``init="jitter+adapt_diag"`` or ``"jitter+adapt_full"``), find a first step size (Stan's
 heuristic), run ``tune`` warm-up transitions that adapt the step size and the diagonal or dense metric
 (``adaptation.py``), then ``draws`` transitions with both frozen (``nuts.py``). Chains run one after the other, each with its own
-``numpy.random.Generator`` spawned from ``random_seed``, so a seed gives the same draws every time.
+``numpy.random.Generator`` spawned from ``random_seed``, so a seed gives the same draws every time. PyMC's ADVI
+inits start the chains at draws from a mean-field ADVI fit, with its variances as the metric (``advi_init.py``).
+
+After sampling, PyMC's convergence checks: a RuntimeWarning when the largest rank-normalised split R-hat of the
+free variables exceeds 1.01, or their smallest bulk ESS is under 100 per chain (``diagnostics.py``).
 
 Under ``mpiexec -n R`` the chains run across the ranks: chain c on rank c % R, seeded as in one process, then
 one allgather gives every rank every chain, so every rank returns the trace of one process (bit for bit).
 """
 import pickle
 import warnings
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -32,12 +37,20 @@ from nbvi.sampling.adaptation import (
     regularized_covariance,
     regularized_variance,
 )
+from nbvi.sampling.advi_init import ADVI_INITS, advi_start
+from nbvi.sampling.diagnostics import ess_bulk, rhat
 from nbvi.sampling.nuts import NUTSState, kernel_inv_mass, make_workspace, transition
 from nbvi.trace import Trace
 
 __all__ = ["SamplingError", "sample"]
 
-INITS = ("auto", "jitter+adapt_diag", "adapt_diag", "jitter+adapt_full", "adapt_full")
+INITS = ("auto", "jitter+adapt_diag", "adapt_diag", "jitter+adapt_full", "adapt_full") + ADVI_INITS
+NUTS_OPTIONS = ("target_accept", "max_treedepth")  # the keys of ``nuts=`` (PyMC's NUTS options nbvi has)
+SAMPLERS = ("pymc", "nbvi")  # values of nuts_sampler: both mean nbvi's own NUTS
+OTHER_SAMPLERS = ("nutpie", "numpyro", "blackjax")  # PyMC's external samplers, not called by nbvi
+RHAT_MAX = 1.01  # PyMC's convergence checks: largest R-hat, smallest bulk ESS per chain, fewest draws per chain
+ESS_PER_CHAIN_MIN = 100
+CHECK_MIN_DRAWS = 100
 DENSE_MAX_NDIM = 16  # init="auto" may turn to a dense metric up to this many unconstrained parameters,
 DENSE_MIN_CONDITION = 40.0  # after a window (not the first) whose correlations have a larger condition number
 STAT_COLUMNS = ("step_size", "lp", "tree_depth", "n_steps", "diverging", "energy", "energy_error",
@@ -51,9 +64,10 @@ class SamplingError(ValueError):
     """The sampler cannot start or go on (e.g. the log-density is not finite at the initial point)."""
 
 
-def sample(draws=1000, tune=1000, chains=2, random_seed=None, target_accept=0.8, init="auto",
-           progressbar=True, model=None, max_treedepth=10, start=None, return_inferencedata=False, idata_kwargs=None,
-           cores=None):
+def sample(draws=1000, tune=1000, chains=2, random_seed=None, target_accept=None, init="auto",
+           progressbar=True, model=None, max_treedepth=None, start=None, return_inferencedata=False, idata_kwargs=None,
+           cores=None, initvals=None, discard_tuned_samples=True, compute_convergence_checks=True,
+           nuts_sampler="pymc", step=None, nuts=None, keep_warning_stat=False):
     """Draw from the posterior with the No-U-Turn Sampler, as ``pm.sample`` does.
 
     Parameters
@@ -61,15 +75,16 @@ def sample(draws=1000, tune=1000, chains=2, random_seed=None, target_accept=0.8,
     draws : int
         Draws kept per chain, after warm-up.
     tune : int
-        Warm-up transitions per chain (adapting step size and metric); discarded.
+        Warm-up transitions per chain (adapting step size and metric); discarded unless
+        ``discard_tuned_samples=False``.
     chains : int
     random_seed : int, sequence of int, numpy Generator, RandomState, SeedSequence or None
         One seed for all chains (each chain gets a child of ``np.random.SeedSequence(random_seed)``; a
         Generator or RandomState gives one seed drawn from it, and moves on), or a
         list of one seed per chain.
-    target_accept : float in (0, 1)
-        Mean acceptance statistic that the step-size adaptation aims for.
-    init : {"auto", "jitter+adapt_diag", "adapt_diag", "jitter+adapt_full", "adapt_full"}
+    target_accept : float in (0, 1), optional
+        Mean acceptance statistic that the step-size adaptation aims for; default 0.8.
+    init : str
         Start at the initial point plus Uniform(-1, 1) jitter ("jitter+...": retried up to 10 times when
         the log-density is not finite there), or at the initial point itself; adapt a diagonal metric (the
         posterior variances, "adapt_diag") or a dense one (their covariance, "adapt_full", Stan's
@@ -77,14 +92,19 @@ def sample(draws=1000, tune=1000, chains=2, random_seed=None, target_accept=0.8,
         after a metric window (not the first) whose draws are strongly correlated (:func:`wants_dense`;
         models of at most 16 unconstrained parameters): where they are not, it draws exactly what
         "jitter+adapt_diag" draws. docs/nuts.md, section 6, says why.
+        PyMC's ADVI inits fit mean-field ADVI first (nbvi's default deterministic fit; ``advi_init.py``) and
+        start each chain at one draw from it: "advi" uses its variances as a fixed diagonal metric (only the
+        step size is adapted), "advi+adapt_diag" as the first metric of the adapted one, "advi_map" is "advi"
+        with ADVI started at the MAP.
     progressbar : bool
     model : Model, optional
         The model of the ``with`` block when None.
-    max_treedepth : int
-        At most ``2**max_treedepth - 1`` leapfrog steps per transition.
-    start : dict or list of dict, optional
+    max_treedepth : int, optional
+        At most ``2**max_treedepth - 1`` leapfrog steps per transition; default 10.
+    start, initvals : dict or list of dict, optional
         {name: constrained value} of free variables (the others at the initial point), or one such dict
-        per chain: where the chains start, without jitter (as PyMC3's ``start``).
+        per chain: where the chains start, without jitter (PyMC3's ``start``; ``initvals`` is PyMC's name;
+        give one of them). With an ADVI init, one dict: where ADVI starts.
     return_inferencedata : bool
         Return an ``arviz.InferenceData`` (see :meth:`~nbvi.trace.Trace.to_inference_data`) rather than a
         Trace. Needs arviz.
@@ -95,42 +115,72 @@ def sample(draws=1000, tune=1000, chains=2, random_seed=None, target_accept=0.8,
         Taken as PyMC takes it (a positive int), so ported calls run: the chains run one after another in this
         process, each transition a compiled call using numba's threads; to run chains in parallel, run them
         across MPI ranks (docs/hpc.md).
+    discard_tuned_samples : bool
+        False: each chain's ``tune`` warm-up draws are kept too, before its draws, with the boolean stat
+        ``tune`` True for them (the InferenceData puts them in the ``warmup_posterior`` and
+        ``warmup_sample_stats`` groups, as PyMC).
+    compute_convergence_checks : bool
+        After sampling, warn (RuntimeWarning, PyMC's messages) when the rank-normalised split R-hat of some
+        free variable exceeds 1.01 or its bulk ESS is under 100 per chain; skipped, as in PyMC, with one
+        chain or fewer than 100 draws per chain.
+    nuts_sampler : {"pymc", "nbvi"}
+        Both mean nbvi's own NUTS; PyMC's external samplers ("nutpie", "numpyro", "blackjax") are a ValueError.
+    step : None
+        nbvi has NUTS only: any other step method is a TypeError.
+    nuts : dict, optional
+        PyMC's options of its NUTS step: ``target_accept`` and ``max_treedepth`` (each given here or as a
+        keyword, not both).
+    keep_warning_stat : bool
+        Add the stat ``warning``: for each divergent transition a message (its energy error), else None.
 
     Returns
     -------
     Trace or InferenceData
         Draws of every free variable and deterministic, chains stacked on the leading axis (chain 0
         first), ``trace.chain`` the chain of each draw, and ``trace.sample_stats``: step_size, tree_depth,
-        n_steps, diverging, energy, energy_error, mean_tree_accept (Stan's accept_stat) and lp.
+        n_steps, diverging, energy, energy_error, mean_tree_accept (Stan's accept_stat) and lp (and tune,
+        warning when asked for).
+
+    Raises
+    ------
+    ValueError
+        The model reads a Minibatch (its log-density is then a one-batch estimate, which NUTS cannot sample),
+        an unknown ``init`` or ``nuts_sampler``, an option given twice.
 
     Notes
     -----
     Under ``mpiexec -n R`` (``nbvi.mpi``), chain c runs on rank c % R and every rank returns the whole trace,
     equal bit for bit to this call in one process (with ``random_seed=None``, rank 0's seeds). Every rank must
     hold the same model and data (no shards: ValueError on every rank) and make the same call. Only rank 0
-    shows the bar and warns.
+    shows the bar and warns. The ADVI inits do not run there (ADVI would sum the density over the ranks).
     """
     if cores is not None:
         arguments.integer(cores, "cores", minimum=1)
     model = modelcontext(model)
+    _check_sampler(nuts_sampler, step)
+    target_accept, max_treedepth = _nuts_options(nuts, target_accept, max_treedepth)
     for name, value in (("draws", draws), ("tune", tune)):
         arguments.integer(value, name)
     arguments.integer(chains, "chains", minimum=1)
     if not 0.0 < arguments.number(target_accept, "target_accept") < 1.0:
         raise ValueError(f"target_accept must lie strictly between 0 and 1, got {target_accept!r}")
-    arguments.flag(progressbar, "progressbar")
+    for name, value in (("progressbar", progressbar), ("discard_tuned_samples", discard_tuned_samples),
+                        ("compute_convergence_checks", compute_convergence_checks),
+                        ("keep_warning_stat", keep_warning_stat)):
+        arguments.flag(value, name)
+    keep_warmup = not discard_tuned_samples
     if isinstance(random_seed, np.random.RandomState):  # (PyMC takes one: a seed drawn from it, as from a Generator)
         random_seed = int(random_seed.randint(0, 2**63 - 1, dtype=np.int64))
     if not isinstance(random_seed, (list, tuple)):
         arguments.seed(random_seed)
     if isinstance(random_seed, np.random.Generator):  # the chains' seeds drawn from it (it moves on)
         random_seed = int(random_seed.integers(2**63))
-    if init not in INITS:
-        raise ValueError(f"init must be one of {INITS}, got {init!r}")
+    _check_init(init)
     max_treedepth = arguments.integer(max_treedepth, "max_treedepth", minimum=1)
     idata_kwargs = idata_request(return_inferencedata, idata_kwargs)
     if not model.free_RVs or model.ndim == 0:
         raise ValueError("the model has no free variables: there is nothing to sample")
+    _refuse_minibatches(model)
     draws, tune, chains = int(draws), int(tune), int(chains)
     if isinstance(random_seed, (list, tuple)):
         if len(random_seed) != chains:
@@ -140,26 +190,41 @@ def sample(draws=1000, tune=1000, chains=2, random_seed=None, target_accept=0.8,
         seeds = random_seed.spawn(chains)
     else:
         seeds = np.random.SeedSequence(random_seed).spawn(chains)
+    if initvals is not None and start is not None:
+        raise ValueError("initvals and start are both given: initvals is PyMC's name for start; give one")
+    where = "start" if initvals is None else "initvals"
+    start = start if initvals is None else initvals
+    advi = init in ADVI_INITS
+    if advi and isinstance(start, (list, tuple)):
+        raise ValueError(f"init={init!r} starts the chains at draws from ADVI: {where} may be one dict (where ADVI "
+                         f"starts), not one per chain")
     starts = list(start) if isinstance(start, (list, tuple)) else [start] * chains
     if len(starts) != chains:
-        raise ValueError(f"start has {len(starts)} points for {chains} chains")
+        raise ValueError(f"{where} has {len(starts)} points for {chains} chains")
     for point in starts:
         if point is not None and not isinstance(point, dict):
-            raise TypeError(f"start must be a dict {{name: value}} or a list of them (one per chain), got {point!r}")
+            raise TypeError(f"{where} must be a dict {{name: value}} or a list of them (one per chain), got {point!r}")
         unknown = sorted(set(point or ()) - {rv.name for rv in model.free_RVs})
         if unknown:
-            raise ValueError(f"start has values for {unknown}, which are not free variables of the model "
+            raise ValueError(f"{where} has values for {unknown}, which are not free variables of the model "
                              f"(those are {[rv.name for rv in model.free_RVs]})")
-    starts = [None if s is None else _start_point(model, s) for s in starts]
+    starts = [None if s is None else _start_point(model, s, where) for s in starts]
     communicator = _chain_communicator()
+    if advi and communicator is not None:
+        raise ValueError(f"init={init!r} does not run under mpiexec with several ranks (ADVI would sum the "
+                         f"density over the ranks): fit ADVI in one process and pass its draws as initvals")
     mine = range(chains)  # the chains this process runs
     if communicator is not None:  # chains across ranks: chain c on rank c % R, seeded as in one process
-        call = (draws, tune, chains, target_accept, init, max_treedepth,
+        call = (draws, tune, chains, target_accept, init, max_treedepth, keep_warmup,
                 None if random_seed is None else [(s.entropy, s.spawn_key) for s in seeds],
                 [None if s is None else s.tolist() for s in starts])
         seeds = mpi.same_model(model, communicator, call, shared=seeds)  # (rank 0's seeds when random_seed=None)
         mine = range(communicator.Get_rank(), chains, communicator.Get_size())
     root = communicator is None or communicator.Get_rank() == 0  # the rank that shows the bar and warns
+    inv_metric = None
+    if advi:
+        points, inv_metric = advi_start(model, init, chains, _advi_seed(seeds[0]), starts[0], progressbar)
+        starts = list(points)
     ran, failure = [], None  # (chain, theta, stats) of each chain run here; (chain, error) of one that failed
     with deferred_interrupt() as interrupted:  # Ctrl-C: stop after the transition under way, keep the draws
         for c in mine:
@@ -167,7 +232,8 @@ def sample(draws=1000, tune=1000, chains=2, random_seed=None, target_accept=0.8,
             try:
                 with ProgressBar(tune + draws, enabled=progressbar and root, label=label) as bar:
                     theta, chain_stats = run_chain(model, draws, tune, np.random.default_rng(seeds[c]),
-                                                   target_accept, init, max_treedepth, bar, starts[c], interrupted)
+                                                   target_accept, init, max_treedepth, bar, starts[c], interrupted,
+                                                   inv_metric=inv_metric, keep_warmup=keep_warmup)
             except Exception as err:
                 if communicator is None:
                     raise
@@ -186,13 +252,130 @@ def sample(draws=1000, tune=1000, chains=2, random_seed=None, target_accept=0.8,
         warnings.warn(f"sampling interrupted: returning the {sum(lengths)} draws made (per chain: {lengths})",
                       UserWarning, stacklevel=2)
     samples = model.unravel(np.concatenate(thetas)) if sum(lengths) else _empty_samples(model)
-    sample_stats = {k: np.concatenate([s[k] for s in stats]) for k in STAT_DTYPES}
-    n_div = int(sample_stats["diverging"].sum())
+    names = [*STAT_DTYPES, *(["tune"] if keep_warmup else [])]
+    sample_stats = {k: np.concatenate([s[k] for s in stats]) for k in names}
+    chain = np.repeat(np.arange(len(lengths)), lengths)
+    kept = ~sample_stats["tune"] if keep_warmup else np.ones(len(chain), dtype=bool)
+    n_div = int(sample_stats["diverging"][kept].sum())
     if n_div and root:
         warnings.warn(f"{n_div} divergent transitions after tuning: the draws may be biased. Increase "
                       f"target_accept or reparameterise the model", RuntimeWarning, stacklevel=2)
-    trace = Trace(samples, chain=np.repeat(np.arange(len(lengths)), lengths), sample_stats=sample_stats)
+    if compute_convergence_checks and root:
+        free = {rv.name: samples[rv.name][kept] for rv in model.free_RVs}
+        for message in convergence_warnings(free, chain[kept]):
+            warnings.warn(message, RuntimeWarning, stacklevel=2)
+    if keep_warning_stat:
+        sample_stats["warning"] = warning_stat(sample_stats)
+    trace = Trace(samples, chain=chain, sample_stats=sample_stats)
     return trace if idata_kwargs is None else trace.to_inference_data(model=model, **idata_kwargs)
+
+
+# -- PyMC's keywords -----------------------------------------------------------------------------------------
+def _check_sampler(nuts_sampler, step):
+    """TypeError for a ``step`` (nbvi has NUTS only); ValueError for a ``nuts_sampler`` other than nbvi's own."""
+    if step is not None:
+        raise TypeError(f"step must be None: nbvi.sample runs its own NUTS on every free variable and has no other "
+                        f"step methods (got {type(step).__name__})")
+    if isinstance(nuts_sampler, str) and nuts_sampler.lower() in OTHER_SAMPLERS:
+        raise ValueError(f"nuts_sampler={nuts_sampler!r}: nbvi runs its own NUTS and does not call {nuts_sampler}; "
+                         f"leave nuts_sampler out (or pass 'pymc' or 'nbvi')")
+    if nuts_sampler not in SAMPLERS:
+        raise ValueError(f"nuts_sampler must be one of {SAMPLERS} (both nbvi's own NUTS), got {nuts_sampler!r}")
+
+
+def _nuts_options(nuts, target_accept, max_treedepth):
+    """(target_accept, max_treedepth) from the keywords and PyMC's ``nuts`` dict (defaults 0.8 and 10);
+    TypeError for an unknown key of ``nuts``, ValueError for an option given in both places."""
+    options = {}
+    if nuts is not None:
+        if not isinstance(nuts, Mapping):
+            raise TypeError(f"nuts must be a dict of NUTS options {list(NUTS_OPTIONS)}, got {type(nuts).__name__}")
+        unknown = sorted((str(key) for key in nuts if key not in NUTS_OPTIONS))
+        if unknown:
+            raise TypeError(f"nuts: unknown options {unknown}; nbvi's NUTS takes {list(NUTS_OPTIONS)}")
+        options.update(nuts)
+    for name, value in (("target_accept", target_accept), ("max_treedepth", max_treedepth)):
+        if value is not None:
+            if name in options:
+                raise ValueError(f"{name} is given twice, as a keyword and in nuts: give it once")
+            options[name] = value
+    return options.get("target_accept", 0.8), options.get("max_treedepth", 10)
+
+
+def _check_init(init):
+    """ValueError for an ``init`` not in :data:`INITS`, saying what to use for PyMC's inits nbvi lacks."""
+    if init in INITS:
+        return
+    instead = {"jitter+adapt_diag_grad": " (PyMC's experimental gradient-based adaptation is not in nbvi: use "
+                                         "\"jitter+adapt_diag\")",
+               "map": " (to start at the MAP, pass initvals=nbvi.find_MAP(include_transformed=False))"}
+    hint = instead.get(init, "") if isinstance(init, str) else ""
+    raise ValueError(f"init must be one of {INITS}, got {init!r}{hint}")
+
+
+def _refuse_minibatches(model):
+    """ValueError naming the Minibatch a model reads: its log-density is then a one-batch estimate, which changes
+    with the batch, and NUTS needs the full-data density."""
+    find = getattr(model, "minibatches", None)
+    batches = find() if find is not None else []
+    if not batches:
+        return
+    names = [mb.name for mb in batches]
+    observed = [rv.name for rv in getattr(model, "observed_RVs", []) if any(rv.observed is mb for mb in batches)]
+    reading = f" (read by the observed variables {observed})" if observed else ""
+    raise ValueError(f"nbvi.sample: the model reads the Minibatch {names}{reading}, so its log-density is a "
+                     f"one-batch estimate that changes with every batch, and NUTS needs the full-data density "
+                     f"(its draws would be biased). Sample a model built on the full data (nbvi.Data), or fit "
+                     f"this one with ADVI (nbvi.fit)")
+
+
+def _advi_seed(seed):
+    """The seed of an ADVI init: a child of chain 0's SeedSequence (independent of chain 0's own stream)."""
+    return np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, 0), pool_size=seed.pool_size)
+
+
+def convergence_warnings(samples, chain):
+    """PyMC's convergence messages for draws of the free variables (dict name -> (S, *shape), chain (S,)).
+
+    Like PyMC: nothing with one chain or fewer than :data:`CHECK_MIN_DRAWS` draws per chain (chains are cut to
+    the shortest); else a message when the largest rank-normalised split R-hat exceeds :data:`RHAT_MAX`, and
+    one when the smallest bulk ESS is under :data:`ESS_PER_CHAIN_MIN` per chain.
+    """
+    chains = int(chain.max()) + 1 if len(chain) else 0
+    per_chain = [np.flatnonzero(chain == c) for c in range(chains)]
+    length = min((len(idx) for idx in per_chain), default=0)
+    if chains < 2 or length < CHECK_MIN_DRAWS:
+        return []
+    worst_rhat, worst_ess = (-np.inf, None), (np.inf, None)
+    for name, draws in samples.items():
+        by_chain = np.stack([np.asarray(draws, dtype=np.float64)[idx[:length]] for idx in per_chain])
+        flat = by_chain.reshape(chains, length, -1)
+        for k in range(flat.shape[2]):
+            label = name if flat.shape[2] == 1 else f"{name}[{k}]"
+            r, e = rhat(flat[:, :, k]), ess_bulk(flat[:, :, k])
+            if not r <= worst_rhat[0]:  # (NaN counts as the worst)
+                worst_rhat = (r, label)
+            if not e >= worst_ess[0]:
+                worst_ess = (e, label)
+    messages = []
+    if not worst_rhat[0] <= RHAT_MAX:
+        messages.append(f"The rhat statistic is larger than {RHAT_MAX} for some parameters (largest: "
+                        f"{worst_rhat[0]:.4f}, {worst_rhat[1]}). This indicates problems during sampling. See "
+                        f"https://arxiv.org/abs/1903.08008 for details")
+    if not worst_ess[0] >= ESS_PER_CHAIN_MIN * chains:
+        messages.append(f"The effective sample size per chain is smaller than {ESS_PER_CHAIN_MIN} for some "
+                        f"parameters (smallest bulk ESS: {worst_ess[0]:.0f} over {chains} chains, {worst_ess[1]}). "
+                        f"A higher number is needed for reliable rhat and ess computation. See "
+                        f"https://arxiv.org/abs/1903.08008 for details")
+    return messages
+
+
+def warning_stat(sample_stats):
+    """PyMC's ``warning`` stat: for each divergent transition a message, else None."""
+    out = np.full(len(sample_stats["diverging"]), None, dtype=object)
+    out[np.asarray(sample_stats["diverging"], dtype=bool)] = ("Divergence: the energy change of a leapfrog step was "
+                                                              "too large (over 1000) or not finite")
+    return out
 
 
 # -- chains across MPI ranks -------------------------------------------------------------------------------
@@ -221,12 +404,14 @@ def _gather_chains(communicator, ran, stopped, failure):
 
 
 def run_chain(model, draws, tune, rng, target_accept=0.8, init="jitter+adapt_diag", max_treedepth=10,
-              bar=None, start=None, interrupted=None):
+              bar=None, start=None, interrupted=None, inv_metric=None, keep_warmup=False):
     """One chain: warm-up then sampling. Returns theta (draws, ndim) and a dict of per-draw stats.
 
     ``start`` (ndim,), when given, is the flat unconstrained starting point (no jitter). ``interrupted``, a
     function, is asked between transitions (and blocks of them); when it says True the chain stops and
-    returns the draws made so far.
+    returns the draws made so far. ``inv_metric`` (ndim,), when given, is the first diagonal inverse metric
+    (the only one for the inits "advi" and "advi_map"). With ``keep_warmup`` the warm-up draws come first, and
+    the stat ``tune`` says which draws they are.
     """
     logp_dlogp = model.logp_dlogp
     jitter, kind = init_options(init)
@@ -234,6 +419,8 @@ def run_chain(model, draws, tune, rng, target_accept=0.8, init="jitter+adapt_dia
     trajectory = _compiled_trajectory(model)
     ndim = state.q.shape[0]
     metric = np.eye(ndim) if kind == "full" else np.ones(ndim)  # diag(M^-1), or L with M^-1 = L L^T
+    if inv_metric is not None:
+        metric = np.array(inv_metric, dtype=np.float64).reshape(ndim)
     workspaces = {}  # the trajectory's workspace, by metric.ndim (1: diagonal, 2: dense)
     ws = _workspace(workspaces, metric, max_treedepth)
     inv_mass = kernel_inv_mass(ws, metric)  # what the compiled blocks take
@@ -245,6 +432,7 @@ def run_chain(model, draws, tune, rng, target_accept=0.8, init="jitter+adapt_dia
     warmup = np.empty((tune, ndim))
     theta = np.empty((draws, ndim))
     table = np.empty((draws, len(STAT_COLUMNS)))  # each draw's statistics, columns STAT_COLUMNS
+    warm_table = np.empty((tune, len(STAT_COLUMNS)))  # the same of each warm-up transition
     randoms = _RandomStream(rng, ndim, ws.n_uniforms)
     blocks = _compiled_draws(model)
     i = 0
@@ -256,7 +444,7 @@ def run_chain(model, draws, tune, rng, target_accept=0.8, init="jitter+adapt_dia
                 stop = tune + draws
             state, step_size, averaging, lps = _block(blocks, ws, state, step_size, averaging, inv_mass, randoms,
                                                       target_accept, i, min(stop, i + DRAWS_PER_BLOCK), tune, warmup,
-                                                      theta, table)
+                                                      theta, table, warm_table)
             i += len(lps)
             if bar is not None and len(lps):
                 bar.update_many(i, -lps)
@@ -264,18 +452,18 @@ def run_chain(model, draws, tune, rng, target_accept=0.8, init="jitter+adapt_dia
             used_step = step_size
             state, info = transition(ws, logp_dlogp, state, step_size, metric, *randoms.next(), trajectory=trajectory)
             randoms.consumed(info.uniforms_used)
+            row = (used_step, state.logp, info.tree_depth, info.n_steps, info.diverging, info.energy,
+                   info.energy_error, info.accept_stat)
             if i < tune:
-                warmup[i] = state.q
+                warmup[i], warm_table[i] = state.q, row
                 averaging, step_size = dual_average_update(averaging, info.accept_stat, target_accept)
             else:
-                table[i - tune] = (used_step, state.logp, info.tree_depth, info.n_steps, info.diverging, info.energy,
-                                   info.energy_error, info.accept_stat)
-                theta[i - tune] = state.q
+                table[i - tune], theta[i - tune] = row, state.q
             i += 1
             if bar is not None:
                 bar.update(i, -state.logp)  # the "loss" shown is -log p of the current draw
         last = i - 1
-        if last < tune and last in window_start:  # end of a metric window: a new metric
+        if last < tune and last in window_start and kind != "fixed":  # end of a metric window: a new metric
             window, first = warmup[window_start[last]:last + 1], window_start[last] == first_window
             switch = kind == "auto" and not first and wants_dense(window)  # "auto" turns dense for good
             kind = "full" if switch else kind
@@ -287,15 +475,21 @@ def run_chain(model, draws, tune, rng, target_accept=0.8, init="jitter+adapt_dia
                 averaging = dual_average_init(step_size)
         if last == tune - 1 and tune:
             step_size = dual_average_final(averaging)
-    made = max(0, i - tune)
-    stats = {name: table[:made, column].astype(STAT_DTYPES[name]) for column, name in enumerate(STAT_COLUMNS)}
-    return theta[:made], stats
+    made, warmed = max(0, i - tune), min(i, tune) if keep_warmup else 0
+    rows = np.concatenate([warm_table[:warmed], table[:made]])
+    stats = {name: rows[:, column].astype(STAT_DTYPES[name]) for column, name in enumerate(STAT_COLUMNS)}
+    if keep_warmup:
+        stats["tune"] = np.arange(warmed + made) < warmed
+    return np.concatenate([warmup[:warmed], theta[:made]]), stats
 
 
 def init_options(init):
-    """(jitter, metric kind) of an ``init`` of :data:`INITS`; the kind is "diag", "full" or "auto"."""
+    """(jitter, metric kind) of an ``init`` of :data:`INITS`; the kind is "diag", "full", "auto" or "fixed"
+    (the first metric kept: "advi", "advi_map")."""
     if init == "auto":
         return True, "auto"
+    if init in ("advi", "advi_map"):
+        return False, "fixed"
     return init.startswith("jitter"), "full" if init.endswith("adapt_full") else "diag"
 
 
@@ -359,14 +553,14 @@ DRAWS_PER_BLOCK = 256  # at most this many transitions per compiled call (the pr
 
 
 def _block(run, ws, state, step_size, averaging, inv_mass, randoms, target_accept, i, stop, tune, warmup, theta,
-           table):
+           table, warm_table):
     """Transitions ``i`` to at most ``stop - 1`` (all of warm-up or all of sampling) in one compiled call of
     ``run`` (a density's ``nuts_draws()``), from the random numbers the loop of :func:`run_chain` would use;
     during warm-up the step size follows the dual averaging after each transition. Returns (state, step size,
     averaging, the log-densities of the transitions made)."""
     warming = i < tune
     rows = warmup[i:stop] if warming else theta[i - tune:stop - tune]
-    stats = np.empty((len(rows), len(STAT_COLUMNS))) if warming else table[i - tune:stop - tune]
+    stats = warm_table[i:stop] if warming else table[i - tune:stop - tune]
     averaged = np.array(averaging[:4], dtype=np.float64) if warming else np.empty(0)
     q, grad = state.q.copy(), state.grad.copy()
     randoms.refill()
@@ -408,15 +602,15 @@ class _RandomStream:
         self.pos += n
 
 
-def _start_point(model, point):
+def _start_point(model, point, where="start"):
     """A chain's ``start`` (values of some free variables, the others at the initial point) as a flat array;
-    TypeError or ValueError naming ``start`` and the variable."""
+    TypeError or ValueError naming ``where`` (the argument) and the variable."""
     full = model.initial_point()
     full.update(point)
     try:
         return model.flat_from_point(full)
     except (TypeError, ValueError) as err:
-        raise type(err)(f"start: {err}") from None
+        raise type(err)(f"{where}: {err}") from None
 
 
 # -- the starting point ------------------------------------------------------------------------------------

@@ -267,7 +267,8 @@ def test_transition_on_standard_normal_matches_moments():
 @pytest.mark.parametrize("kwargs, match", [
     ({"draws": -1}, "draws"), ({"tune": -5}, "tune"), ({"draws": 1.5}, "draws"), ({"chains": 0}, "chains"),
     ({"target_accept": 0.0}, "target_accept"), ({"target_accept": 1.0}, "target_accept"),
-    ({"target_accept": 1.3}, "target_accept"), ({"init": "advi"}, "init"), ({"init": "jitter+adapt_dense"}, "init"),
+    ({"target_accept": 1.3}, "target_accept"), ({"init": "jitter+adapt_diag_grad"}, "init"),
+    ({"init": "jitter+adapt_dense"}, "init"),
     ({"init": None}, "init must be one of"), ({"max_treedepth": 0}, "max_treedepth"),
     ({"random_seed": [1, 2, 3]}, "seeds"), ({"start": [{"x": 0.0}]}, "start"),
 ])
