@@ -280,7 +280,9 @@ class FullRank(Approximation):
         if not np.all(diagonal > 0.0):
             raise ValueError(f"the diagonal of L must be positive, got {diagonal}")
         packed = L[self.rows, self.cols]
-        self.shared_params["L_tril"][:] = np.where(self.rows == self.cols, softplus_inverse(packed), packed)
+        diagonal = self.rows == self.cols
+        packed[diagonal] = softplus_inverse(packed[diagonal])
+        self.shared_params["L_tril"][:] = packed
 
     def cov(self):
         L = self.L()

@@ -251,7 +251,7 @@ class Inference:
             except FloatingPointError:
                 return math.nan
         if mpi.rank() == 0:
-            psis.warn_if_unreliable(khat, stacklevel=stacklevel + 1)
+            psis.warn_if_unreliable(khat, self.approx, stacklevel=stacklevel + 1)
         return khat
 
     def refine(self, n, progressbar=True):
@@ -382,6 +382,12 @@ class Inference:
         bad = self.approx.variables_with_bad_params()
         if not bad:
             bad = self._variables_with_bad_gradient(grad)
+        if not bad and iteration == len(self.approx.hist) + 1:  # the fit's first step: q as it started
+            raise FloatingPointError(
+                f"the loss is NaN or inf at iteration {iteration}, before any update of q: the model's "
+                f"log-density is not finite at q's draws around its starting point. Check the model's support, "
+                f"its potentials and its initial point (model.point_logps() gives each term, potentials included)."
+            )
         if not bad:
             # parameters and gradient can all be finite while the loss is not (e.g. log sigma = -1e108 gives
             # sigma = 0): the last update caused it, so name the variable whose parameters it moved most

@@ -22,7 +22,7 @@ from typing import NamedTuple
 import numpy as np
 
 from nbvi import arguments
-from nbvi.variational.approximations import Approximation, Empirical
+from nbvi.variational.approximations import Approximation, Empirical, MeanField
 
 RELIABLE_KHAT = 0.7  # above it q is not reliable and importance sampling cannot correct it
 PRIOR_K, PRIOR_N = 0.5, 10  # the weakly informative prior on k: as 10 pseudo-observations of k = 0.5
@@ -171,7 +171,7 @@ def psis_diagnostic(approx, draws=1000, random_seed=None):
     draws = arguments.integer(draws, "draws", minimum=MIN_DRAWS)
     rng = approx.rng if random_seed is None else np.random.default_rng(arguments.seed(random_seed))
     _, result = importance_weights(approx, draws, rng)
-    warn_if_unreliable(result.khat, stacklevel=2)
+    warn_if_unreliable(result.khat, approx, stacklevel=2)
     return result
 
 
@@ -227,7 +227,7 @@ def psis_resample(approx, draws, rng):
     """
     _check_density(approx, "sample(psis=True)")
     theta, result = importance_weights(approx, max(4 * draws, 1000), rng)
-    warn_if_unreliable(result.khat, stacklevel=3)
+    warn_if_unreliable(result.khat, approx, stacklevel=3)
     cumulative = np.cumsum(np.exp(result.log_weights))
     cumulative /= cumulative[-1]
     points = (rng.random() + np.arange(draws)) / draws
@@ -235,12 +235,14 @@ def psis_resample(approx, draws, rng):
     return theta[rng.permutation(picks)]
 
 
-def warn_if_unreliable(khat, stacklevel=1):
-    """PSISWarning when ``khat`` > 0.7 or could not be estimated (NaN); ``stacklevel`` counts from the caller."""
+def warn_if_unreliable(khat, approx=None, stacklevel=1):
+    """PSISWarning when ``khat`` > 0.7 or could not be estimated (NaN); ``stacklevel`` counts from the caller.
+    The advice depends on ``approx``: a mean-field q may do better as a full-rank one."""
     if khat > RELIABLE_KHAT:
+        richer = "a richer approximation (fullrank_advi), " if approx is None or isinstance(approx, MeanField) else ""
         warnings.warn(f"Pareto k-hat = {khat:.2f} > {RELIABLE_KHAT}: q is not reliable as an approximation of the "
-                      f"posterior; importance sampling cannot correct it. Try a richer approximation "
-                      f"(fullrank_advi), a longer fit or NUTS.", PSISWarning, stacklevel=stacklevel + 1)
+                      f"posterior; importance sampling cannot correct it. Try {richer}a longer fit or NUTS.",
+                      PSISWarning, stacklevel=stacklevel + 1)
     elif math.isnan(khat):
         warnings.warn("Pareto k-hat could not be estimated: the largest importance ratios tie too often for a "
                       "tail fit; q cannot be judged by PSIS.", PSISWarning, stacklevel=stacklevel + 1)

@@ -277,3 +277,16 @@ def test_minibatch_model_is_refused():
         nbvi.Normal("y", mu, 1.0, observed=nbvi.Minibatch(data, batch_size=20), total_size=200)
     with pytest.raises(ValueError, match="reads a Minibatch"):
         nbvi.psis_diagnostic(MeanField(model))
+
+
+def test_the_warning_suggests_full_rank_only_to_a_mean_field_q():
+    from nbvi.variational.approximations import FullRank
+    from nbvi.variational.psis import warn_if_unreliable
+
+    with nbvi.Model() as model:
+        nbvi.Normal("x", 0.0, 1.0)
+    with pytest.warns(PSISWarning, match=r"Try a richer approximation \(fullrank_advi\)"):
+        warn_if_unreliable(0.9, MeanField(model))
+    with pytest.warns(PSISWarning, match="Try a longer fit or NUTS") as caught:
+        warn_if_unreliable(0.9, FullRank(model))
+    assert "fullrank_advi" not in str(caught[0].message)
