@@ -59,6 +59,10 @@ class ParamView(Leaf):
             return super().eval(replacements)
         return self.compute()
 
+    def __call__(self):
+        """The value, as :meth:`eval`: ``approx.cov()`` (nbvi's) and ``approx.cov.eval()`` (PyMC's) alike."""
+        return self.compute()
+
 
 class SampledNode(Leaf):
     """``node`` evaluated at fresh draws from an approximation each time its value is asked for.
@@ -113,6 +117,8 @@ class Approximation:
         self.khat = None  # the Pareto k-hat of the last deterministic fit's q (nbvi.psis_diagnostic), if any
         self.mean = ParamView((self.ndim,), self.mean_array, "mean")
         self.std = ParamView((self.ndim,), self.std_array, "std")
+        if hasattr(self, "cov_array"):  # the Gaussians' covariance, (ndim, ndim)
+            self.cov = ParamView((self.ndim, self.ndim), self.cov_array, "cov")
 
     # -- drawing ------------------------------------------------------------------------------------------
     def constrained_draws(self, draws, rng=None):
@@ -120,7 +126,8 @@ class Approximation:
         theta = self.draw(draws, self.rng if rng is None else rng)
         return self.model.constrained_values(theta)
 
-    def sample(self, draws=500, random_seed=None, psis=False, return_inferencedata=False, idata_kwargs=None):
+    def sample(self, draws=500, random_seed=None, psis=False, return_inferencedata=False, idata_kwargs=None,
+               include_transformed=False):
         """Draw from q and map to the model's variables.
 
         Parameters
@@ -137,6 +144,9 @@ class Approximation:
             :meth:`~nbvi.trace.Trace.to_inference_data`). Needs arviz.
         idata_kwargs : dict, optional
             ``log_likelihood``, ``coords`` and ``dims`` for the InferenceData, as for ``nbvi.sample``.
+        include_transformed : bool
+            Also the unconstrained draws of each transformed variable, under PyMC's name ``<name>_<transform>__``
+            (``sigma_log__``), as ``find_MAP`` reports them.
 
         Returns
         -------
@@ -147,12 +157,19 @@ class Approximation:
         draws = arguments.integer(draws, "draws", minimum=1)
         idata_kwargs = idata_request(return_inferencedata, idata_kwargs)
         rng = self.rng if random_seed is None else np.random.default_rng(arguments.seed(random_seed))
+        include_transformed = arguments.flag(include_transformed, "include_transformed")
         if arguments.flag(psis, "psis"):
             from nbvi.variational.psis import psis_resample  # psis imports this module
 
-            trace = Trace(self.model.unravel(psis_resample(self, draws, rng)))
+            theta = psis_resample(self, draws, rng)
         else:
-            trace = Trace(self.model.unravel(self.draw(draws, rng)))
+            theta = self.draw(draws, rng)
+        values = self.model.unravel(theta)
+        if include_transformed:
+            for rv, where, shape in getattr(self.model, "variable_layout", list)():
+                if rv.transform is not None:
+                    values[f"{rv.name}_{rv.transform.name}__"] = theta[:, where].reshape((draws,) + tuple(shape))
+        trace = Trace(values)
         return trace if idata_kwargs is None else trace.to_inference_data(model=self.model, **idata_kwargs)
 
     def sample_node(self, node, size=None, more_replacements=None):
@@ -284,7 +301,8 @@ class FullRank(Approximation):
         packed[diagonal] = softplus_inverse(packed[diagonal])
         self.shared_params["L_tril"][:] = packed
 
-    def cov(self):
+    def cov_array(self):
+        """L L^T, (ndim, ndim) (``approx.cov()`` or ``approx.cov.eval()``)."""
         L = self.L()
         return L @ L.T
 

@@ -89,7 +89,7 @@ class LowRank(Approximation):
         """d = softplus(rho), (ndim,): the square roots of D^2."""
         return softplus(self.shared_params["rho"])
 
-    def cov(self):
+    def cov_array(self):
         """Sigma = D^2 + U U^T, (ndim, ndim)."""
         U = self.shared_params["U"]
         return np.diag(self.diagonal() ** 2) + U @ U.T

@@ -256,7 +256,7 @@ class PathfinderApproximation(Approximation):
         half_log_det = 0.5 * float(np.sum(np.log(alpha))) + float(np.sum(np.log(np.abs(np.diag(self.C)))))
         return GaussianFactors(self.shared_params["mu"], alpha, self.Q, self.C, half_log_det)
 
-    def cov(self):
+    def cov_array(self):
         """H = diag(alpha)^{1/2} (I + Q (C C^T - I) Q^T) diag(alpha)^{1/2}, (ndim, ndim)."""
         root = np.sqrt(self.shared_params["alpha"])
         inner = np.eye(self.ndim) + self.Q @ (self.C @ self.C.T - np.eye(self.C.shape[0])) @ self.Q.T

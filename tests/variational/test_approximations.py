@@ -363,3 +363,24 @@ def test_empirical_logq_is_a_kernel_density_estimate_and_entropy_matches_a_gauss
     # the estimate of H for N(0, diag(1, 4)) = log(2 pi e) + log 2; the KDE's smoothing and the
     # resubstitution bias stay within 0.1 nats at n = 2000
     assert approx.entropy() == pytest.approx(np.log(2 * np.pi * np.e) + np.log(2.0), abs=0.1)
+
+
+def test_cov_is_a_node_and_a_call():
+    """PyMC's approx.cov.eval() and nbvi's approx.cov() give the same matrix, for every Gaussian q."""
+    approx = FullRank(MODEL)
+    approx.set_L(np.array([[0.8, 0.0], [-0.9, 0.4]]))
+    L = approx.L()
+    np.testing.assert_allclose(approx.cov.eval(), L @ L.T, rtol=1e-15)
+    np.testing.assert_array_equal(approx.cov(), approx.cov.eval())
+    assert approx.cov.shape == (2, 2)
+    assert not hasattr(MeanField(MODEL), "cov")  # (its std is the whole story)
+
+
+def test_sample_includes_the_transformed_draws_on_request():
+    approx = MeanField(MODEL)
+    trace = approx.sample(40, random_seed=3, include_transformed=True)
+    assert [name for name in trace if name.endswith("__")] == ["s_log__"]  # (mu has no transform)
+    np.testing.assert_allclose(np.exp(trace["s_log__"]), trace["s"], rtol=1e-14)
+    assert "s_log__" not in list(approx.sample(40, random_seed=3))
+    with pytest.raises(TypeError, match="include_transformed"):
+        approx.sample(5, include_transformed="yes")
