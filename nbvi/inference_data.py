@@ -127,6 +127,20 @@ def posterior_draws(trace):
                     f"{type(trace).__name__}")
 
 
+def as_trace(trace, caller):
+    """The posterior draws as a Trace: a Trace as it is (without the warm-up draws that
+    ``sample(discard_tuned_samples=False)`` keeps), an InferenceData's posterior or a dict (chains stacked,
+    ``trace.chain`` labelling them); TypeError naming ``caller`` otherwise."""
+    if isinstance(trace, Trace) and "tune" not in trace.sample_stats:
+        return trace
+    try:
+        values, chain = posterior_draws(trace)
+    except TypeError:
+        raise TypeError(f"{caller}: trace must be an nbvi.Trace, an InferenceData or a dict name -> draws, got "
+                        f"{type(trace).__name__}") from None
+    return Trace(values, chain=chain)
+
+
 def split_chains(values, chain):
     """dict name -> (S, *shape) as dict name -> (chains, draws, *shape); chains cut to the shortest one."""
     chains = int(chain.max()) + 1 if len(chain) else 1

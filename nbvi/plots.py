@@ -341,9 +341,10 @@ def plot_trace(trace, var_names=None, max_elements=10):
 
     Parameters
     ----------
-    trace : Trace or dict
+    trace : Trace, InferenceData or dict
         ``trace[name]`` has shape ``(n_draws, *shape)``. A Trace's ``trace.chain`` splits the draws into
-        chains, one colour each (the draw index counts within the chain); a dict is one chain.
+        chains, one colour each (the draw index counts within the chain); an InferenceData gives its
+        posterior's chains; a dict is one chain.
     var_names : str or list of str, optional
         The variables to draw, in this order; default all (deterministics included).
     max_elements : int
@@ -355,8 +356,11 @@ def plot_trace(trace, var_names=None, max_elements=10):
         ``2 * len(var_names)`` Axes, one row per variable. Densities are Gaussian KDEs with Scott's
         bandwidth; integer draws are histograms with one bin per value.
     """
+    from nbvi.inference_data import as_trace
     from nbvi.sampling.diagnostics import trace_names
 
+    if not isinstance(trace, dict):  # (a dict's draws are checked below, one chain)
+        trace = as_trace(trace, "plot_trace")
     var_names = trace_names(trace, var_names, "plot_trace")
     if len(var_names) == 0:
         raise ValueError("plot_trace: no variables to plot")

@@ -278,3 +278,23 @@ def test_log_likelihood_after_set_data_of_the_predictors_only_names_the_variable
         nbvi.set_data({"x": np.zeros(3)})
         with pytest.raises(ValueError, match="'y': its observed data .* does not fit its parameters"):
             nbvi.compute_log_likelihood(nbvi.Trace({"b": np.zeros(10)}))
+
+
+def test_summary_and_plot_trace_take_an_inference_data_as_its_trace():
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from nbvi import plots
+
+    with nbvi.Model() as model:
+        nbvi.Normal("x", 0.0, 1.0, shape=2)
+    trace = nbvi.sample(100, tune=100, chains=2, model=model, random_seed=1, progressbar=False)
+    idata = trace.to_inference_data(model=model)
+    table, expected = nbvi.summary(idata), nbvi.summary(trace)
+    assert str(table) == str(expected)
+    fig = plots.plot_trace(idata)
+    assert len(fig.axes) == 2
+    kept = nbvi.sample(100, tune=100, chains=2, model=model, random_seed=1, progressbar=False,
+                       discard_tuned_samples=False)
+    assert str(nbvi.summary(kept)) == str(nbvi.summary(trace))  # the warm-up draws are left out

@@ -222,7 +222,8 @@ def summary(trace, var_names=None, hdi_prob=0.94):
 
     Parameters
     ----------
-    trace : Trace
+    trace : Trace, InferenceData or dict
+        Its posterior draws (not the warm-up draws a Trace of ``discard_tuned_samples=False`` holds).
     var_names : str or list of str, optional
         The variables to summarise (default all).
     hdi_prob : float in (0, 1)
@@ -234,10 +235,9 @@ def summary(trace, var_names=None, hdi_prob=0.94):
         Columns mean, sd, hdi_3%, hdi_97% (94% HDI, over all chains), ess_bulk, ess_tail, r_hat, each an
         array of the variable's shape.
     """
-    from nbvi.trace import Trace
+    from nbvi.inference_data import as_trace
 
-    if not isinstance(trace, Trace):
-        raise TypeError(f"summary needs an nbvi.Trace (from nbvi.sample or approx.sample), got {type(trace).__name__}")
+    trace = as_trace(trace, "summary")
     names = trace_names(trace, var_names, "summary")
     hdi_prob = arguments.number(hdi_prob, "hdi_prob")
     if not 0.0 < hdi_prob < 1.0:
