@@ -21,7 +21,7 @@ import numpy as np
 
 __all__ = [
     "ElementwiseTransform", "Interval", "LogOddsTransform", "LogTransform", "LowerBound",
-    "StickBreaking", "Transform", "UpperBound", "log", "logodds", "stick_breaking",
+    "StickBreaking", "Transform", "UpperBound", "ZeroSumTransform", "log", "logodds", "stick_breaking",
 ]
 
 
@@ -468,3 +468,111 @@ class StickBreaking(Transform):
 log = LogTransform()
 logodds = LogOddsTransform()
 stick_breaking = StickBreaking()
+
+
+# ---------------------------------------------------------------------------------------------
+# Zero sum
+# ---------------------------------------------------------------------------------------------
+
+class ZeroSumTransform(Transform):
+    """Values summing to zero along some axes, shape (..., n), from R^(n-1) per axis, as PyMC v5's ``zerosum``.
+
+    Along one axis of length n, with u of length m = n - 1, s = sum_k u_k and c = 1 / (n + sqrt(n)):
+
+        x_k = u_k - c s   (k < m),      x_m = -s / sqrt(n),
+
+    which sums to zero since m c = 1 - 1/sqrt(n). This is x = H [u, 0] with the Householder reflection H
+    that maps e_m to -1/sqrt(n): the n x m matrix A with x = A u has orthonormal columns, so |x| = |u|, and
+    the map is an isometry onto the zero-sum hyperplane: its log-Jacobian (with respect to the hyperplane's
+    own measure, as PyMC counts it) is 0. Several axes are done one after the other (the maps act on
+    different axes, so they commute).
+
+    Parameters
+    ----------
+    zerosum_axes : sequence of int
+        The constrained axes of one value (no draw axis), e.g. ``(-1,)`` or ``(-2, -1)``; each must have
+        length >= 2 in the value.
+    """
+
+    name = "zerosum"
+
+    def __init__(self, zerosum_axes):
+        axes = tuple(int(a) for a in zerosum_axes)
+        if len(axes) == 0 or len(set(axes)) != len(axes):
+            raise ValueError(f"ZeroSumTransform needs distinct axes, got zerosum_axes={zerosum_axes!r}")
+        self.zerosum_axes = axes
+
+    def _draw_axes(self, ndim):
+        """The axes in an array with a leading draw axis and ``ndim`` axes in all."""
+        axes = []
+        for a in self.zerosum_axes:
+            if not -(ndim - 1) <= a < ndim - 1:
+                raise ValueError(f"ZeroSumTransform: axis {a} is out of range for a value of {ndim - 1} axes")
+            axes.append(a + 1 if a >= 0 else a)
+        return axes
+
+    @staticmethod
+    def _extend(u, axis):
+        """x = A u along ``axis`` (length m -> m + 1)."""
+        n = u.shape[axis] + 1.0
+        s = u.sum(axis=axis, keepdims=True)
+        return np.concatenate([u - s / (n + np.sqrt(n)), -s / np.sqrt(n)], axis=axis)
+
+    @staticmethod
+    def _extend_transpose(g, axis):
+        """A^T g along ``axis`` (length n -> n - 1): (A^T g)_k = g_k - c sum_{i<m} g_i - g_m / sqrt(n)."""
+        n = float(g.shape[axis])
+        head = np.take(g, np.arange(g.shape[axis] - 1), axis=axis)
+        last = np.take(g, [-1], axis=axis)
+        return head - head.sum(axis=axis, keepdims=True) / (n + np.sqrt(n)) - last / np.sqrt(n)
+
+    def forward(self, x):
+        """u_k = x_k - x_m / (1 + sqrt(n)) along each axis (PyMC's ``extend_axis_rev``), shape (D, ..., n - 1).
+
+        For a zero-sum x this is A^T x (there sum_{i<m} x_i = -x_m), the inverse of ``backward``.
+        """
+        x = _as_draws(x, "x")
+        for axis in self._draw_axes(x.ndim):
+            n = float(x.shape[axis])
+            last = np.take(x, [-1], axis=axis)
+            x = np.take(x, np.arange(x.shape[axis] - 1), axis=axis) - last / (1.0 + np.sqrt(n))
+        return x
+
+    def backward(self, u):
+        u = _as_draws(u, "u")
+        for axis in self._draw_axes(u.ndim):
+            u = self._extend(u, axis)
+        return u
+
+    def log_jac_det(self, u):
+        """0 per draw: the map is an isometry onto the zero-sum subspace (PyMC's log-Jacobian too)."""
+        u = _as_draws(u, "u")
+        return np.zeros(u.shape[0])
+
+    def log_jac_det_grad(self, u):
+        return np.zeros_like(_as_draws(u, "u"))
+
+    def backward_vjp(self, u, g_x):
+        """g_u = A^T g_x along each axis (in the reverse order of ``backward``), shape (D, ..., n - 1)."""
+        g = np.asarray(g_x, dtype=float)
+        for axis in reversed(self._draw_axes(g.ndim)):
+            g = self._extend_transpose(g, axis)
+        return g
+
+    def unconstrained_shape(self, shape):
+        shape = list(shape)
+        for a in self.zerosum_axes:
+            if not -len(shape) <= a < len(shape) or shape[a] < 2:
+                raise ValueError(f"ZeroSumTransform needs axis {a} of length >= 2; got a value of shape "
+                                 f"{tuple(shape)}")
+            shape[a] -= 1
+        return tuple(shape)
+
+    def constrained_shape(self, ushape):
+        shape = list(ushape)
+        for a in self.zerosum_axes:
+            shape[a] += 1
+        return tuple(shape)
+
+    def __repr__(self):
+        return f"ZeroSumTransform(zerosum_axes={self.zerosum_axes})"
