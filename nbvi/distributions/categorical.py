@@ -23,7 +23,7 @@ from nbvi.graph.node import Node
 from nbvi.graph.ops.reductions import Softmax
 from nbvi.numerics import exp_nonpositive
 
-COMPILED_SOURCES_DIGEST = "15f6642894c18dc3"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "9f702727124891e0"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 # ---------------------------------------------------------------------------------------------------------
 # Kernels

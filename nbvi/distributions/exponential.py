@@ -10,6 +10,7 @@ from numba import njit, prange
 from nbvi.distributions.distribution import Distribution, require
 from nbvi.distributions.family import ScalarFamily
 from nbvi.distributions.layout import at, row_blocks, spot
+from nbvi.graph.node import Node
 
 
 @njit(cache=True)
@@ -73,11 +74,13 @@ def exponential_from_sums(sums, n_rows, lam):
 
 
 class Exponential(Distribution):
-    """Exponential distribution with rate ``lam`` (mean 1 / lam).
+    """Exponential distribution with rate ``lam`` (mean 1 / lam), or PyMC's ``scale`` = 1 / lam.
 
     Parameters
     ----------
     lam : float, array or node, > 0
+    scale : float, array or node, > 0
+        Instead of ``lam``: the mean, lam = 1 / scale.
     """
 
     params = ("lam",)
@@ -85,7 +88,16 @@ class Exponential(Distribution):
     family = EXPONENTIAL
     rows_kernel = staticmethod(exponential_rows_kernel)
 
-    def __init__(self, lam=None):
+    def __init__(self, lam=None, scale=None):
+        if (lam is None) == (scale is None):
+            raise ValueError(f"{self.describe()}: give exactly one of lam and scale")
+        if scale is not None:
+            if isinstance(scale, Node):
+                lam = 1.0 / scale
+            else:
+                scale = np.asarray(scale, dtype=np.float64)
+                require(scale > 0, f"{self.describe()}: scale must be > 0, got {scale}")
+                lam = 1.0 / scale
         self.set_params(lam=lam)
 
     def check(self, lam):

@@ -70,3 +70,19 @@ def test_zero_is_in_the_support():
     logp, (g_x, g_lam) = program_for(FAMILY, (), [()]).value_and_grad([np.array([0.0]), np.array([2.0])])
     np.testing.assert_allclose(logp, [np.log(2.0)])
     np.testing.assert_allclose(g_lam, [0.5])  # d/dlam = 1 / lam - x
+
+
+def test_scale_is_one_over_the_rate():
+    import nbvi
+
+    with nbvi.Model() as model:
+        s = nbvi.HalfNormal("s", 2.0)
+        nbvi.Exponential("y", scale=s, observed=[0.5, 2.0, 1.0])
+        nbvi.Exponential("z", scale=3.0, observed=[1.0])
+    expected = (stats.expon(scale=1.5).logpdf([0.5, 2.0, 1.0]).sum() + stats.expon(scale=3.0).logpdf(1.0)
+                + stats.halfnorm(scale=2.0).logpdf(1.5))
+    np.testing.assert_allclose(model.logp({"s": 1.5}), expected, rtol=1e-12)
+    with pytest.raises(ValueError, match="exactly one of lam and scale"):
+        Exponential.dist(lam=1.0, scale=2.0)
+    with pytest.raises(ValueError, match="scale must be > 0"):
+        Exponential.dist(scale=-1.0)
