@@ -13,6 +13,7 @@ The helpers ``core_lifted``, ``core_columns`` and ``from_core_columns`` of :mod:
 with core axes for such kernels.
 """
 import math
+import warnings
 
 import numpy as np
 from numba import njit, prange
@@ -23,7 +24,7 @@ from nbvi.graph.node import Node
 from nbvi.graph.ops.reductions import Softmax
 from nbvi.numerics import exp_nonpositive
 
-COMPILED_SOURCES_DIGEST = "9f702727124891e0"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "6372d0964ebf5c68"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 # ---------------------------------------------------------------------------------------------------------
 # Kernels
@@ -309,8 +310,12 @@ class Categorical(Distribution):
 
     def check(self, p=None, logit_p=None):
         if p is not None:
-            require((p >= 0) & (p <= 1), f"p must be in [0, 1], got {p}")
-            require(np.isclose(p.sum(axis=-1), 1.0), f"p must sum to 1 along the last axis, got sums {p.sum(axis=-1)}")
+            require(p >= 0, f"p must be >= 0, got {p}")
+            sums = p.sum(axis=-1)
+            require(sums > 0, f"p must have a positive sum along the last axis, got sums {sums}")
+            if not np.all(np.isclose(sums, 1.0)):  # (the log-density normalises p, as PyMC's)
+                warnings.warn(f"{self.describe()}: p sums to {sums} along the last axis instead of 1; it is "
+                              f"rescaled. Rescale it yourself to silence this warning", UserWarning, stacklevel=5)
 
     def in_support(self, value):
         return (value >= 0) & (value <= self.n_classes - 1) & (value == np.round(value))

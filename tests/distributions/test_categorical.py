@@ -133,10 +133,12 @@ def test_out_of_support_is_minus_inf_not_nan():
 
 
 def test_validation():
-    with pytest.raises(ValueError, match="in \\[0, 1\\]"):
+    with pytest.raises(ValueError, match="p must be >= 0"):
         Categorical.dist(p=[1.2, -0.2])
-    with pytest.raises(ValueError, match="sum to 1"):
-        Categorical.dist(p=[[0.2, 0.3], [0.5, 0.5]])
+    with pytest.raises(ValueError, match="positive sum"):
+        Categorical.dist(p=[0.0, 0.0])
+    with pytest.warns(UserWarning, match=r"p sums to \[0.5 1. \] along the last axis instead of 1; it is rescaled"):
+        Categorical.dist(p=[[0.2, 0.3], [0.5, 0.5]])  # as PyMC: rescaled, with a warning
     with pytest.raises(ValueError, match="exactly one"):
         Categorical.dist(p=[0.5, 0.5], logit_p=[0.0, 0.0])
     with pytest.raises(ValueError, match="last axis"):
@@ -167,3 +169,14 @@ def test_model_rejects_observed_values_that_are_not_class_indices():
         Categorical("ok", p=[0.2, 0.8], observed=[0, 1, 1])
         with pytest.raises(ValueError, match="observed values must be class indices in 0..K-1"):
             Categorical("bad", p=[0.2, 0.8], observed=[0, 2])
+
+
+def test_unnormalised_p_is_rescaled_as_pymc_does():
+    import nbvi
+
+    with nbvi.Model() as model:
+        with pytest.warns(UserWarning, match="rescaled"):
+            nbvi.Categorical("y", p=np.array([2.0, 3.0, 5.0]), observed=[0, 2, 2])
+    np.testing.assert_allclose(model.logp({}), np.log([0.2, 0.5, 0.5]).sum(), rtol=1e-14)
+    draws = nbvi.sample_prior_predictive(4000, model=model, random_seed=1)["y"].ravel()
+    np.testing.assert_allclose(np.bincount(draws, minlength=3) / draws.size, [0.2, 0.3, 0.5], atol=0.03)
