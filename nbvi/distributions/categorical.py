@@ -24,7 +24,7 @@ from nbvi.graph.node import Node
 from nbvi.graph.ops.reductions import Softmax
 from nbvi.numerics import exp_nonpositive
 
-COMPILED_SOURCES_DIGEST = "6372d0964ebf5c68"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "f8d8d93c9ab9ebd7"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 # ---------------------------------------------------------------------------------------------------------
 # Kernels

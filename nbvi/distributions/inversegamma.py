@@ -11,6 +11,7 @@ from nbvi.distributions.distribution import Distribution, require
 from nbvi.distributions.family import ScalarFamily
 from nbvi.distributions.layout import at, row_blocks, spot
 from nbvi.distributions.special import digamma
+from nbvi.graph.node import Node, as_node
 
 
 @njit(cache=True)
@@ -86,11 +87,15 @@ def inversegamma_from_sums(sums, n_rows, alpha, beta):
 
 
 class InverseGamma(Distribution):
-    """Inverse-gamma distribution with shape ``alpha`` and scale ``beta``.
+    """Inverse-gamma distribution with shape ``alpha`` and scale ``beta``, or PyMC's mean ``mu`` and standard
+    deviation ``sigma``.
 
     Parameters
     ----------
     alpha, beta : float, array or node, > 0
+    mu, sigma : float, array or node, > 0
+        Instead of alpha and beta: alpha = 2 + mu^2 / sigma^2, beta = mu (alpha - 1) (so that the mean
+        beta / (alpha - 1) is mu and the variance beta^2 / ((alpha - 1)^2 (alpha - 2)) is sigma^2).
     """
 
     params = ("alpha", "beta")
@@ -98,8 +103,20 @@ class InverseGamma(Distribution):
     family = INVERSEGAMMA
     rows_kernel = staticmethod(inversegamma_rows_kernel)
 
-    def __init__(self, alpha=None, beta=None):
-        self.set_params(alpha=alpha, beta=beta)
+    def __init__(self, alpha=None, beta=None, mu=None, sigma=None):
+        if alpha is not None and beta is not None and mu is None and sigma is None:
+            self.set_params(alpha=alpha, beta=beta)
+        elif alpha is None and beta is None and mu is not None and sigma is not None:
+            if isinstance(mu, Node) or isinstance(sigma, Node):
+                mu, sigma = as_node(mu), as_node(sigma)
+            else:
+                mu, sigma = np.asarray(mu, dtype=np.float64), np.asarray(sigma, dtype=np.float64)
+                require(mu > 0, f"{self.describe()}: mu must be > 0, got {mu}")
+                require(sigma > 0, f"{self.describe()}: sigma must be > 0, got {sigma}")
+            alpha = 2.0 + mu * mu / (sigma * sigma)
+            self.set_params(alpha=alpha, beta=mu * (alpha - 1.0))
+        else:
+            raise ValueError(f"{self.describe()}: give either alpha and beta, or mu and sigma")
 
     def check(self, alpha, beta):
         require(alpha > 0, f"alpha must be > 0, got {alpha}")

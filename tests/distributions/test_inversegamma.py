@@ -68,3 +68,20 @@ def test_random_shape_and_moments():
 def test_moment_is_the_mode_without_a_mean():
     # mean beta / (alpha - 1) for alpha > 1, else the mode beta / (alpha + 1)
     np.testing.assert_allclose(InverseGamma.dist(np.array([0.5, 3.0]), 2.0).initial_value(), [2.0 / 1.5, 1.0])
+
+
+def test_mu_sigma_parametrisation_has_that_mean_and_sd():
+    import nbvi
+
+    a, b = 2.0 + 2.0**2 / 0.5**2, 2.0 * (2.0 + 2.0**2 / 0.5**2 - 1.0)
+    with nbvi.Model() as model:
+        mu = nbvi.HalfNormal("mu", 3.0)
+        nbvi.InverseGamma("y", mu=mu, sigma=0.5, observed=[1.5, 2.5])
+    expected = stats.invgamma(a, scale=b).logpdf([1.5, 2.5]).sum() + stats.halfnorm(scale=3.0).logpdf(2.0)
+    np.testing.assert_allclose(model.logp({"mu": 2.0}), expected, rtol=1e-12)
+    np.testing.assert_allclose(stats.invgamma(a, scale=b).mean(), 2.0)
+    np.testing.assert_allclose(stats.invgamma(a, scale=b).std(), 0.5)
+    with pytest.raises(ValueError, match="either alpha and beta, or mu and sigma"):
+        nbvi.InverseGamma.dist(alpha=2.0, mu=1.0)
+    with pytest.raises(ValueError, match="sigma must be > 0"):
+        nbvi.InverseGamma.dist(mu=1.0, sigma=0.0)
