@@ -21,7 +21,7 @@ import numpy as np
 
 __all__ = [
     "ElementwiseTransform", "Interval", "LogOddsTransform", "LogTransform", "LowerBound",
-    "StickBreaking", "Transform", "UpperBound", "ZeroSumTransform", "log", "logodds", "stick_breaking",
+    "StickBreaking", "Transform", "UpperBound", "ZeroSumTransform", "log", "logodds", "stick_breaking", "Ordered", "ordered",
 ]
 
 
@@ -576,3 +576,78 @@ class ZeroSumTransform(Transform):
 
     def __repr__(self):
         return f"ZeroSumTransform(zerosum_axes={self.zerosum_axes})"
+
+
+# ---------------------------------------------------------------------------------------------
+# Increasing vectors
+# ---------------------------------------------------------------------------------------------
+
+class Ordered(Transform):
+    """Strictly increasing vectors along the last axis, shape (..., K), from R^K, as PyMC's ``ordered``.
+
+    The first coordinate is kept, each later one is the log of a gap::
+
+        x_0 = u_0,   x_k = x_{k-1} + exp(u_k)   (k = 1..K-1),   so x_k = u_0 + sum_{j=1..k} exp(u_j)
+        u_0 = x_0,   u_k = log(x_k - x_{k-1}).
+
+    The Jacobian dx/du is lower triangular (x_k depends on u_0..u_k) with diagonal (1, e^{u_1}, ...,
+    e^{u_{K-1}}), so log|det J| = sum_{k>=1} u_k. The usual prior on the cutpoints of an ordinal model
+    (``OrderedLogistic``, ``OrderedProbit``); the variable needs an increasing initial value (``initval=``).
+    Not an elementwise transform: a model with it runs on the graph walk (``nbvi.explain`` says so).
+    """
+
+    name = "ordered"
+
+    def forward(self, x):
+        """Map x, shape (D, ..., K), increasing along the last axis, to u, shape (D, ..., K).
+
+        u_0 = x_0 and u_k = log(x_k - x_{k-1}); a gap <= 0 gives -inf or NaN (no image)."""
+        x = _as_draws(x, "x")
+        if x.ndim < 2:
+            raise ValueError("Ordered needs a last (vector) axis: x of shape (D, ..., K)")
+        return np.concatenate([x[..., :1], np.log(np.diff(x, axis=-1))], axis=-1)
+
+    def backward(self, u):
+        """Map u, shape (D, ..., K), to x, shape (D, ..., K): x_k = u_0 + sum_{j=1..k} exp(u_j)."""
+        u = _as_draws(u, "u")
+        if u.ndim < 2:
+            raise ValueError("Ordered needs a last (vector) axis: u of shape (D, ..., K)")
+        gaps = np.exp(u[..., 1:])
+        return np.concatenate([u[..., :1], u[..., :1] + np.cumsum(gaps, axis=-1)], axis=-1)
+
+    def log_jac_det(self, u):
+        """sum_{k>=1} u_k, the log of the product of the diagonal (1, e^{u_1}, ...), shape (D,)."""
+        u = _as_draws(u, "u")
+        return _sum_event(u[..., 1:])
+
+    def log_jac_det_grad(self, u):
+        """Gradient of ``log_jac_det``, shape (D, ..., K): d/du_0 = 0, d/du_k = 1 for k >= 1."""
+        u = _as_draws(u, "u")
+        grad = np.ones_like(u)
+        grad[..., 0] = 0.0
+        return grad
+
+    def backward_vjp(self, u, g_x):
+        """g_u = (dx/du)^T g_x in O(K) per row, shape (D, ..., K).
+
+        dx_j/du_0 = 1 for every j, and dx_j/du_k = e^{u_k} for j >= k >= 1 (0 for j < k); with the
+        reverse cumulative sum S_k = sum_{j>=k} g_j::
+
+            g_u_0 = S_0,   g_u_k = e^{u_k} S_k   (k >= 1).
+        """
+        u = _as_draws(u, "u")
+        g_x = np.asarray(g_x, dtype=float)
+        s = np.cumsum(g_x[..., ::-1], axis=-1)[..., ::-1]  # S_k = sum_{j>=k} g_j
+        return np.concatenate([s[..., :1], np.exp(u[..., 1:]) * s[..., 1:]], axis=-1)
+
+    def unconstrained_shape(self, shape):
+        shape = tuple(shape)
+        if len(shape) == 0 or shape[-1] < 1:
+            raise ValueError(f"Ordered needs a value with a non-empty last axis (a vector); got shape {shape}")
+        return shape
+
+    def constrained_shape(self, ushape):
+        return tuple(ushape)
+
+
+ordered = Ordered()

@@ -47,7 +47,7 @@ from nbvi.numerics import exp_nonpositive, log_positive_scratch
 
 __all__ = ["axis_instruction", "axis_ops_address"]
 
-COMPILED_SOURCES_DIGEST = "f8d8d93c9ab9ebd7"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "be6015769691b2eb"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 
 @njit(cache=True, error_model="numpy")

@@ -51,7 +51,7 @@ from nbvi.numerics import (
     log_positive_scratch,
 )
 
-COMPILED_SOURCES_DIGEST = "f8d8d93c9ab9ebd7"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "be6015769691b2eb"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 # -- opcodes -----------------------------------------------------------------------------------------------
 # unary elementwise: out_j = f(a_j)

@@ -42,7 +42,7 @@ from nbvi.graph.ops.cumulative import CumProd, CumSum, Diff
 from nbvi.graph.ops.linalg import Dot
 from nbvi.graph.ops.shape import Concatenate, GetItem, Reshape, Stack, Transpose
 from nbvi.potential import PotentialTerm
-from nbvi.transforms import StickBreaking
+from nbvi.transforms import StickBreaking, ZeroSumTransform
 
 
 class Unsupported(Exception):
@@ -121,6 +121,30 @@ class Loop:
         self.rows.append((opcode, dst, sources, operand, flags, family, mparams, scalars))
 
 
+ZERO_SUM_MAX_ENTRIES = 4_000_000  # the largest matrix of a zero-sum transform the tape holds (32 MB)
+
+
+def _zero_sum_matrix(rv):
+    """The matrix A (n, m) of ``rv``'s ZeroSumTransform over its zero-sum axes (which must be its last ones),
+    flattened in C order: x = A u with n = prod n_i, m = prod (n_i - 1); along one axis of length n,
+    A = [I - c 1 1^T; -1^T / sqrt(n)] with c = 1 / (n + sqrt(n)) (:class:`~nbvi.transforms.ZeroSumTransform`),
+    and over several the Kronecker product of theirs. Unsupported when the axes are not the last ones or the
+    matrix would be too large."""
+    axes = sorted(a if a < 0 else a - len(rv.shape) for a in rv.transform.zerosum_axes)
+    if axes != list(range(-len(axes), 0)):
+        raise Unsupported(f"the zero-sum axes {rv.transform.zerosum_axes} of '{rv.name}' are not its last axes")
+    lengths = rv.shape[len(rv.shape) - len(axes):]
+    if np.prod(lengths, dtype=np.float64) * np.prod([n - 1 for n in lengths], dtype=np.float64) > ZERO_SUM_MAX_ENTRIES:
+        raise Unsupported(f"the zero-sum transform of '{rv.name}' over axes of lengths {lengths} needs a matrix of "
+                          f"over {ZERO_SUM_MAX_ENTRIES} numbers")
+    matrix = np.ones((1, 1))
+    for n in lengths:
+        m = n - 1
+        one_axis = np.vstack([np.eye(m) - np.full((m, m), 1.0 / (n + np.sqrt(n))), np.full((1, m), -1.0 / np.sqrt(n))])
+        matrix = np.kron(matrix, one_axis)
+    return matrix
+
+
 class Tape:
     """The lowered form of one model.
 
@@ -146,9 +170,11 @@ class Tape:
         self.watched = {}  # first: a refusal keeps the data it saw (a set_value makes the model look again)
         self._watch_leaves(program)
         self.ndim = ndim
-        # elementwise transforms run element by element before the tape; stick-breaking is an instruction
+        # elementwise transforms run element by element before the tape; stick-breaking is an instruction, the
+        # zero-sum transform (linear) a matrix product
         simplexes = [k for k, (rv, _where, _ushape) in enumerate(layout) if type(rv.transform) is StickBreaking]
-        plan, why = transform_plan([entry for k, entry in enumerate(layout) if k not in simplexes], ndim)
+        zero_sums = [k for k, (rv, _where, _ushape) in enumerate(layout) if type(rv.transform) is ZeroSumTransform]
+        plan, why = transform_plan([entry for k, entry in enumerate(layout) if k not in simplexes + zero_sums], ndim)
         if plan is None:
             raise Unsupported(why)
         self.transform, self.lower, self.upper = plan
@@ -184,7 +210,7 @@ class Tape:
         self._gathered = set()  # nodes whose affine form reads a vector through an index array (a[group])
         self._affine_roots, self._affine_inside = self._affine_forms()
         self._gram_means = set(self._gram_terms.values())
-        self._place_free_variables(layout, simplexes)
+        self._place_free_variables(layout, simplexes, zero_sums)
         self._lower_program()
         self._finish()
         # the walk's values and the affine forms' coefficients (the columns of a regression's data): the
@@ -192,17 +218,26 @@ class Tape:
         del self.values
         self._affine_roots = self._affine_inside = self._statistics = None
 
-    def _place_free_variables(self, layout, simplexes):
+    def _place_free_variables(self, layout, simplexes, zero_sums):
         """The constrained free variables at the start of the workspace, where theta has them; a simplex
-        (stick-breaking) gets a region of its own, which its instruction fills from u in theta."""
+        (stick-breaking) or a zero-sum variable gets a region of its own, which its instruction fills from u
+        in theta: STICKBREAKING, or x = u A^T (DOT) with A the zero-sum transform's matrix (its
+        log-Jacobian is 0)."""
         for k, (rv, where, _ushape) in enumerate(layout):
-            if k in simplexes:
+            if k in simplexes or k in zero_sums:
                 self.regions[("u", k)] = ("x", where.start, where.stop - where.start)
                 self._new_region(k, rv.size)
-                n_comp = rv.shape[-1]
-                self._emit(ins.STICKBREAKING, rv.size // n_comp, Operand(k), [Operand(("u", k))], aux=(n_comp, 0, 0))
             else:
                 self.regions[k] = ("x", where.start, where.stop - where.start)
+            if k in simplexes:
+                n_comp = rv.shape[-1]
+                self._emit(ins.STICKBREAKING, rv.size // n_comp, Operand(k), [Operand(("u", k))], aux=(n_comp, 0, 0))
+            elif k in zero_sums:
+                matrix = _zero_sum_matrix(rv)  # (n, m): x = A u over the zero-sum axes, flattened
+                rows = rv.size // matrix.shape[0]  # the batch
+                key = self._constant(("zerosum", k), matrix.T)
+                self._emit(ins.DOT, rv.size, Operand(k), [Operand(("u", k)), Operand(key)],
+                           aux=(rows, matrix.shape[1], matrix.shape[0]))
 
     def _lower_program(self):
         """Every step that depends on the free variables, then the terms; the open loops last."""

@@ -1,4 +1,5 @@
 """Probability distributions: one module per family, each with numba log-density and gradient kernels."""
+from nbvi.distributions.ar import AR
 from nbvi.distributions.asymmetriclaplace import AsymmetricLaplace
 from nbvi.distributions.bernoulli import Bernoulli
 from nbvi.distributions.beta import Beta
@@ -30,6 +31,7 @@ from nbvi.distributions.multinomial import Multinomial
 from nbvi.distributions.mvnormal import MvNormal
 from nbvi.distributions.negativebinomial import NegativeBinomial
 from nbvi.distributions.normal import Normal
+from nbvi.distributions.ordered import OrderedLogistic, OrderedProbit
 from nbvi.distributions.pareto import Pareto
 from nbvi.distributions.poisson import Poisson
 from nbvi.distributions.skewnormal import SkewNormal
@@ -42,10 +44,11 @@ from nbvi.distributions.weibull import Weibull
 from nbvi.distributions.zeroinflatedbinomial import ZeroInflatedBinomial
 from nbvi.distributions.zeroinflatednegativebinomial import ZeroInflatedNegativeBinomial
 from nbvi.distributions.zeroinflatedpoisson import ZeroInflatedPoisson
+from nbvi.distributions.zerosumnormal import ZeroSumNormal
 
 __all__ = ["Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "CustomDist", "Dirichlet", "Distribution", "Exponential",
            "Flat", "Gamma", "GaussianRandomWalk", "HalfCauchy", "HalfFlat", "HalfNormal", "InverseGamma", "Laplace", "LogNormal",
            "Multinomial", "MvNormal", "Normal", "Mixture", "NormalMixture", "Poisson", "StudentT", "TruncatedNormal", "Uniform",
            "BetaBinomial", "DiscreteUniform", "Geometric", "NegativeBinomial", "ZeroInflatedBinomial", "ZeroInflatedNegativeBinomial", "ZeroInflatedPoisson",
            "AsymmetricLaplace", "ExGaussian", "Gumbel", "HalfStudentT", "Kumaraswamy", "Logistic", "Pareto", "SkewNormal", "Wald", "Weibull",
-           "LKJCholeskyCov", "LKJCorr", "expand_packed_triangular"]
+           "LKJCholeskyCov", "LKJCorr", "expand_packed_triangular", "ZeroSumNormal", "AR", "OrderedLogistic", "OrderedProbit"]

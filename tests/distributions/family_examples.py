@@ -61,6 +61,9 @@ EXAMPLES = {
     "Wald": ({"mu": 1.5, "lam": 2.0}, 1.1, "lam", "positive"),
     "AsymmetricLaplace": ({"b": 1.3, "kappa": 0.7, "mu": 0.5}, -0.3, "kappa", "positive"),
     "Pareto": ({"alpha": 3.0, "m": 1.5}, 2.2, "alpha", "positive"),
+    "ZeroSumNormal": ({"sigma": 1.3}, np.array([0.3, -0.5, 0.2]), "sigma", "positive"),
+    "AR": ({"rho": np.array([0.5, -0.2]), "sigma": 0.7, "init_dist": nbvi.Normal.dist(0.0, 2.0)},
+           np.array([0.3, 0.5, -0.2, 0.4, 1.0]), "sigma", "positive"),
 }
 
 
