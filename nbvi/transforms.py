@@ -593,7 +593,7 @@ class Ordered(Transform):
     The Jacobian dx/du is lower triangular (x_k depends on u_0..u_k) with diagonal (1, e^{u_1}, ...,
     e^{u_{K-1}}), so log|det J| = sum_{k>=1} u_k. The usual prior on the cutpoints of an ordinal model
     (``OrderedLogistic``, ``OrderedProbit``); the variable needs an increasing initial value (``initval=``).
-    Not an elementwise transform: a model with it runs on the graph walk (``nbvi.explain`` says so).
+    Not an elementwise transform: on the tape, the ORDERED instruction (:mod:`nbvi.compiled.axis_ops`).
     """
 
     name = "ordered"

@@ -1,16 +1,16 @@
 """The tape's instructions along a core axis or along lines, compiled as a second C function on first need.
 
-The families with a core axis (MIXTURE, DIRICHLET, MVNORMAL, CATEGORICAL), the stick-breaking transform
-(STICKBREAKING) and the products and cumulative sums along lines (PROD, CUMSUM, CUMPROD) are rare in the
-models people write, and their code is about a fifth of the interpreter's. So they are not compiled into the
+The families with a core axis (MIXTURE, DIRICHLET, MVNORMAL, CATEGORICAL), the stick-breaking and ordered
+transforms (STICKBREAKING, ORDERED) and the products and cumulative sums along lines (PROD, CUMSUM, CUMPROD)
+are rare in the models people write, and their code is about a fifth of the interpreter's. So they are not compiled into the
 interpreter's C function (:mod:`nbvi.compiled.interpreter`): when it meets one of them it calls
 :func:`axis_instruction` through the address of a C function of its own, compiled (or loaded from numba's
 cache) when the first model that has such an instruction is built (:func:`axis_ops_address`). A fresh
 install's first fit of a model without them does not wait for their compile.
 
 The instructions' layout is the interpreter's (its module docstring); each adds its partial derivatives
-straight into ``gw`` going forward, as loops of terms do, but STICKBREAKING and the line ops, which have a
-backward sweep.
+straight into ``gw`` going forward, as loops of terms do, but the two transforms and the line ops, which have
+a backward sweep.
 """
 import math
 
@@ -30,6 +30,7 @@ from nbvi.compiled.interpreter import (
     FLAGS,
     MIXTURE,
     MVNORMAL,
+    ORDERED,
     OUT,
     PRECISION,
     PROBABILITIES,
@@ -47,14 +48,14 @@ from nbvi.numerics import exp_nonpositive, log_positive_scratch
 
 __all__ = ["axis_instruction", "axis_ops_address"]
 
-COMPILED_SOURCES_DIGEST = "be6015769691b2eb"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "6bcd25b3d02c8e33"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 
 @njit(cache=True, error_model="numpy")
 def axis_instruction(t, backward, first_draw, code, fparams, index, w, gw, reg):
     """Run instruction ``t`` (one of this module's opcodes) forward, or, ``backward``, its backward sweep
-    (STICKBREAKING and the line ops only: the others have none). Returns what it adds to logp: a term's
-    value, the stick-breaking's log-Jacobian going forward, else 0.
+    (the two transforms and the line ops only: the others have none). Returns what it adds to logp: a term's
+    value, a transform's log-Jacobian going forward, else 0.
 
     Parameters
     ----------
@@ -70,6 +71,8 @@ def axis_instruction(t, backward, first_draw, code, fparams, index, w, gw, reg):
     op = code[t, 0]
     if op == STICKBREAKING:
         return _stick_breaking(t, backward, code, w, gw)
+    if op == ORDERED:
+        return _ordered(t, backward, code, w, gw)
     if op == PROD or op == CUMSUM or op == CUMPROD:
         _lines(t, backward, code, index, w, gw)
         return 0.0
@@ -579,3 +582,30 @@ def _lines(t, backward, code, index, w, gw):
                     gw[a0 + as_ * j + index[am + af * j]] += w[o0 + os * (j - 1) + index[om + of * (j - 1)]] * tail
                 else:
                     gw[a0 + as_ * j + index[am + af * j]] += tail
+
+
+@njit(cache=True, error_model="numpy")
+def _ordered(t, backward, code, w, gw):
+    """x = ordered(u) row by row (:class:`~nbvi.transforms.Ordered`), returning the log-Jacobian
+    sum_{k>=1} u_k; or, ``backward``, gw[u] += (dx/du)^T gw[x] + d log|J| / du.
+
+    x_0 = u_0, x_k = x_{k-1} + e^{u_k}. Backward, with S_k = sum_{j>=k} g_j (g = gw[x]):
+    g_u_0 = S_0 and g_u_k = e^{u_k} S_k + 1 (the 1 from the log-Jacobian) for k >= 1.
+    """
+    n, k_dim = code[t, 1], code[t, AUX0]
+    x0, u0 = code[t, OUT], code[t, A]
+    log_jac = 0.0
+    for j in range(n):
+        x_row, u_row = x0 + j * k_dim, u0 + j * k_dim
+        if not backward:
+            w[x_row] = w[u_row]
+            for k in range(1, k_dim):
+                w[x_row + k] = w[x_row + k - 1] + math.exp(w[u_row + k])
+                log_jac += w[u_row + k]
+            continue
+        tail = 0.0
+        for k in range(k_dim - 1, 0, -1):
+            tail += gw[x_row + k]
+            gw[u_row + k] += math.exp(w[u_row + k]) * tail + 1.0
+        gw[u_row] += tail + gw[x_row]
+    return log_jac

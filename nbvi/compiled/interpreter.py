@@ -23,7 +23,7 @@ their value to logp and their partial derivatives to the adjoints (their output'
 Forward runs the instructions in order; a loop whose only outputs are its terms also runs its backward
 sweep right away, and the terms of families with a core axis (MIXTURE, DIRICHLET, MVNORMAL, CATEGORICAL)
 and the Normal terms of linear regressions (NORMAL_GRAM) add their partials straight into ``gw``. The
-instructions along a core axis or along lines (those four families, STICKBREAKING, PROD, CUMSUM, CUMPROD)
+instructions along a core axis or along lines (those four families, STICKBREAKING, ORDERED, PROD, CUMSUM, CUMPROD)
 are run by a second C function, called by its address (:mod:`nbvi.compiled.axis_ops`), so that a model
 without them does not wait for their compile. Backward
 then runs the other instructions in reverse, each pushing ``gw`` of its output to its inputs (reverse-mode
@@ -51,7 +51,7 @@ from nbvi.numerics import (
     log_positive_scratch,
 )
 
-COMPILED_SOURCES_DIGEST = "be6015769691b2eb"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "6bcd25b3d02c8e33"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 # -- opcodes -----------------------------------------------------------------------------------------------
 # unary elementwise: out_j = f(a_j)
@@ -91,6 +91,8 @@ COV, CHOL, PRECISION = 0, 1, 2
 NORMAL_GRAM = 66
 # the stick-breaking transform of n rows: u (a, aux0 - 1 per row) to the simplex x (out, aux0 per row)
 STICKBREAKING = 63
+# the ordered transform of n rows: u (a, aux0 per row) to the increasing x (out, aux0 per row)
+ORDERED = 67
 # a loop over n elements running micro rows aux0..aux1 of ``micro`` in blocks (see _loop); aux2: STORED
 LOOP = 80
 # micro rows only: load an operand into a register, store a register, a log-density term of scalar family,
@@ -863,13 +865,14 @@ def _dot(t, backward, code, w, gw):
 def needs_axis_ops(code):
     """Whether a tape's instructions (``code``) include one of :mod:`nbvi.compiled.axis_ops`'s."""
     ops = code[:, 0]
-    return bool(np.any(((ops >= MIXTURE) & (ops <= CATEGORICAL)) | ((ops >= PROD) & (ops <= CUMPROD))))
+    return bool(np.any(((ops >= MIXTURE) & (ops <= CATEGORICAL)) | ((ops >= PROD) & (ops <= CUMPROD))
+                       | (ops == ORDERED)))
 
 
 @njit(cache=True, inline="always")
 def _is_axis_op(op):
-    """Whether opcode ``op`` is run by :mod:`nbvi.compiled.axis_ops` (its opcodes are two ranges)."""
-    return MIXTURE <= op <= CATEGORICAL or PROD <= op <= CUMPROD
+    """Whether opcode ``op`` is run by :mod:`nbvi.compiled.axis_ops` (two ranges and ORDERED)."""
+    return MIXTURE <= op <= CATEGORICAL or PROD <= op <= CUMPROD or op == ORDERED
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -962,7 +965,7 @@ def _backward(code, fparams, micro, mparams, index, w, gw, reg, adj, axis_ops):
             if code[t, AUX2] == STORED:
                 _loop(t, np.bool_(True), code, micro, mparams, index, w, gw, reg, adj)
             continue
-        if op == STICKBREAKING:  # (its log-Jacobian's gradient, even when nothing reads x)
+        if op == STICKBREAKING or op == ORDERED:  # (their log-Jacobian's gradient, even when nothing reads x)
             _axis_instruction(axis_ops, t, 1, False, code, fparams, index, w, gw, reg)
             continue
         if flags == 0:

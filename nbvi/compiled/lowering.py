@@ -42,7 +42,7 @@ from nbvi.graph.ops.cumulative import CumProd, CumSum, Diff
 from nbvi.graph.ops.linalg import Dot
 from nbvi.graph.ops.shape import Concatenate, GetItem, Reshape, Stack, Transpose
 from nbvi.potential import PotentialTerm
-from nbvi.transforms import StickBreaking, ZeroSumTransform
+from nbvi.transforms import Ordered, StickBreaking, ZeroSumTransform
 
 
 class Unsupported(Exception):
@@ -172,7 +172,8 @@ class Tape:
         self.ndim = ndim
         # elementwise transforms run element by element before the tape; stick-breaking is an instruction, the
         # zero-sum transform (linear) a matrix product
-        simplexes = [k for k, (rv, _where, _ushape) in enumerate(layout) if type(rv.transform) is StickBreaking]
+        simplexes = [k for k, (rv, _where, _ushape) in enumerate(layout)
+                     if type(rv.transform) in (StickBreaking, Ordered)]  # (instructions of a row at a time)
         zero_sums = [k for k, (rv, _where, _ushape) in enumerate(layout) if type(rv.transform) is ZeroSumTransform]
         plan, why = transform_plan([entry for k, entry in enumerate(layout) if k not in simplexes + zero_sums], ndim)
         if plan is None:
@@ -220,9 +221,9 @@ class Tape:
 
     def _place_free_variables(self, layout, simplexes, zero_sums):
         """The constrained free variables at the start of the workspace, where theta has them; a simplex
-        (stick-breaking) or a zero-sum variable gets a region of its own, which its instruction fills from u
-        in theta: STICKBREAKING, or x = u A^T (DOT) with A the zero-sum transform's matrix (its
-        log-Jacobian is 0)."""
+        (stick-breaking), an ordered vector or a zero-sum variable gets a region of its own, which its
+        instruction fills from u in theta: STICKBREAKING, ORDERED, or x = u A^T (DOT) with A the zero-sum
+        transform's matrix (its log-Jacobian is 0)."""
         for k, (rv, where, _ushape) in enumerate(layout):
             if k in simplexes or k in zero_sums:
                 self.regions[("u", k)] = ("x", where.start, where.stop - where.start)
@@ -231,7 +232,8 @@ class Tape:
                 self.regions[k] = ("x", where.start, where.stop - where.start)
             if k in simplexes:
                 n_comp = rv.shape[-1]
-                self._emit(ins.STICKBREAKING, rv.size // n_comp, Operand(k), [Operand(("u", k))], aux=(n_comp, 0, 0))
+                opcode = ins.STICKBREAKING if type(rv.transform) is StickBreaking else ins.ORDERED
+                self._emit(opcode, rv.size // n_comp, Operand(k), [Operand(("u", k))], aux=(n_comp, 0, 0))
             elif k in zero_sums:
                 matrix = _zero_sum_matrix(rv)  # (n, m): x = A u over the zero-sum axes, flattened
                 rows = rv.size // matrix.shape[0]  # the batch

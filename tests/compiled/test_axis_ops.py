@@ -50,7 +50,15 @@ def _categorical():
     return model
 
 
-MODELS_WITH_AXIS_OPS = {"mixture": _mixture, "cumsum": _cumulative(nbvi.math.cumsum),
+def _ordered():
+    with nbvi.Model() as model:
+        c = nbvi.Normal("c", 0.0, 5.0, shape=(2, 3), transform=nbvi.transforms.ordered,
+                        initval=np.array([[-1.0, 0.0, 2.0], [-3.0, 1.0, 1.5]]))
+        nbvi.Normal("y", c[:, 1:] - c[:, :-1], 1.0, observed=np.ones((2, 2)))
+    return model
+
+
+MODELS_WITH_AXIS_OPS = {"ordered": _ordered, "mixture": _mixture, "cumsum": _cumulative(nbvi.math.cumsum),
                         "cumprod": _cumulative(nbvi.math.cumprod),
                         "prod": _cumulative(lambda x: nbvi.math.prod(x) + 0.0 * x), "mvnormal": _mvnormal,
                         "categorical": _categorical}
