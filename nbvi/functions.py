@@ -9,6 +9,7 @@ import numpy as np
 
 from nbvi import arguments
 from nbvi.distributions.distribution import Distribution
+from nbvi.distributions.pointwise import pointwise_logp
 from nbvi.graph.evaluate import Program
 from nbvi.graph.node import Leaf, Node, as_node
 from nbvi.model import RandomVariable
@@ -94,11 +95,11 @@ def logp(rv_or_dist, value):
 
     Returns
     -------
-    Node, shape ()
-        ``sum_i log p(value_i)``: ``.eval()`` gives a number; in a ``Potential`` or an expression its gradient
-        flows to ``value`` and to the parameters through the family's hand-written kernels. (PyMC returns
-        the elementwise log-densities; their sum is what a Potential adds. ``model.compile_logp(sum=False)``
-        gives the elementwise values of a model's variables.)
+    Node
+        For a scalar family, each element's log-density (the shape of value and parameters broadcast), as
+        PyMC; for a family with an event axis (Dirichlet, MvNormal, ...), their sum, shape (). In a
+        ``Potential`` or an expression its gradient flows to ``value`` and to the parameters through the
+        family's hand-written kernels (a Potential adds the sum either way).
     """
     if isinstance(rv_or_dist, RandomVariable):
         dist = rv_or_dist.dist
@@ -109,4 +110,6 @@ def logp(rv_or_dist, value):
                         f"{type(rv_or_dist).__name__}")
     if not isinstance(value, Node):
         value = arguments.real_array(value, "logp: value").astype(np.float64)
+    if dist.family is not None and type(dist).logp_partials is Distribution.logp_partials:
+        return pointwise_logp(dist, as_node(value))  # (a scalar family: per element)
     return dist.logp(as_node(value))

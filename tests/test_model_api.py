@@ -282,8 +282,10 @@ def test_draw_refuses_two_models():
 # -- nbvi.logp ---------------------------------------------------------------------------------------------------
 def test_logp_of_dist_and_variable():
     value = np.array([0.2, 1.4])
-    node = nbvi.logp(nbvi.Gamma.dist(alpha=2.0, beta=3.0), value)
-    assert node.eval() == pytest.approx(stats.gamma(2.0, scale=1 / 3.0).logpdf(value).sum(), rel=1e-10)
+    node = nbvi.logp(nbvi.Gamma.dist(alpha=2.0, beta=3.0), value)  # per element, as PyMC's
+    np.testing.assert_allclose(node.eval(), stats.gamma(2.0, scale=1 / 3.0).logpdf(value), rtol=1e-10)
+    event = nbvi.logp(nbvi.Dirichlet.dist(np.array([1.0, 2.0, 3.0])), np.array([0.2, 0.3, 0.5]))  # one event
+    assert event.eval() == pytest.approx(stats.dirichlet([1.0, 2.0, 3.0]).logpdf([0.2, 0.3, 0.5]), rel=1e-10)
     with nbvi.Model():
         s = nbvi.HalfNormal("s", 2.0)
     assert nbvi.logp(s, 0.7).eval() == pytest.approx(stats.halfnorm(scale=2.0).logpdf(0.7), rel=1e-10)
