@@ -18,14 +18,13 @@ r_t = (x_t - mu_t) / sigma^2 the innovation's scaled residual:
     d/dx_s   = -r_s [s >= p] + sum_k rho_k r_{s+k} [s+k >= p]   (+ the initial term's for s < p),
     d/dsigma = sum_t ((x_t - mu_t)^2 / sigma^2 - 1) / sigma.
 """
-import warnings
 
 import numpy as np
 
 from nbvi import arguments
 from nbvi.distributions.distribution import Distribution, LogpTerm, resolve_sigma
 from nbvi.distributions.normal import Normal
-from nbvi.graph.node import Node
+from nbvi.distributions.timeseries import scalar_init_dist
 from nbvi.graph.ops import add_n, reshape
 
 
@@ -68,17 +67,7 @@ class AR(Distribution):
         if not isinstance(constant, (bool, np.bool_)):
             raise TypeError(f"{self.describe()}: constant must be True or False, got {constant!r}")
         self.constant = bool(constant)
-        if init_dist is None:
-            warnings.warn("Initial distribution not specified, defaulting to `Normal.dist(0, 100, shape=...)`. You "
-                          "can specify an init_dist manually to suppress this warning.", UserWarning, stacklevel=4)
-            init_dist = Normal.dist(0.0, 100.0)
-        if not isinstance(init_dist, Distribution) or isinstance(init_dist, Node):
-            raise TypeError(f"{self.describe()}: init_dist must be a distribution made with .dist(...), e.g. "
-                            f"nbvi.Normal.dist(0, 10), got {type(init_dist).__name__}")
-        if init_dist.family is None:
-            raise TypeError(f"{self.describe()}: init_dist must be a scalar family (Normal, StudentT, ...), got "
-                            f"{type(init_dist).__name__}")
-        self.init_dist = init_dist
+        self.init_dist = init_dist = scalar_init_dist(init_dist, self.describe())
         sigma = resolve_sigma(sigma, None, tau, default=1.0, family=self.describe())
         self.init_params = tuple(f"init_{p}" for p in init_dist.params)
         self.params = ("rho", "sigma") + self.init_params  # (this instance's parameters)

@@ -444,6 +444,17 @@ def scalar_columns(arrays):
     return columns + [(draws,) + shape]
 
 
+def positive_mean_and_sd(mu, sigma, family):
+    """``mu`` and ``sigma`` of a positive family's mean-sd parametrisation: nodes as nodes, numbers as float
+    arrays checked > 0 (ValueError naming ``family``)."""
+    if isinstance(mu, Node) or isinstance(sigma, Node):
+        return as_node(mu), as_node(sigma)
+    mu, sigma = np.asarray(mu, dtype=np.float64), np.asarray(sigma, dtype=np.float64)
+    require(mu > 0, f"{family}: mu must be > 0, got {mu}")
+    require(sigma > 0, f"{family}: sigma must be > 0, got {sigma}")
+    return mu, sigma
+
+
 def resolve_sigma(sigma, sd, tau=None, default=None, family="Normal"):
     """The scale parameter from PyMC's aliases: ``sigma``, ``sd`` (old name) or precision ``tau``."""
     given = [x for x in (sigma, sd, tau) if x is not None]

@@ -7,11 +7,10 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from nbvi.distributions.distribution import Distribution, require, resolve_sigma
+from nbvi.distributions.distribution import Distribution, positive_mean_and_sd, require, resolve_sigma
 from nbvi.distributions.family import ScalarFamily
 from nbvi.distributions.layout import at, row_blocks, spot
 from nbvi.distributions.special import digamma
-from nbvi.graph.node import Node, as_node
 
 
 @njit(cache=True)
@@ -106,12 +105,7 @@ class Gamma(Distribution):
         if alpha is not None and beta is not None and mu is None and sigma is None:
             self.set_params(alpha=alpha, beta=beta)
         elif alpha is None and beta is None and mu is not None and sigma is not None:
-            if isinstance(mu, Node) or isinstance(sigma, Node):
-                mu, sigma = as_node(mu), as_node(sigma)
-            else:
-                mu, sigma = np.asarray(mu, dtype=np.float64), np.asarray(sigma, dtype=np.float64)
-                require(mu > 0, f"{self.describe()}: mu must be > 0, got {mu}")
-                require(sigma > 0, f"{self.describe()}: sigma must be > 0, got {sigma}")
+            mu, sigma = positive_mean_and_sd(mu, sigma, self.describe())
             self.set_params(alpha=mu**2 / sigma**2, beta=mu / sigma**2)
         else:
             raise ValueError(f"{self.describe()}: give either alpha and beta, or mu and sigma")

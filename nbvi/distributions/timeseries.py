@@ -20,6 +20,22 @@ from nbvi.graph.node import Node
 from nbvi.graph.ops import reshape
 
 
+def scalar_init_dist(init_dist, family):
+    """A time series' ``init_dist``, checked: a scalar family made with ``.dist(...)``; None gives PyMC's
+    default Normal.dist(0, 100) with PyMC's warning. TypeError naming ``family`` otherwise."""
+    if init_dist is None:
+        warnings.warn("Initial distribution not specified, defaulting to `Normal.dist(0, 100)`. You can specify "
+                      "an init_dist manually to suppress this warning.", UserWarning, stacklevel=5)
+        return Normal.dist(0.0, 100.0)
+    if not isinstance(init_dist, Distribution) or isinstance(init_dist, Node):
+        raise TypeError(f"{family}: init_dist must be a distribution made with .dist(...), e.g. "
+                        f"nbvi.Normal.dist(0, 10), got {type(init_dist).__name__}")
+    if init_dist.family is None:
+        raise TypeError(f"{family}: init_dist must be a scalar family (Normal, StudentT, ...), got "
+                        f"{type(init_dist).__name__}")
+    return init_dist
+
+
 class GaussianRandomWalk(Distribution):
     """A Gaussian random walk along the last axis, as PyMC v5's ``pm.GaussianRandomWalk``.
 
@@ -51,16 +67,7 @@ class GaussianRandomWalk(Distribution):
         return super().__new__(cls, name, *args, **kwargs)
 
     def __init__(self, mu=0.0, sigma=None, init_dist=None, steps=None, sd=None, tau=None):
-        if init_dist is None:
-            warnings.warn("Initial distribution not specified, defaulting to `Normal.dist(0, 100)`. You can "
-                          "specify an init_dist manually to suppress this warning.", UserWarning, stacklevel=4)
-            init_dist = Normal.dist(0.0, 100.0)
-        if not isinstance(init_dist, Distribution) or isinstance(init_dist, Node):
-            raise TypeError(f"{self.describe()}: init_dist must be a distribution made with .dist(...), e.g. "
-                            f"nbvi.Normal.dist(0, 10), got {type(init_dist).__name__}")
-        if init_dist.family is None:
-            raise TypeError(f"{self.describe()}: init_dist must be a scalar family (Normal, StudentT, ...), got "
-                            f"{type(init_dist).__name__}")
+        init_dist = scalar_init_dist(init_dist, self.describe())
         self.steps = None if steps is None else arguments.integer(steps, f"{self.describe()}: steps")
         if self.steps is not None and self.steps < 1:
             raise ValueError(f"{self.describe()}: steps must be >= 1, got {self.steps}")

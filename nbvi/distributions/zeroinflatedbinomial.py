@@ -25,7 +25,7 @@ from nbvi.distributions.family import ScalarFamily
 from nbvi.distributions.poisson import is_count
 from nbvi.distributions.zeroinflated import zero_inflated
 
-COMPILED_SOURCES_DIGEST = "6bcd25b3d02c8e33"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "ac767fd318f9799e"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 
 @njit(cache=True)
