@@ -7,6 +7,7 @@ from nbvi.distributions.betabinomial import BetaBinomial
 from nbvi.distributions.binomial import Binomial
 from nbvi.distributions.categorical import Categorical
 from nbvi.distributions.cauchy import Cauchy
+from nbvi.distributions.censored import Censored
 from nbvi.distributions.customdist import CustomDist
 from nbvi.distributions.dirichlet import Dirichlet
 from nbvi.distributions.discreteuniform import DiscreteUniform
@@ -51,4 +52,4 @@ __all__ = ["Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "CustomDist
            "Multinomial", "MvNormal", "Normal", "Mixture", "NormalMixture", "Poisson", "StudentT", "TruncatedNormal", "Uniform",
            "BetaBinomial", "DiscreteUniform", "Geometric", "NegativeBinomial", "ZeroInflatedBinomial", "ZeroInflatedNegativeBinomial", "ZeroInflatedPoisson",
            "AsymmetricLaplace", "ExGaussian", "Gumbel", "HalfStudentT", "Kumaraswamy", "Logistic", "Pareto", "SkewNormal", "Wald", "Weibull",
-           "LKJCholeskyCov", "LKJCorr", "expand_packed_triangular", "ZeroSumNormal", "AR", "OrderedLogistic", "OrderedProbit"]
+           "LKJCholeskyCov", "LKJCorr", "expand_packed_triangular", "ZeroSumNormal", "AR", "OrderedLogistic", "OrderedProbit", "Censored"]

@@ -41,6 +41,7 @@ EXAMPLES = {
     "Multinomial": ({"n": 10, "p": np.array([0.2, 0.3, 0.5])}, np.array([2.0, 3.0, 5.0]), "p", "positive"),
     "Mixture": ({"w": np.array([0.3, 0.7]), "comp_dists": [nbvi.Normal.dist(-1.0, 1.0), nbvi.StudentT.dist(4.0, 2.0, 0.5)]},
                 0.4, "w", "positive"),
+    "Censored": ({"dist": nbvi.Normal.dist(0.5, 1.3), "lower": -1.0, "upper": 2.0}, 2.5, "upper", "real"),
     "TruncatedNormal": ({"mu": 0.5, "sigma": 1.3, "lower": -1.0, "upper": 2.0}, 0.2, "mu", "real"),
     "NormalMixture": ({"w": np.array([0.3, 0.7]), "mu": np.array([-1.0, 2.0]), "sigma": np.array([1.0, 0.5])},
                       0.4, "mu", "real"),
