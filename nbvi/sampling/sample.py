@@ -104,7 +104,8 @@ def sample(draws=1000, tune=1000, chains=2, random_seed=None, target_accept=None
     start, initvals : dict or list of dict, optional
         {name: constrained value} of free variables (the others at the initial point), or one such dict
         per chain: where the chains start, without jitter (PyMC3's ``start``; ``initvals`` is PyMC's name;
-        give one of them). With an ADVI init, one dict: where ADVI starts.
+        give one of them). A transformed variable may be given unconstrained under PyMC's name
+        (``sigma_log__``). With an ADVI init, one dict: where ADVI starts.
     return_inferencedata : bool
         Return an ``arviz.InferenceData`` (see :meth:`~nbvi.trace.Trace.to_inference_data`) rather than a
         Trace. Needs arviz.
@@ -204,7 +205,9 @@ def sample(draws=1000, tune=1000, chains=2, random_seed=None, target_accept=None
     for point in starts:
         if point is not None and not isinstance(point, dict):
             raise TypeError(f"{where} must be a dict {{name: value}} or a list of them (one per chain), got {point!r}")
-        unknown = sorted(set(point or ()) - {rv.name for rv in model.free_RVs})
+        known = {rv.name for rv in model.free_RVs} | {f"{rv.name}_{rv.transform.name}__" for rv in model.free_RVs
+                                                       if rv.transform is not None}  # (PyMC's sigma_log__)
+        unknown = sorted(set(point or ()) - known)
         if unknown:
             raise ValueError(f"{where} has values for {unknown}, which are not free variables of the model "
                              f"(those are {[rv.name for rv in model.free_RVs]})")
@@ -604,8 +607,18 @@ class _RandomStream:
 
 def _start_point(model, point, where="start"):
     """A chain's ``start`` (values of some free variables, the others at the initial point) as a flat array;
-    TypeError or ValueError naming ``where`` (the argument) and the variable."""
+    TypeError or ValueError naming ``where`` (the argument) and the variable. A transformed variable may be
+    given unconstrained under PyMC's name ``<name>_<transform>__`` (``sigma_log__``)."""
     full = model.initial_point()
+    point = dict(point)
+    for rv in getattr(model, "free_RVs", []):
+        pymc_name = f"{rv.name}_{rv.transform.name}__" if rv.transform is not None else None
+        if pymc_name in point and rv.name not in point:
+            u = arguments.real_array(point.pop(pymc_name), f"{where}: value of '{pymc_name}'").astype(np.float64)
+            if u.shape != tuple(rv.transform.unconstrained_shape(rv.shape)):
+                raise ValueError(f"{where}: value of '{pymc_name}' has shape {u.shape}, the unconstrained shape of "
+                                 f"'{rv.name}' is {tuple(rv.transform.unconstrained_shape(rv.shape))}")
+            point[rv.name] = rv.transform.backward(u[None])[0]
     full.update(point)
     try:
         return model.flat_from_point(full)

@@ -270,3 +270,18 @@ def test_minibatch_model_is_refused():
     with pytest.raises(ValueError, match="Minibatch \\['y_batch'\\] \\(read by the observed variables \\['y'\\]\\)"
                                          ".*full-data density.*ADVI"):
         sample(draws=5, tune=5, model=model, progressbar=False)
+
+
+def test_initvals_take_pymc_transformed_names():
+    """PyMC's sigma_log__ (unconstrained) starts the chain where sigma (constrained) does."""
+    with nbvi.Model() as model:
+        nbvi.HalfNormal("s", 1.0)
+        nbvi.Normal("y", nbvi.Normal("mu", 0.0, 1.0), 1.0, observed=[0.1, 0.3])
+    kw = dict(draws=10, tune=10, chains=1, model=model, progressbar=False, random_seed=1,
+              compute_convergence_checks=False)
+    by_pymc_name = nbvi.sample(initvals={"s_log__": np.log(0.7)}, **kw)
+    np.testing.assert_array_equal(by_pymc_name["s"], nbvi.sample(initvals={"s": 0.7}, **kw)["s"])
+    with pytest.raises(ValueError, match="unconstrained shape"):
+        nbvi.sample(initvals={"s_log__": np.zeros(2)}, **kw)
+    with pytest.raises(ValueError, match="not free variables"):
+        nbvi.sample(initvals={"mu_log__": 0.0}, **kw)
