@@ -13,7 +13,7 @@ from nbvi.distributions.pointwise import pointwise_logp
 from nbvi.graph.evaluate import Program
 from nbvi.graph.node import Leaf, Node, as_node
 from nbvi.model import RandomVariable
-from nbvi.predictive import _draw_in_order, _random_variables
+from nbvi.predictive import _draw_in_order, _random_variables, _reads
 
 __all__ = ["draw", "logp"]
 
@@ -21,20 +21,14 @@ __all__ = ["draw", "logp"]
 def _model_of(nodes):
     """The one model whose variables ``nodes`` read (None when they read none), and the ids of those variables
     together with every variable their parameters read."""
-    models, needed, stack = [], set(), list(nodes)
-    while stack:
-        node = stack.pop()
-        if id(node) in needed:
-            continue
-        needed.add(id(node))
-        stack.extend(node.inputs)
-        if isinstance(node, RandomVariable):
-            if not any(node.model is m for m in models):
-                models.append(node.model)
-            stack.extend(node.dist.param_nodes.values())
+    read = _reads(nodes)
+    models = []
+    for node in read.values():
+        if isinstance(node, RandomVariable) and not any(node.model is m for m in models):
+            models.append(node.model)
     if len(models) > 1:
         raise ValueError("draw: vars read variables of more than one model; draw each model's separately")
-    return (models[0] if models else None), needed
+    return (models[0] if models else None), set(read)
 
 
 def draw(vars, draws=1, random_seed=None):

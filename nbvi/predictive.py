@@ -201,12 +201,18 @@ def _checked_names(model, var_names, allowed, what):
 
 def _needed(model, names):
     """Ids of the variables that the variables and deterministics ``names`` read, themselves included."""
-    found, stack = set(), [model.named_vars[name] for name in names]
+    return set(_reads([model.named_vars[name] for name in names]))
+
+
+def _reads(nodes):
+    """Every node ``nodes`` are computed from, themselves included, through variables' parameters too:
+    {id: node}."""
+    found, stack = {}, list(nodes)
     while stack:
         node = stack.pop()
         if id(node) in found:
             continue
-        found.add(id(node))
+        found[id(node)] = node
         stack.extend(node.inputs)
         if isinstance(node, RandomVariable):
             stack.extend(node.dist.param_nodes.values())
