@@ -32,7 +32,7 @@ import math
 import numpy as np
 
 from nbvi.distributions.cauchy import Cauchy
-from nbvi.distributions.distribution import Distribution, require
+from nbvi.distributions.distribution import Distribution, made_with_dist, require
 from nbvi.distributions.exponential import Exponential
 from nbvi.distributions.gumbel import Gumbel
 from nbvi.distributions.laplace import Laplace
@@ -209,9 +209,7 @@ class Censored(Distribution):
         return super().__new__(cls, name, *args, observed=observed, **kwargs)
 
     def __init__(self, dist, lower=None, upper=None):
-        if not isinstance(dist, Distribution) or isinstance(dist, Node):
-            raise TypeError(f"{self.describe()}: dist must be a distribution made with .dist(...) (e.g. "
-                            f"nbvi.Normal.dist(0, 1)), got {type(dist).__name__}")
+        made_with_dist(dist, f"{self.describe()}: dist", example="nbvi.Normal.dist(0, 1)")
         if type(dist) not in SUPPORTED:
             names = ", ".join(f.__name__ for f in SUPPORTED)
             raise TypeError(f"{self.describe()}: dist is {type(dist).__name__}, whose log CDF is not available; "

@@ -444,6 +444,15 @@ def scalar_columns(arrays):
     return columns + [(draws,) + shape]
 
 
+def made_with_dist(value, what, example="nbvi.Normal.dist(0, 10)"):
+    """``value`` if it is a distribution made with ``Family.dist(...)`` (a model variable is a node, not one);
+    TypeError naming ``what`` (e.g. "Mixture variable 'y': comp_dists[0]") otherwise."""
+    if not isinstance(value, Distribution) or isinstance(value, Node):
+        raise TypeError(f"{what} must be a distribution made with .dist(...), e.g. {example}, got "
+                        f"{type(value).__name__}")
+    return value
+
+
 def positive_mean_and_sd(mu, sigma, family):
     """``mu`` and ``sigma`` of a positive family's mean-sd parametrisation: nodes as nodes, numbers as float
     arrays checked > 0 (ValueError naming ``family``)."""

@@ -30,7 +30,7 @@ import math
 import numpy as np
 
 from nbvi import arguments
-from nbvi.distributions.distribution import Distribution, require
+from nbvi.distributions.distribution import Distribution, made_with_dist, require
 from nbvi.graph import ops
 from nbvi.graph.node import Node
 from nbvi.potential import PotentialTerm
@@ -215,9 +215,7 @@ def _positive_support(dist):
 def _stds_distribution(sd_dist, n, name, what):
     """``sd_dist`` (a positive scalar family made with ``.dist``, scalar or of shape (n,)) as a distribution
     of shape (n,) named ``name``: a copy, so the caller's object stays as it was."""
-    if not isinstance(sd_dist, Distribution) or isinstance(sd_dist, Node):
-        raise TypeError(f"{what}: sd_dist must be a distribution made with .dist(...), e.g. "
-                        f"nbvi.Exponential.dist(1.0, shape=n), got {type(sd_dist).__name__}")
+    made_with_dist(sd_dist, f"{what}: sd_dist", example="nbvi.Exponential.dist(1.0, shape=n)")
     if sd_dist.family is None or sd_dist.discrete:
         raise TypeError(f"{what}: sd_dist must be a continuous scalar family (Exponential, HalfNormal, ...), got "
                         f"{type(sd_dist).__name__}")

@@ -19,9 +19,8 @@ import math
 import numpy as np
 from numba import njit
 
-from nbvi.distributions.distribution import Distribution, require, resolve_sigma
+from nbvi.distributions.distribution import Distribution, made_with_dist, require, resolve_sigma
 from nbvi.distributions.layout import core_columns, core_lifted, from_core_columns
-from nbvi.graph.node import Node
 
 HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
@@ -273,9 +272,7 @@ class Mixture(Distribution):
             raise TypeError(f"{self.describe()}: comp_dists must be a distribution made with .dist(...) or a "
                             f"non-empty list of them, got {type(comp_dists).__name__}")
         for k, comp in enumerate(components):
-            if not isinstance(comp, Distribution) or isinstance(comp, Node):
-                raise TypeError(f"{self.describe()}: comp_dists[{k}] must be a distribution made with .dist(...), "
-                                f"got {type(comp).__name__}")
+            made_with_dist(comp, f"{self.describe()}: comp_dists[{k}]")
             if comp.family is None:
                 raise TypeError(f"{self.describe()}: comp_dists[{k}] is {type(comp).__name__}; the components must "
                                 f"be scalar families (Normal, Poisson, StudentT, ...)")

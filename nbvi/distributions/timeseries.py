@@ -14,9 +14,8 @@ import warnings
 import numpy as np
 
 from nbvi import arguments
-from nbvi.distributions.distribution import Distribution, LogpTerm, resolve_sigma
+from nbvi.distributions.distribution import Distribution, LogpTerm, made_with_dist, resolve_sigma
 from nbvi.distributions.normal import Normal
-from nbvi.graph.node import Node
 from nbvi.graph.ops import reshape
 
 
@@ -27,9 +26,7 @@ def scalar_init_dist(init_dist, family):
         warnings.warn("Initial distribution not specified, defaulting to `Normal.dist(0, 100)`. You can specify "
                       "an init_dist manually to suppress this warning.", UserWarning, stacklevel=5)
         return Normal.dist(0.0, 100.0)
-    if not isinstance(init_dist, Distribution) or isinstance(init_dist, Node):
-        raise TypeError(f"{family}: init_dist must be a distribution made with .dist(...), e.g. "
-                        f"nbvi.Normal.dist(0, 10), got {type(init_dist).__name__}")
+    made_with_dist(init_dist, f"{family}: init_dist")
     if init_dist.family is None:
         raise TypeError(f"{family}: init_dist must be a scalar family (Normal, StudentT, ...), got "
                         f"{type(init_dist).__name__}")
