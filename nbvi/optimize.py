@@ -174,12 +174,20 @@ def check_start(model, x0, caller):
                         f"point {_show(x0)} (log-density {float(logp[0])}). {report}".rstrip())
 
 
-def refuse_minibatches(model, caller):
-    """ValueError when the model reads a Minibatch: its log-density is then a one-batch estimate."""
+def refuse_minibatches(model, caller, why="and its maximum is not the posterior's",
+                       remedy="build the model on the full Data"):
+    """ValueError naming the Minibatches a model reads (and the observed variables that read them): its
+    log-density is then a one-batch estimate, ``why`` that will not do for ``caller``; ``remedy`` says what to
+    do instead."""
     find = getattr(model, "minibatches", None)
-    if find is not None and find():
-        raise ValueError(f"{caller}: the model reads a Minibatch, so its log-density is a one-batch estimate and its "
-                         f"maximum is not the posterior's; build the model on the full Data")
+    batches = find() if find is not None else []
+    if not batches:
+        return
+    names = [mb.name for mb in batches]
+    observed = [rv.name for rv in getattr(model, "observed_RVs", []) if any(rv.observed is mb for mb in batches)]
+    reading = f" (read by the observed variables {observed})" if observed else ""
+    raise ValueError(f"{caller}: the model reads the Minibatch {names}{reading}, so its log-density is a one-batch "
+                     f"estimate {why}; {remedy}")
 
 
 def jacobian_free(model):

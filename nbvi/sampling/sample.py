@@ -25,6 +25,7 @@ from nbvi.graph.node import Leaf
 from nbvi.inference_data import idata_request
 from nbvi.interrupts import deferred_interrupt
 from nbvi.model import modelcontext
+from nbvi.optimize import refuse_minibatches
 from nbvi.progress import ProgressBar
 from nbvi.sampling.adaptation import (
     DualAverageState,
@@ -181,7 +182,9 @@ def sample(draws=1000, tune=1000, chains=2, random_seed=None, target_accept=None
     idata_kwargs = idata_request(return_inferencedata, idata_kwargs)
     if not model.free_RVs or model.ndim == 0:
         raise ValueError("the model has no free variables: there is nothing to sample")
-    _refuse_minibatches(model)
+    refuse_minibatches(model, "nbvi.sample", why="that changes with every batch, and NUTS needs the full-data "
+                       "density (its draws would be biased)", remedy="sample a model built on the full data "
+                       "(nbvi.Data), or fit this one with ADVI (nbvi.fit)")
     draws, tune, chains = int(draws), int(tune), int(chains)
     if isinstance(random_seed, (list, tuple)):
         if len(random_seed) != chains:
@@ -314,22 +317,6 @@ def _check_init(init):
                "map": " (to start at the MAP, pass initvals=nbvi.find_MAP(include_transformed=False))"}
     hint = instead.get(init, "") if isinstance(init, str) else ""
     raise ValueError(f"init must be one of {INITS}, got {init!r}{hint}")
-
-
-def _refuse_minibatches(model):
-    """ValueError naming the Minibatch a model reads: its log-density is then a one-batch estimate, which changes
-    with the batch, and NUTS needs the full-data density."""
-    find = getattr(model, "minibatches", None)
-    batches = find() if find is not None else []
-    if not batches:
-        return
-    names = [mb.name for mb in batches]
-    observed = [rv.name for rv in getattr(model, "observed_RVs", []) if any(rv.observed is mb for mb in batches)]
-    reading = f" (read by the observed variables {observed})" if observed else ""
-    raise ValueError(f"nbvi.sample: the model reads the Minibatch {names}{reading}, so its log-density is a "
-                     f"one-batch estimate that changes with every batch, and NUTS needs the full-data density "
-                     f"(its draws would be biased). Sample a model built on the full data (nbvi.Data), or fit "
-                     f"this one with ADVI (nbvi.fit)")
 
 
 def _advi_seed(seed):
