@@ -842,21 +842,15 @@ class Model:
             raise TypeError(f"{what}: the point must be a dict name -> value, got {type(point).__name__}")
         xs, missing = [], []
         for rv in self.free_RVs:
-            pymc_name = f"{rv.name}_{rv.transform.name}__" if rv.transform is not None else None
+            pymc_key = pymc_name(rv)
             if rv.name in point:
                 x = arguments.real_array(point[rv.name], f"{what}: value of '{rv.name}'").astype(np.float64)
                 if x.shape != rv.shape:
                     raise ValueError(f"{what}: value of '{rv.name}' has shape {x.shape}, the variable has shape "
                                      f"{rv.shape}")
                 xs.append(x[None])
-            elif pymc_name is not None and pymc_name in point:
-                u = arguments.real_array(point[pymc_name], f"{what}: value of '{pymc_name}'").astype(np.float64)
-                ushape = tuple(rv.transform.unconstrained_shape(rv.shape))
-                if u.shape != ushape:
-                    raise ValueError(f"{what}: value of '{pymc_name}' has shape {u.shape}, the unconstrained "
-                                     f"shape of '{rv.name}' is {ushape}")
-                with np.errstate(over="ignore"):  # (an infinite value is named where it is used)
-                    xs.append(np.asarray(rv.transform.backward(u[None]), dtype=np.float64))
+            elif pymc_key is not None and pymc_key in point:
+                xs.append(value_from_pymc_name(rv, point[pymc_key], what))
             else:
                 missing.append(rv.name)
         if missing:
@@ -1099,6 +1093,24 @@ class Model:
             for node, value in zip(self.deterministics, program.run(xs)):
                 out[node.name] = np.broadcast_to(value, (draws,) + value.shape[1:]).copy()
         return out
+
+
+def pymc_name(rv):
+    """PyMC's name of a transformed free variable's unconstrained value (``sigma_log__``), else None."""
+    return f"{rv.name}_{rv.transform.name}__" if rv.transform is not None else None
+
+
+def value_from_pymc_name(rv, u, what):
+    """The constrained value ``(1, *shape)`` of ``rv`` from its unconstrained value ``u`` given under PyMC's
+    name (:func:`pymc_name`); ValueError or TypeError naming ``what`` and the name for a wrong value."""
+    name = pymc_name(rv)
+    u = arguments.real_array(u, f"{what}: value of '{name}'").astype(np.float64)
+    ushape = tuple(rv.transform.unconstrained_shape(rv.shape))
+    if u.shape != ushape:
+        raise ValueError(f"{what}: value of '{name}' has shape {u.shape}, the unconstrained shape of '{rv.name}' "
+                         f"is {ushape}")
+    with np.errstate(over="ignore"):  # (an infinite value is named where it is used)
+        return np.asarray(rv.transform.backward(u[None]), dtype=np.float64)
 
 
 def Deterministic(name, node, dims=None, model=None):

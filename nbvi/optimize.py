@@ -21,7 +21,7 @@ import numpy as np
 
 from nbvi import arguments, mpi
 from nbvi.interrupts import deferred_interrupt
-from nbvi.model import modelcontext
+from nbvi.model import modelcontext, pymc_name
 from nbvi.progress import ProgressBar
 
 __all__ = ["Maximum", "find_MAP", "maximise"]
@@ -279,5 +279,5 @@ def find_MAP(start=None, model=None, method="L-BFGS-B", maxeval=5000, return_raw
     if include_transformed:
         for rv, where, shape in getattr(model, "variable_layout", list)():
             if rv.transform is not None:
-                point[f"{rv.name}_{rv.transform.name}__"] = found.x[where].reshape(shape).copy()
+                point[pymc_name(rv)] = found.x[where].reshape(shape).copy()
     return (point, found.result) if return_raw else point

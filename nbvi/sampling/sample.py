@@ -24,7 +24,7 @@ from nbvi.graph.evaluate import Program
 from nbvi.graph.node import Leaf
 from nbvi.inference_data import idata_request
 from nbvi.interrupts import deferred_interrupt
-from nbvi.model import modelcontext
+from nbvi.model import modelcontext, pymc_name, value_from_pymc_name
 from nbvi.optimize import refuse_minibatches
 from nbvi.progress import ProgressBar
 from nbvi.sampling.adaptation import (
@@ -208,8 +208,7 @@ def sample(draws=1000, tune=1000, chains=2, random_seed=None, target_accept=None
     for point in starts:
         if point is not None and not isinstance(point, dict):
             raise TypeError(f"{where} must be a dict {{name: value}} or a list of them (one per chain), got {point!r}")
-        known = {rv.name for rv in model.free_RVs} | {f"{rv.name}_{rv.transform.name}__" for rv in model.free_RVs
-                                                       if rv.transform is not None}  # (PyMC's sigma_log__)
+        known = {rv.name for rv in model.free_RVs} | {pymc_name(rv) for rv in model.free_RVs}  # (sigma_log__)
         unknown = sorted(set(point or ()) - known)
         if unknown:
             raise ValueError(f"{where} has values for {unknown}, which are not free variables of the model "
@@ -599,13 +598,9 @@ def _start_point(model, point, where="start"):
     full = model.initial_point()
     point = dict(point)
     for rv in getattr(model, "free_RVs", []):
-        pymc_name = f"{rv.name}_{rv.transform.name}__" if rv.transform is not None else None
-        if pymc_name in point and rv.name not in point:
-            u = arguments.real_array(point.pop(pymc_name), f"{where}: value of '{pymc_name}'").astype(np.float64)
-            if u.shape != tuple(rv.transform.unconstrained_shape(rv.shape)):
-                raise ValueError(f"{where}: value of '{pymc_name}' has shape {u.shape}, the unconstrained shape of "
-                                 f"'{rv.name}' is {tuple(rv.transform.unconstrained_shape(rv.shape))}")
-            point[rv.name] = rv.transform.backward(u[None])[0]
+        name = pymc_name(rv)
+        if name in point and rv.name not in point:
+            point[rv.name] = value_from_pymc_name(rv, point.pop(name), where)[0]
     full.update(point)
     try:
         return model.flat_from_point(full)

@@ -20,6 +20,7 @@ from nbvi import arguments
 from nbvi.graph.clone import clone
 from nbvi.graph.evaluate import Program
 from nbvi.graph.node import Leaf, Node
+from nbvi.model import pymc_name
 from nbvi.trace import Trace
 
 HALF_LOG_2PI_E = 0.5 * (1.0 + math.log(2.0 * math.pi))  # entropy of N(0, 1)
@@ -168,7 +169,7 @@ class Approximation:
         if include_transformed:
             for rv, where, shape in getattr(self.model, "variable_layout", list)():
                 if rv.transform is not None:
-                    values[f"{rv.name}_{rv.transform.name}__"] = theta[:, where].reshape((draws,) + tuple(shape))
+                    values[pymc_name(rv)] = theta[:, where].reshape((draws,) + tuple(shape))
         trace = Trace(values)
         return trace if idata_kwargs is None else trace.to_inference_data(model=self.model, **idata_kwargs)
 
