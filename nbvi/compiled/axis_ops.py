@@ -48,7 +48,7 @@ from nbvi.numerics import exp_nonpositive, log_positive_scratch
 
 __all__ = ["axis_instruction", "axis_ops_address"]
 
-COMPILED_SOURCES_DIGEST = "cf5d41247024bce7"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "0868908fa0c45f77"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 
 @njit(cache=True, error_model="numpy")

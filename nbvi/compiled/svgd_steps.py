@@ -13,7 +13,7 @@ from nbvi.compiled.interpreter import tape_logp_dlogp
 from nbvi.fused.optimizers import optimizer_step
 from nbvi.variational.stein import svgd_direction
 
-COMPILED_SOURCES_DIGEST = "cf5d41247024bce7"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "0868908fa0c45f77"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 
 @njit(cache=True, error_model="numpy")

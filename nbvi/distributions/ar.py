@@ -22,13 +22,13 @@ r_t = (x_t - mu_t) / sigma^2 the innovation's scaled residual:
 import numpy as np
 
 from nbvi import arguments
-from nbvi.distributions.distribution import Distribution, LogpTerm, resolve_sigma
+from nbvi.distributions.distribution import LogpTerm, resolve_sigma
 from nbvi.distributions.normal import Normal
-from nbvi.distributions.timeseries import scalar_init_dist
+from nbvi.distributions.timeseries import TimeSeries, scalar_init_dist
 from nbvi.graph.ops import add_n, reshape
 
 
-class AR(Distribution):
+class AR(TimeSeries):
     """An autoregressive process of order p along the last axis, as PyMC v5's ``pm.AR``.
 
     Parameters
@@ -53,15 +53,6 @@ class AR(Distribution):
     -----
     A free process is unconstrained (real). ``total_size`` is refused: the values are one event.
     """
-
-    ndim_supp = 1
-    support = "real"
-
-    def __new__(cls, name, *args, total_size=None, **kwargs):
-        if total_size is not None:
-            raise ValueError(f"AR variable '{name}': total_size is not supported (the whole series is one event: "
-                             f"a minibatch of its values would not be a series)")
-        return super().__new__(cls, name, *args, **kwargs)
 
     def __init__(self, rho, sigma=None, constant=False, init_dist=None, ar_order=None, steps=None, tau=None):
         if not isinstance(constant, (bool, np.bool_)):

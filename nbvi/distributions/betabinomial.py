@@ -16,7 +16,7 @@ from nbvi.distributions.family import ScalarFamily
 from nbvi.distributions.poisson import is_count
 from nbvi.distributions.special import digamma, lbeta
 
-COMPILED_SOURCES_DIGEST = "cf5d41247024bce7"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "0868908fa0c45f77"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 
 @njit(cache=True)

@@ -24,7 +24,7 @@ from nbvi.graph.node import Node
 from nbvi.graph.ops.reductions import Softmax
 from nbvi.numerics import exp_nonpositive
 
-COMPILED_SOURCES_DIGEST = "cf5d41247024bce7"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "0868908fa0c45f77"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 # ---------------------------------------------------------------------------------------------------------
 # Kernels

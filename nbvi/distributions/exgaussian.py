@@ -15,7 +15,7 @@ from nbvi.distributions.distribution import Distribution, require
 from nbvi.distributions.family import ScalarFamily
 from nbvi.distributions.normal_tail import SQRT_2, erfcx_and_gap, log_ndtr_and_mills
 
-COMPILED_SOURCES_DIGEST = "cf5d41247024bce7"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "0868908fa0c45f77"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 
 @njit(cache=True)

@@ -25,7 +25,7 @@ from nbvi.distributions.poisson import is_count
 from nbvi.distributions.special import digamma
 from nbvi.graph.node import Node, as_node
 
-COMPILED_SOURCES_DIGEST = "cf5d41247024bce7"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "0868908fa0c45f77"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 
 POISSON_LIMIT = 1e10  # alpha beyond which the log-density is the Poisson's (PyMC's switch)

@@ -12,7 +12,7 @@ from nbvi.distributions.family import ScalarFamily
 from nbvi.distributions.layout import at, row_blocks, spot
 from nbvi.distributions.row_chunks import chunk_bits, chunking_pays, pairs_by_chunk
 
-COMPILED_SOURCES_DIGEST = "cf5d41247024bce7"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "0868908fa0c45f77"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 

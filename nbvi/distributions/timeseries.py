@@ -33,7 +33,21 @@ def scalar_init_dist(init_dist, family):
     return init_dist
 
 
-class GaussianRandomWalk(Distribution):
+class TimeSeries(Distribution):
+    """A family whose values along the last axis are one event (a walk, an autoregressive series): real,
+    and no ``total_size`` (a minibatch of its values would not be a series)."""
+
+    ndim_supp = 1
+    support = "real"
+
+    def __new__(cls, name, *args, total_size=None, **kwargs):
+        if total_size is not None:
+            raise ValueError(f"{cls.__name__} variable '{name}': total_size is not supported (the whole series is "
+                             f"one event: a minibatch of its values would not be a series)")
+        return super().__new__(cls, name, *args, **kwargs)
+
+
+class GaussianRandomWalk(TimeSeries):
     """A Gaussian random walk along the last axis, as PyMC v5's ``pm.GaussianRandomWalk``.
 
     Parameters
@@ -53,15 +67,6 @@ class GaussianRandomWalk(Distribution):
     -----
     A free walk is unconstrained (real). ``total_size`` is refused: the walk's values are one event.
     """
-
-    ndim_supp = 1
-    support = "real"
-
-    def __new__(cls, name, *args, total_size=None, **kwargs):
-        if total_size is not None:
-            raise ValueError(f"GaussianRandomWalk variable '{name}': total_size is not supported (the whole walk "
-                             f"is one event: a minibatch of its values would not be a walk)")
-        return super().__new__(cls, name, *args, **kwargs)
 
     def __init__(self, mu=0.0, sigma=None, init_dist=None, steps=None, sd=None, tau=None):
         init_dist = scalar_init_dist(init_dist, self.describe())

@@ -26,7 +26,7 @@ from nbvi.distributions.family import ScalarFamily
 from nbvi.distributions.normal_tail import log_ndtr_and_mills
 from nbvi.graph.node import Constant
 
-COMPILED_SOURCES_DIGEST = "cf5d41247024bce7"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "0868908fa0c45f77"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 

@@ -13,7 +13,7 @@ from nbvi.distributions.negativebinomial import count_support
 from nbvi.distributions.poisson import is_count, poisson_logp_grad
 from nbvi.distributions.zeroinflated import zero_inflated
 
-COMPILED_SOURCES_DIGEST = "cf5d41247024bce7"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "0868908fa0c45f77"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 
 @njit(cache=True)

@@ -47,7 +47,7 @@ from nbvi.distributions.zeroinflatedbinomial import (
 from nbvi.distributions.zeroinflatednegativebinomial import zeroinflatednegativebinomial_logp_grad
 from nbvi.distributions.zeroinflatedpoisson import zeroinflatedpoisson_logp_grad
 
-COMPILED_SOURCES_DIGEST = "cf5d41247024bce7"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "0868908fa0c45f77"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 ASYMMETRICLAPLACE = 1
 BERNOULLI = 2

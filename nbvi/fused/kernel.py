@@ -25,7 +25,7 @@ from nbvi.distributions.normal import normal_column_logp_grad
 from nbvi.fused.families import family_logp_grad
 from nbvi.fused.transforms import transform_backward
 
-COMPILED_SOURCES_DIGEST = "cf5d41247024bce7"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "0868908fa0c45f77"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 ELEMENTWISE, NORMAL_COLUMNS = 0, 1  # term modes
 UNUSED, FREE, CONST = 0, 1, 2  # operand kinds

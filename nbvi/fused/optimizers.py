@@ -19,7 +19,7 @@ from nbvi.variational.optimizers import (
     sgd_kernel,
 )
 
-COMPILED_SOURCES_DIGEST = "cf5d41247024bce7"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "0868908fa0c45f77"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 SGD, MOMENTUM, NESTEROV, ADAGRAD, ADAGRAD_WINDOW, RMSPROP, ADADELTA, ADAM, ADAMAX, AVERAGED_ADAM = 1, 2, 3, 4, 5, 6, 7, 8, 9, 10
 

@@ -6,7 +6,7 @@ from nbvi.compiled.addresses import unmanaged
 from nbvi.fused.kernel import fused_logp_dlogp
 from nbvi.sampling.nuts import U_NEXT, begin_trajectory, extend, finish_transition
 
-COMPILED_SOURCES_DIGEST = "cf5d41247024bce7"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "0868908fa0c45f77"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 
 @njit(cache=True, error_model="numpy")

@@ -16,7 +16,7 @@ from numba import njit
 from nbvi.distributions.bernoulli import log_sigmoid
 from nbvi.transforms import Interval, LogOddsTransform, LogTransform, LowerBound, UpperBound
 
-COMPILED_SOURCES_DIGEST = "cf5d41247024bce7"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "0868908fa0c45f77"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 IDENTITY, LOG, LOGODDS, INTERVAL, LOWERBOUND, UPPERBOUND = 0, 1, 2, 3, 4, 5
 

@@ -24,7 +24,7 @@ from numba import njit
 from nbvi.numerics import EXP_MIN_ARG, exp_nonpositive, log_positive
 from nbvi.variational.approximations import HALF_LOG_2PI_E
 
-COMPILED_SOURCES_DIGEST = "cf5d41247024bce7"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "0868908fa0c45f77"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 # -- mean field: params = [mu (ndim), rho (ndim)], sigma = softplus(rho) ------------------------------------
 

@@ -39,7 +39,7 @@ from numba import njit, prange
 
 from nbvi.numerics import EXP_MIN_ARG, exp_in_range
 
-COMPILED_SOURCES_DIGEST = "cf5d41247024bce7"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
+COMPILED_SOURCES_DIGEST = "0868908fa0c45f77"  # of the njit sources compiled into this module's kernels: nbvi.numba_cache
 
 __all__ = ["median_bandwidth", "median_sq_distance", "stein_force", "stein_force_rows", "svgd_direction",
            "svgd_step"]
